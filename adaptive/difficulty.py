@@ -1,0 +1,316 @@
+"""The difficulty controller: a pure fold of practice events into a small `DifficultyTracker`.
+
+Difficulty lives in [0.05, 0.95] and new players start at 0.5. The bounds keep a margin from the ends
+of the [0, 1] scale (a difficulty of exactly 0 or 1 would mean "nothing to play" or "unplayable") while
+leaving every recommendation band (< 0.3, < 0.5, < 0.7, >= 0.7) comfortably reachable; the original
+0.2..0.9 would leave the beginner band only 0.1 wide.
+
+Player model. The chance that a player of skill θ succeeds at difficulty d is modelled as the logistic
+p(θ, d) = sigmoid(β·(θ - d)) with β = 6, the Elo / one-parameter item-response model of adaptive tutors.
+After every observation the skill estimate takes an Elo step
+
+    θ ← clamp(θ + K·w·(o - p(θ, d)), 0.05 - 0.5, 0.95 + 0.5)        K = 0.15
+
+where o is the outcome (1 success, 0 failure; the accuracy for a performance report) and the evidence
+weight w in [1, 1.5] carries the original system's step table ("success+fast +0.1, success+slow +0.02,
+fail+many attempts -0.1, fail+few -0.05"): a fast clean success weighs w = 1 + 0.5·pace·(1 - struggle),
+a failure w = 1 + 0.5·struggle, where pace = clamp01(1.5 - timeMs / recentTimeMs) compares the attempt
+with the player's own recent time (0.5 while no time is known) and struggle = clamp01((attempts - 1)/4).
+For a performance report pace is `speed` and struggle is 1 - `consistency`.
+
+Flow-zone target. The target difficulty is the one at which the model predicts a 70 % success rate,
+the middle of the 60-80 % flow zone:
+
+    target = clamp(θ - logit(0.7)/β, 0.05, 0.95)        (logit(0.7)/β ≈ 0.141)
+
+A new player's θ starts at 0.5 + 0.141, so target = current = 0.5 until evidence arrives.
+
+Movement. The difficulty moves a fraction k of the way to the target, k = 0.1 + 0.4·learningRate (the
+2026 re-implementation's rule), halved while the recent success rate (an EWMA with alpha = 0.2, starting at
+0.7) is already inside the flow zone, so that it settles there rather than chasing noise. Two guards
+follow: a sign guard (an outcome above the predicted success probability, such as any success, never
+lowers the difficulty; one below it, such as any failure, never raises it), then |Δd| <= 0.1 and the
+clamp into [0.05, 0.95].
+
+Why it settles in the flow zone: θ is at rest when the observed success rate equals the predicted one,
+and d rests at θ - 0.141 where the prediction is 0.7, so the observed rate is 0.7. The evidence weights
+tilt that balance by at most a factor 1.5 either way; solving p·1.5·0.3 = (1 - p)·0.7 and its mirror
+moves the resting success rate to 0.61..0.78, still inside the zone. The argument needs only a true
+success curve that falls as difficulty rises, not a logistic with slope β (sampling noise aside).
+Where the target would leave [0.05, 0.95] (a player beyond the scale) the rate leaves the zone too.
+
+Learning rate = 0.5·sessionSuccessRate + 0.5·timeImprovement, with timeImprovement =
+clamp01((early - recent)/early), early = mean time of the session's first 10 attempts and recent = the
+EWMA (alpha = 0.2) of attempt times; it is 0 before any attempt.
+
+Determinism and replay. `step(tracker, event)` depends only on the tracker and the event: no clock, no
+randomness, no per-shape statistics, and performance reports feed the estimate but not the attempt
+counters. `replay(events, start)` is therefore exactly the incremental result: floats are combined in
+the same order, and JSON round-trips Python floats exactly. The session keeps the tracker as it stood
+before the oldest windowed event, so the guarantee holds for histories of any length (see
+`adaptive.session`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+from adaptive.errors import StateError
+from adaptive.events import Attempt, Event, Performance
+
+DIFFICULTY_MIN = 0.05
+DIFFICULTY_MAX = 0.95
+START_DIFFICULTY = 0.5
+MAX_STEP = 0.1
+FLOW_ZONE_LOW = 0.6
+FLOW_ZONE_HIGH = 0.8
+TARGET_SUCCESS = 0.7
+SLOPE = 6.0
+SKILL_GAIN = 0.15
+MAX_EVIDENCE_BONUS = 0.5
+EWMA_ALPHA = 0.2
+EARLY_ATTEMPTS = 10
+SKILL_MARGIN = 0.5
+TARGET_OFFSET = math.log(TARGET_SUCCESS / (1.0 - TARGET_SUCCESS)) / SLOPE
+
+
+def clamp(value: float, low: float, high: float) -> float:
+    """`value` limited to [low, high]."""
+    return max(low, min(high, value))
+
+
+def clamp01(value: float) -> float:
+    """`value` limited to [0, 1]."""
+    return clamp(value, 0.0, 1.0)
+
+
+def _sigmoid(x: float) -> float:
+    return 1.0 / (1.0 + math.exp(-x))
+
+
+@dataclass(frozen=True)
+class DifficultyTracker:
+    """Everything the difficulty depends on, folded from the session's events in order.
+
+    Small and fixed-size whatever the history length: estimates are exponentially weighted and the
+    early-time average stops growing after `EARLY_ATTEMPTS` attempts.
+    """
+
+    difficulty: float = START_DIFFICULTY
+    skill: float = START_DIFFICULTY + TARGET_OFFSET
+    recent_success_rate: float = TARGET_SUCCESS
+    recent_time_ms: float | None = None
+    early_time_sum_ms: float = 0.0
+    early_attempts: int = 0
+    attempts: int = 0
+    successes: int = 0
+    total_time_ms: float = 0.0
+    performance_reports: int = 0
+
+    @property
+    def success_rate(self) -> float:
+        """Successes over attempts for the whole session (0 before any attempt)."""
+        return self.successes / self.attempts if self.attempts else 0.0
+
+    @property
+    def average_time_ms(self) -> float:
+        """Mean attempt time for the whole session (0 before any attempt)."""
+        return self.total_time_ms / self.attempts if self.attempts else 0.0
+
+    @property
+    def time_improvement(self) -> float:
+        """How much faster recent attempts are than the session's first ones, in [0, 1]."""
+        if self.early_attempts == 0 or self.recent_time_ms is None:
+            return 0.0
+        early = self.early_time_sum_ms / self.early_attempts
+        return clamp01((early - self.recent_time_ms) / early)
+
+    @property
+    def learning_rate(self) -> float:
+        """0.5 x session success rate + 0.5 x time improvement, in [0, 1]."""
+        return 0.5 * self.success_rate + 0.5 * self.time_improvement
+
+    @property
+    def predicted_success(self) -> float:
+        """The model's probability that the player succeeds at the current difficulty."""
+        return _sigmoid(SLOPE * (self.skill - self.difficulty))
+
+    @property
+    def target_difficulty(self) -> float:
+        """The difficulty at which the model predicts a 70 % success rate, within the bounds."""
+        return clamp(self.skill - TARGET_OFFSET, DIFFICULTY_MIN, DIFFICULTY_MAX)
+
+    @property
+    def in_flow_zone(self) -> bool:
+        """Whether the recent success rate is within 60-80 %."""
+        return FLOW_ZONE_LOW <= self.recent_success_rate <= FLOW_ZONE_HIGH
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON (camelCase keys); `from_dict` restores an equal tracker."""
+        return {
+            "difficulty": self.difficulty,
+            "skill": self.skill,
+            "recentSuccessRate": self.recent_success_rate,
+            "recentTimeMs": self.recent_time_ms,
+            "earlyTimeSumMs": self.early_time_sum_ms,
+            "earlyAttempts": self.early_attempts,
+            "attempts": self.attempts,
+            "successes": self.successes,
+            "totalTimeMs": self.total_time_ms,
+            "performanceReports": self.performance_reports,
+        }
+
+    @classmethod
+    def from_dict(cls, data: object, path: str = "tracker") -> DifficultyTracker:
+        """Read a tracker written by `to_dict`; raise StateError naming the bad key otherwise."""
+        if not isinstance(data, Mapping):
+            raise StateError(path, "expected an object")
+        recent_time = data.get("recentTimeMs")
+        tracker = cls(
+            difficulty=_float(data, "difficulty", path, DIFFICULTY_MIN, DIFFICULTY_MAX),
+            skill=_float(data, "skill", path, DIFFICULTY_MIN - SKILL_MARGIN, DIFFICULTY_MAX + SKILL_MARGIN),
+            recent_success_rate=_float(data, "recentSuccessRate", path, 0.0, 1.0),
+            recent_time_ms=None if recent_time is None else _float(data, "recentTimeMs", path, 0.0, math.inf),
+            early_time_sum_ms=_float(data, "earlyTimeSumMs", path, 0.0, math.inf),
+            early_attempts=_int(data, "earlyAttempts", path, 0, EARLY_ATTEMPTS),
+            attempts=_int(data, "attempts", path, 0, None),
+            successes=_int(data, "successes", path, 0, None),
+            total_time_ms=_float(data, "totalTimeMs", path, 0.0, math.inf),
+            performance_reports=_int(data, "performanceReports", path, 0, None),
+        )
+        if tracker.successes > tracker.attempts or tracker.early_attempts > tracker.attempts:
+            raise StateError(path, "counts are inconsistent (successes or earlyAttempts exceed attempts)")
+        if (tracker.recent_time_ms is not None and tracker.recent_time_ms <= 0) or (
+            tracker.early_attempts > 0 and tracker.early_time_sum_ms <= 0
+        ):
+            raise StateError(path, "times must be positive once an attempt was counted")
+        return tracker
+
+
+def _float(data: Mapping[str, Any], key: str, path: str, low: float, high: float) -> float:
+    value = data.get(key)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise StateError(f"{path}.{key}", "expected a number")
+    if not (math.isfinite(value) and low <= value <= high):
+        raise StateError(f"{path}.{key}", f"expected a finite number in [{low}, {high}], got {value!r}")
+    return float(value)
+
+
+def _int(data: Mapping[str, Any], key: str, path: str, low: int, high: int | None) -> int:
+    value = data.get(key)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise StateError(f"{path}.{key}", "expected an integer")
+    if value < low or (high is not None and value > high):
+        raise StateError(f"{path}.{key}", f"expected an integer in [{low}, {high}], got {value!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """How one event is read by the controller: outcome, predicted outcome, evidence weight."""
+
+    outcome: float
+    predicted: float
+    weight: float
+    pace: float
+    struggle: float
+
+
+def evidence(tracker: DifficultyTracker, event: Event) -> Evidence:
+    """Read `event` against the tracker *before* it: the inputs of the skill update."""
+    predicted = tracker.predicted_success
+    if isinstance(event, Attempt):
+        outcome = 1.0 if event.success else 0.0
+        reference = tracker.recent_time_ms
+        pace = 0.5 if reference is None else clamp01(1.5 - event.time_ms / reference)
+        struggle = clamp01((event.attempts - 1) / 4)
+    else:
+        outcome = event.accuracy
+        pace = event.speed
+        struggle = 1.0 - event.consistency
+    if outcome >= predicted:
+        weight = 1.0 + MAX_EVIDENCE_BONUS * pace * (1.0 - struggle)
+    else:
+        weight = 1.0 + MAX_EVIDENCE_BONUS * struggle
+    return Evidence(outcome=outcome, predicted=predicted, weight=weight, pace=pace, struggle=struggle)
+
+
+def _ewma(previous: float, value: float) -> float:
+    return previous + EWMA_ALPHA * (value - previous)
+
+
+def _count_attempt(tracker: DifficultyTracker, attempt: Attempt) -> DifficultyTracker:
+    recent_time = attempt.time_ms if tracker.recent_time_ms is None else _ewma(tracker.recent_time_ms,
+                                                                               attempt.time_ms)
+    early = tracker.early_attempts < EARLY_ATTEMPTS
+    return replace(
+        tracker,
+        recent_time_ms=recent_time,
+        early_time_sum_ms=tracker.early_time_sum_ms + (attempt.time_ms if early else 0.0),
+        early_attempts=tracker.early_attempts + (1 if early else 0),
+        attempts=tracker.attempts + 1,
+        successes=tracker.successes + (1 if attempt.success else 0),
+        total_time_ms=tracker.total_time_ms + attempt.time_ms,
+    )
+
+
+def step(tracker: DifficultyTracker, event: Event) -> DifficultyTracker:
+    """The tracker after `event`: a pure function of its two arguments (see the module docstring)."""
+    seen = evidence(tracker, event)
+    skill = clamp(
+        tracker.skill + SKILL_GAIN * seen.weight * (seen.outcome - seen.predicted),
+        DIFFICULTY_MIN - SKILL_MARGIN,
+        DIFFICULTY_MAX + SKILL_MARGIN,
+    )
+    counted = _count_attempt(tracker, event) if isinstance(event, Attempt) else replace(
+        tracker, performance_reports=tracker.performance_reports + 1
+    )
+    updated = replace(
+        counted, skill=skill, recent_success_rate=_ewma(tracker.recent_success_rate, seen.outcome)
+    )
+    fraction = 0.1 + 0.4 * updated.learning_rate
+    if updated.in_flow_zone:
+        fraction *= 0.5
+    delta = fraction * (updated.target_difficulty - tracker.difficulty)
+    if seen.outcome > seen.predicted:
+        delta = max(delta, 0.0)
+    elif seen.outcome < seen.predicted:
+        delta = min(delta, 0.0)
+    delta = clamp(delta, -MAX_STEP, MAX_STEP)
+    return replace(updated, difficulty=clamp(tracker.difficulty + delta, DIFFICULTY_MIN, DIFFICULTY_MAX))
+
+
+def replay(events: Iterable[Event], start: DifficultyTracker | None = None) -> DifficultyTracker:
+    """Fold `events` through `step`, from `start` or from a new player's tracker."""
+    tracker = start if start is not None else DifficultyTracker()
+    for event in events:
+        tracker = step(tracker, event)
+    return tracker
+
+
+def explain(before: DifficultyTracker, after: DifficultyTracker, event: Event) -> str:
+    """One sentence saying why the difficulty moved (or did not) after `event`."""
+    seen = evidence(before, event)
+    if isinstance(event, Performance):
+        observed = (f"accuracy {event.accuracy:.2f} (speed {event.speed:.2f}, "
+                    f"consistency {event.consistency:.2f})")
+    else:
+        observed = (f"{'success' if event.success else 'failure'} on {event.shape_id} in "
+                    f"{event.time_ms:.0f} ms after {event.attempts} attempt(s)")
+    comparison = "above" if seen.outcome > seen.predicted else "below" if seen.outcome < seen.predicted \
+        else "equal to"
+    if after.difficulty > before.difficulty:
+        movement = f"difficulty raised {before.difficulty:.3f} -> {after.difficulty:.3f}"
+    elif after.difficulty < before.difficulty:
+        movement = f"difficulty lowered {before.difficulty:.3f} -> {after.difficulty:.3f}"
+    else:
+        movement = f"difficulty kept at {after.difficulty:.3f}"
+    zone = "inside" if after.in_flow_zone else "outside"
+    return (
+        f"{observed} is {comparison} the expected {seen.predicted:.2f}; {movement} toward target "
+        f"{after.target_difficulty:.3f}; recent success rate {after.recent_success_rate:.2f} is {zone} "
+        f"the {FLOW_ZONE_LOW:.0%}-{FLOW_ZONE_HIGH:.0%} flow zone"
+    )

@@ -1,0 +1,47 @@
+"""Errors of the adaptive-difficulty model: rejected input and unreadable stored state."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class AdaptiveError(Exception):
+    """Base class of every error the adaptive package raises on purpose."""
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One rejected field: its name (as the client spelled it) and why it was rejected."""
+
+    field: str
+    reason: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"field": self.field, "reason": self.reason}
+
+
+class ValidationError(AdaptiveError):
+    """A request or operation input was rejected; `errors` names every offending field."""
+
+    def __init__(self, errors: list[FieldError]) -> None:
+        if not errors:
+            raise ValueError("ValidationError needs at least one FieldError")
+        self.errors: tuple[FieldError, ...] = tuple(errors)
+        super().__init__("; ".join(f"{e.field}: {e.reason}" for e in self.errors))
+
+    @classmethod
+    def single(cls, field: str, reason: str) -> ValidationError:
+        return cls([FieldError(field, reason)])
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        return tuple(e.field for e in self.errors)
+
+
+class StateError(AdaptiveError):
+    """A stored session could not be read back: `path` says where in the JSON the problem is."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"invalid stored session at {path}: {reason}")
+        self.path = path
+        self.reason = reason

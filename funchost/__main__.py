@@ -1,0 +1,5 @@
+"""`python -m funchost start ...`"""
+
+from .cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,172 @@
+"""Activity execution: async activities on the loop, sync ones in a bounded thread pool or process pool.
+
+`ActivityRunner.run` returns an `ActivityOutcome` and never raises for user errors. Sync
+activities run in threads by default; with `processes > 0` they run in worker processes (like
+FUNCTIONS_WORKER_PROCESS_COUNT in Azure) so CPU-heavy work does not hold the GIL that HTTP and
+entity work need. Each invocation gets a cancellation token that the dispatcher flips when the
+activity's orchestration is terminated; in worker processes the token is a shared-memory flag.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import time
+import traceback
+from collections.abc import Callable
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from azure.functions import meta
+from azure.functions.durable_functions import ActivityTriggerConverter
+
+from . import cancellation
+from .discovery import ActivityFunction, FunctionSet
+
+_SLOTS = 1024
+
+
+@dataclass(frozen=True)
+class ActivityOutcome:
+    ok: bool
+    result: str | None = None
+    reason: str = ""
+    details: str = ""
+    duration_s: float = 0.0
+
+
+def decode_input(text: str | None) -> Any:
+    if text is None:
+        return None
+    return ActivityTriggerConverter.decode(meta.Datum(type="json", value=text), trigger_metadata={})
+
+
+def encode_result(value: Any) -> str:
+    return str(ActivityTriggerConverter.encode(value, expected_type=None).value)
+
+
+def _failure(name: str, exc: BaseException) -> ActivityOutcome:
+    details = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    return ActivityOutcome(False, reason=f"Activity function '{name}' failed: {exc}", details=details)
+
+
+def _call_sync(fn: Callable[..., Any], param: str, text: str | None, name: str,
+               token: Any) -> ActivityOutcome:
+    reset = cancellation.bind(token)
+    start = time.perf_counter()
+    try:
+        value = fn(**{param: decode_input(text)})
+        return ActivityOutcome(True, encode_result(value), duration_s=time.perf_counter() - start)
+    except Exception as exc:
+        return _failure(name, exc)
+    finally:
+        cancellation.unbind(reset)
+
+
+# -- worker processes ---------------------------------------------------------------------------
+_worker_functions: FunctionSet | None = None
+_worker_flags: Any = None
+
+
+class _SharedFlagToken:
+    """A token in a worker process: reads the cancel flag the host sets in shared memory."""
+
+    def __init__(self, slot: int) -> None:
+        self.slot = slot
+
+    @property
+    def cancelled(self) -> bool:
+        return bool(_worker_flags[self.slot]) if _worker_flags is not None else False
+
+
+def _init_worker(script_root: str, flags: Any) -> None:
+    global _worker_functions, _worker_flags
+    from .discovery import load_app
+
+    _worker_flags = flags
+    _worker_functions = load_app(Path(script_root))
+
+
+def _run_in_worker(name: str, text: str | None, slot: int) -> ActivityOutcome:
+    if _worker_functions is None:  # pragma: no cover - the initializer always runs first
+        raise RuntimeError("worker process has no app")
+    activity = _worker_functions.activities[name.lower()]
+    return _call_sync(activity.callable, activity.input_param, text, activity.name, _SharedFlagToken(slot))
+
+
+class ActivityRunner:
+    """Runs activities with at most `max_concurrent` in flight. Owned by the dispatcher's loop."""
+
+    def __init__(self, functions: FunctionSet, max_concurrent: int = 16, threads: int = 8,
+                 processes: int = 0) -> None:
+        self.functions = functions
+        self._semaphore = asyncio.Semaphore(max_concurrent)
+        self._threads = ThreadPoolExecutor(threads, thread_name_prefix="funchost-activity")
+        self._processes: Executor | None = None
+        self._flags: Any = None
+        self._free_slots = list(range(_SLOTS))
+        if processes > 0:
+            context = multiprocessing.get_context("spawn")
+            self._flags = context.Array("b", _SLOTS, lock=False)
+            self._processes = ProcessPoolExecutor(
+                processes, mp_context=context, initializer=_init_worker,
+                initargs=(str(functions.script_root), self._flags))
+
+    @property
+    def uses_processes(self) -> bool:
+        return self._processes is not None
+
+    async def run(self, name: str, text: str | None, token: cancellation.CancellationToken) -> ActivityOutcome:
+        activity = self.functions.activities.get(name.lower())
+        if activity is None:
+            return ActivityOutcome(False, reason=f"The function '{name}' doesn't exist, is disabled, or is not "
+                                                 "an activity function.")
+        async with self._semaphore:
+            if token.cancelled:
+                return ActivityOutcome(False, reason=f"Activity function '{name}' was cancelled: "
+                                                     "its orchestration was terminated")
+            start = time.perf_counter()
+            outcome = await self._dispatch(activity, text, token)
+            return ActivityOutcome(outcome.ok, outcome.result, outcome.reason, outcome.details,
+                                   time.perf_counter() - start)
+
+    async def _dispatch(self, activity: ActivityFunction, text: str | None,
+                        token: cancellation.CancellationToken) -> ActivityOutcome:
+        if activity.is_async:
+            reset = cancellation.bind(token)
+            try:
+                value = await activity.callable(**{activity.input_param: decode_input(text)})
+                return ActivityOutcome(True, encode_result(value))
+            except Exception as exc:
+                return _failure(activity.name, exc)
+            finally:
+                cancellation.unbind(reset)
+        loop = asyncio.get_running_loop()
+        if self._processes is not None and self._free_slots:
+            slot = self._free_slots.pop()
+            self._flags[slot] = 0
+            flags = self._flags
+
+            def flip() -> None:
+                flags[slot] = 1
+
+            token._callbacks.append(flip)
+            if token.cancelled:
+                flip()
+            try:
+                return await loop.run_in_executor(self._processes, _run_in_worker, activity.name, text, slot)
+            except Exception as exc:  # a worker process died: report as an activity failure
+                return _failure(activity.name, exc)
+            finally:
+                if flip in token._callbacks:
+                    token._callbacks.remove(flip)
+                self._free_slots.append(slot)
+        return await loop.run_in_executor(self._threads, _call_sync, activity.callable, activity.input_param,
+                                          text, activity.name, token)
+
+    def shutdown(self) -> None:
+        self._threads.shutdown(wait=False, cancel_futures=True)
+        if self._processes is not None:
+            self._processes.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,155 @@
+"""Discovery: import `function_app.py`, find its FunctionRegister and index every function.
+
+The host never imports the app's modules by name: it loads `function_app.py` from the script
+root the way the Azure Python worker does, and reads each function's bindings from the same
+`get_raw_bindings()` JSON that becomes function.json metadata in Azure.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import inspect
+import json
+import logging
+import sys
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import azure.functions as func
+
+from .errors import AppLoadError
+from .replay import Registry
+from .validation import validate_function
+
+log = logging.getLogger("funchost.discovery")
+
+
+@dataclass(frozen=True)
+class HttpFunction:
+    name: str
+    route: str
+    methods: tuple[str, ...]
+    auth_level: str
+    trigger_param: str
+    client_params: tuple[str, ...]
+    wants_context: bool
+    callable: Callable[..., Any]
+    is_async: bool
+
+
+@dataclass(frozen=True)
+class ActivityFunction:
+    name: str
+    function_name: str
+    input_param: str
+    callable: Callable[..., Any]
+    is_async: bool
+
+
+@dataclass
+class FunctionSet:
+    """Everything the host serves, indexed by kind; durable names are looked up lower-cased."""
+
+    script_root: Path
+    http: list[HttpFunction] = field(default_factory=list)
+    orchestrators: dict[str, tuple[str, Callable[[str], str]]] = field(default_factory=dict)
+    activities: dict[str, ActivityFunction] = field(default_factory=dict)
+    entities: dict[str, tuple[str, Callable[[str], str]]] = field(default_factory=dict)
+    other: list[str] = field(default_factory=list)
+    task_hub: str = "TestHubName"
+
+    def registry(self) -> Registry:
+        return Registry(orchestrators=frozenset(self.orchestrators), activities=frozenset(self.activities),
+                        entities=frozenset(self.entities))
+
+    def orchestrator(self, name: str) -> Callable[[str], str] | None:
+        found = self.orchestrators.get(name.lower())
+        return found[1] if found else None
+
+    def entity(self, name: str) -> Callable[[str], str] | None:
+        found = self.entities.get(name.lower())
+        return found[1] if found else None
+
+
+def load_app(script_root: Path) -> FunctionSet:
+    """Import the app and index its functions; raise AppLoadError with one readable reason."""
+    script_root = script_root.resolve()
+    app_file = script_root / "function_app.py"
+    if not script_root.is_dir():
+        raise AppLoadError(str(script_root), "the script root is not a directory")
+    if not app_file.is_file():
+        raise AppLoadError(str(script_root), "no function_app.py in the script root")
+    if str(script_root) not in sys.path:
+        sys.path.insert(0, str(script_root))
+    module_name = "function_app"
+    spec = importlib.util.spec_from_file_location(module_name, app_file)
+    if spec is None or spec.loader is None:  # pragma: no cover - a .py file always has a loader
+        raise AppLoadError(str(script_root), "function_app.py cannot be imported")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:
+        frame = traceback.extract_tb(exc.__traceback__)[-1]
+        raise AppLoadError(str(script_root), f"importing function_app.py failed: {type(exc).__name__}: {exc} "
+                                             f"({frame.filename}:{frame.lineno})") from exc
+    registers = [v for v in vars(module).values() if isinstance(v, func.FunctionRegister)]
+    if not registers:
+        raise AppLoadError(str(script_root), "function_app.py defines no FunctionApp or DFApp at module level")
+    if len(registers) > 1:
+        raise AppLoadError(str(script_root), "function_app.py defines more than one FunctionApp")
+    try:
+        functions = registers[0].get_functions()
+    except Exception as exc:
+        raise AppLoadError(str(script_root), f"indexing the functions failed: {exc}") from exc
+    result = FunctionSet(script_root=script_root, task_hub=_task_hub(script_root))
+    for function in functions:
+        validate_function(str(script_root), function)
+        _index(result, function)
+    return result
+
+
+def _task_hub(script_root: Path) -> str:
+    try:
+        host = json.loads((script_root / "host.json").read_text())
+        return str(host.get("extensions", {}).get("durableTask", {}).get("hubName") or "TestHubName")
+    except (OSError, json.JSONDecodeError):
+        return "TestHubName"
+
+
+def _index(result: FunctionSet, function: func.decorators.function_app.Function) -> None:
+    name = function.get_function_name()
+    bindings = [json.loads(b) for b in function.get_raw_bindings()]
+    trigger = next(b for b in bindings if b["type"].lower().endswith("trigger"))
+    user = function.get_user_function()
+    kind = trigger["type"]
+    if kind == "httpTrigger":
+        target = getattr(user, "client_function", user)
+        params = inspect.signature(user).parameters
+        clients = tuple(b["name"] for b in bindings if b["type"] == "durableClient")
+        result.http.append(HttpFunction(
+            name=name, route=trigger.get("route") or name,
+            methods=tuple(m.upper() for m in (trigger.get("methods") or [])),
+            auth_level=str(trigger.get("authLevel", "FUNCTION")).upper(), trigger_param=trigger["name"],
+            client_params=clients, wants_context="context" in params, callable=user,
+            is_async=inspect.iscoroutinefunction(user) or inspect.iscoroutinefunction(target)))
+    elif kind == "orchestrationTrigger":
+        durable = trigger.get("orchestration") or name
+        result.orchestrators[durable.lower()] = (durable, user)
+    elif kind == "activityTrigger":
+        durable = trigger.get("activity") or name
+        activity = ActivityFunction(
+            name=durable, function_name=name, input_param=trigger["name"], callable=user,
+            is_async=inspect.iscoroutinefunction(user))
+        result.activities[durable.lower()] = activity
+        # `context.call_activity(fn)` names the Python def, not the override: accept both.
+        result.activities.setdefault(getattr(user, "__name__", name).lower(), activity)
+    elif kind == "entityTrigger":
+        durable = trigger.get("entityName") or name
+        result.entities[durable.lower()] = (durable, user)
+    else:
+        log.warning("function %s has trigger %s, which funchost does not run; it is listed but idle", name, kind)
+        result.other.append(name)

@@ -1,0 +1,127 @@
+"""Run one batch of entity operations through the SDK's entity handle (pure apart from user code)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from .history import EventType, HistoryEvent, event
+from .ids import split_entity_id
+
+EntityHandle = Callable[[str], str]
+
+DELETE_OPERATION = "delete"
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One queued entity operation (a signal, or a call from an orchestration awaiting a response)."""
+
+    seq: int
+    name: str
+    input: str | None
+    signal: bool
+    request_id: str | None = None
+    parent: str | None = None
+    parent_execution: str | None = None
+    enqueued_at: float = 0.0
+    builtin_delete: bool = False
+    traceparent: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"op": self.name, "input": self.input, "at": self.enqueued_at}
+        if self.signal:
+            body["signal"] = True
+        if self.request_id:
+            body["id"] = self.request_id
+        if self.parent:
+            body["parent"] = self.parent
+            body["parentExecution"] = self.parent_execution
+        if self.builtin_delete:
+            body["builtinDelete"] = True
+        if self.traceparent:
+            body["traceparent"] = self.traceparent
+        return body
+
+    @classmethod
+    def from_json(cls, seq: int, body: dict[str, Any]) -> Operation:
+        return cls(seq=seq, name=body["op"], input=body.get("input"), signal=bool(body.get("signal")),
+                   request_id=body.get("id"), parent=body.get("parent"),
+                   parent_execution=body.get("parentExecution"), enqueued_at=float(body.get("at", 0.0)),
+                   builtin_delete=bool(body.get("builtinDelete")), traceparent=body.get("traceparent"))
+
+
+@dataclass(frozen=True)
+class OperationResult:
+    is_error: bool
+    result: str | None
+    duration_ms: float = 0.0
+
+
+@dataclass(frozen=True)
+class BatchOutcome:
+    state: str | None
+    exists: bool
+    results: list[OperationResult]
+
+
+def run_batch(handle: EntityHandle | None, entity_id: str, state: str | None, exists: bool,
+              operations: list[Operation]) -> BatchOutcome:
+    """Apply `operations` in order; user exceptions become error results, never raise."""
+    name, key = split_entity_id(entity_id)
+    results: list[OperationResult] = []
+    index = 0
+    while index < len(operations):
+        op = operations[index]
+        if op.builtin_delete:
+            state, exists = None, False
+            results.append(OperationResult(False, None))
+            index += 1
+            continue
+        end = index
+        while end < len(operations) and not operations[end].builtin_delete:
+            end += 1
+        chunk = operations[index:end]
+        if handle is None:
+            message = f"The function '{name}' doesn't exist, is disabled, or is not an entity function."
+            results.extend(OperationResult(True, json.dumps(message)) for _ in chunk)
+        else:
+            state, exists, chunk_results = _run_chunk(handle, name, key, state, exists, chunk)
+            results.extend(chunk_results)
+        index = end
+    return BatchOutcome(state=state, exists=exists, results=results)
+
+
+def _run_chunk(handle: EntityHandle, name: str, key: str, state: str | None, exists: bool,
+               chunk: list[Operation]) -> tuple[str | None, bool, list[OperationResult]]:
+    request = {
+        "self": {"name": name, "key": key},
+        "state": state,
+        "exists": exists,
+        "batch": [{"name": op.name, "input": json.dumps(op.input) if op.input is not None else None,
+                   "isSignal": op.signal} for op in chunk],
+    }
+    try:
+        raw = json.loads(handle(json.dumps(request)))
+        results = raw["results"]
+        if len(results) != len(chunk):
+            raise ValueError(f"entity returned {len(results)} results for {len(chunk)} operations")
+    except Exception as exc:  # the whole batch failed (SDK-internal error): state is unchanged
+        message = json.dumps(f"entity batch failed: {exc}")
+        return state, exists, [OperationResult(True, message) for _ in chunk]
+    new_exists = bool(raw.get("entityExists"))
+    new_state = raw.get("entityState") if new_exists else None
+    return new_state, new_exists, [
+        OperationResult(bool(r.get("isError")), r.get("result"), float(r.get("duration") or 0))
+        for r in results
+    ]
+
+
+def response_event(op: Operation, result: OperationResult, now: Any) -> HistoryEvent:
+    """The EventRaised an orchestration that called this operation receives."""
+    body: dict[str, Any] = {"result": result.result}
+    if result.is_error:
+        body["exceptionType"] = "Error"
+    return event(EventType.EVENT_RAISED, now, Name=op.request_id, Input=json.dumps(body))

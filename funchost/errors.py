@@ -1,0 +1,73 @@
+"""Errors of the host: a small hierarchy with structured fields and readable messages."""
+
+from __future__ import annotations
+
+
+class FunchostError(Exception):
+    """Base class of every error the host raises on purpose."""
+
+
+class AppLoadError(FunchostError):
+    """The function app could not be imported or indexed."""
+
+    def __init__(self, script_root: str, reason: str) -> None:
+        super().__init__(f"cannot load the function app in {script_root}: {reason}")
+        self.script_root = script_root
+        self.reason = reason
+
+
+class FunctionValidationError(AppLoadError):
+    """A function would be refused by the Azure Python worker (same message as the worker)."""
+
+    def __init__(self, script_root: str, function_name: str, message: str) -> None:
+        super().__init__(script_root, message)
+        self.function_name = function_name
+        self.message = message
+
+
+class InvalidIdError(FunchostError):
+    """An instance id, entity name or entity key breaks the documented rules."""
+
+    def __init__(self, kind: str, value: str, rule: str) -> None:
+        super().__init__(f"invalid {kind} {value[:80]!r}: {rule}")
+        self.kind = kind
+        self.value = value
+        self.rule = rule
+
+
+class InstanceNotFound(FunchostError):
+    def __init__(self, instance_id: str) -> None:
+        super().__init__(f"no orchestration instance with id {instance_id!r}")
+        self.instance_id = instance_id
+
+
+class InstanceAlreadyExists(FunchostError):
+    def __init__(self, instance_id: str, status: str) -> None:
+        super().__init__(
+            f"an orchestration instance with id {instance_id!r} already exists and is {status}"
+        )
+        self.instance_id = instance_id
+        self.status = status
+
+
+class InstanceFinished(FunchostError):
+    """The operation needs a running instance (HTTP 410 Gone)."""
+
+    def __init__(self, instance_id: str, status: str) -> None:
+        super().__init__(f"orchestration instance {instance_id!r} is already {status}")
+        self.instance_id = instance_id
+        self.status = status
+
+
+class UnknownFunction(FunchostError):
+    def __init__(self, kind: str, name: str) -> None:
+        super().__init__(f"The function '{name}' doesn't exist, is disabled, or is not an {kind} function.")
+        self.kind = kind
+        self.name = name
+
+
+class HostShuttingDown(FunchostError):
+    """Raised into waiters that were still waiting when the host stopped."""
+
+    def __init__(self) -> None:
+        super().__init__("the host is shutting down")

@@ -1,0 +1,131 @@
+"""HTTP triggers: route templates, request conversion and invocation of the app's HTTP functions."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import azure.functions as func
+from aiohttp import web
+
+from .discovery import HttpFunction
+
+log = logging.getLogger("funchost.http")
+
+_PARAM = re.compile(r"\{(\*?)([A-Za-z_][A-Za-z0-9_]*)(?::([^}?]+))?(\?)?\}")
+_CONSTRAINTS = {
+    "int": r"-?\d+", "long": r"-?\d+", "alpha": r"[A-Za-z]+", "bool": r"(?i:true|false)",
+    "guid": r"[0-9A-Fa-f]{8}-?[0-9A-Fa-f]{4}-?[0-9A-Fa-f]{4}-?[0-9A-Fa-f]{4}-?[0-9A-Fa-f]{12}",
+    "double": r"-?\d+(?:\.\d+)?", "float": r"-?\d+(?:\.\d+)?", "decimal": r"-?\d+(?:\.\d+)?",
+}
+
+
+def route_paths(prefix: str, template: str) -> list[str]:
+    """aiohttp paths for an Azure route template (`{id}`, `{id:int}`, `{id?}`, `{*rest}`)."""
+    template = template.strip("/")
+    optional = [m.group(2) for m in _PARAM.finditer(template) if m.group(4)]
+
+    def convert(match: re.Match[str]) -> str:
+        star, name, constraint, _ = match.groups()
+        if star:
+            return "{%s:.*}" % name
+        if constraint:
+            pattern = _CONSTRAINTS.get(constraint.lower())
+            return "{%s:%s}" % (name, pattern) if pattern else "{%s}" % name
+        return "{%s}" % name
+
+    full = "/" + "/".join(p for p in (prefix.strip("/"), _PARAM.sub(convert, template)) if p)
+    paths = [full]
+    if optional:
+        shortened = template
+        for name in optional:
+            shortened = re.sub(r"/?\{" + name + r"(?::[^}?]+)?\?\}", "", shortened)
+        paths.append("/" + "/".join(p for p in (prefix.strip("/"), _PARAM.sub(convert, shortened)) if p))
+    return paths
+
+
+def route_sort_key(fn: HttpFunction) -> tuple[int, int]:
+    """Literal segments win over parameters, as in ASP.NET routing."""
+    segments = fn.route.strip("/").split("/")
+    params = sum(1 for s in segments if "{" in s)
+    return (params, -len(segments))
+
+
+class _Context:
+    """The `context` argument Azure passes to functions that declare it."""
+
+    def __init__(self, function_name: str, directory: str) -> None:
+        self.invocation_id = str(uuid.uuid4())
+        self.function_name = function_name
+        self.function_directory = directory
+        self.trace_context = None
+        self.retry_context = None
+        self.thread_local_storage = None
+
+
+class HttpInvoker:
+    """Invokes one HTTP function per request; sync functions run in a bounded thread pool."""
+
+    def __init__(self, script_root: str, client_binding: Callable[[web.Request], str],
+                 threads: int = 16) -> None:
+        self.script_root = script_root
+        self.client_binding = client_binding
+        self._threads = ThreadPoolExecutor(threads, thread_name_prefix="funchost-http")
+
+    def handler(self, fn: HttpFunction) -> Callable[[web.Request], Any]:
+        async def handle(request: web.Request) -> web.StreamResponse:
+            if fn.methods and request.method not in fn.methods and request.method != "HEAD":
+                return web.json_response({"error": "method not allowed",
+                                          "details": f"{fn.route} accepts {', '.join(fn.methods)}"}, status=405)
+            body = await request.read()
+            req = func.HttpRequest(
+                method=request.method, url=str(request.url), headers=dict(request.headers),
+                params=dict(request.query), route_params=dict(request.match_info), body=body)
+            kwargs: dict[str, Any] = {fn.trigger_param: req}
+            if fn.client_params:
+                binding = self.client_binding(request)
+                for name in fn.client_params:
+                    kwargs[name] = binding
+            if fn.wants_context:
+                kwargs["context"] = _Context(fn.name, self.script_root)
+            try:
+                if fn.is_async:
+                    result = await fn.callable(**kwargs)
+                else:
+                    loop = asyncio.get_running_loop()
+                    result = await loop.run_in_executor(self._threads, lambda: fn.callable(**kwargs))
+            except Exception as exc:
+                log.exception("HTTP function %s failed", fn.name)
+                return web.json_response({"error": "the function failed",
+                                          "details": f"{fn.name}: {type(exc).__name__}: {exc}"}, status=500)
+            return to_response(result)
+
+        return handle
+
+    def shutdown(self) -> None:
+        self._threads.shutdown(wait=False, cancel_futures=True)
+
+
+def to_response(result: Any) -> web.StreamResponse:
+    if isinstance(result, func.HttpResponse):
+        headers = {k: v for k, v in result.headers.items() if k.lower() not in ("content-length",)}
+        response = web.Response(status=result.status_code, body=result.get_body(), headers=headers)
+        if "content-type" not in {k.lower() for k in headers}:
+            mimetype = result.mimetype or "text/plain"
+            response.content_type = mimetype
+            if result.charset and mimetype.startswith("text/") or mimetype == "application/json":
+                response.charset = result.charset or "utf-8"
+        return response
+    if result is None:
+        return web.Response(status=204)
+    if isinstance(result, str):
+        return web.Response(text=result, content_type="text/plain")
+    if isinstance(result, bytes):
+        return web.Response(body=result)
+    return web.Response(text=json.dumps(result), content_type="application/json")

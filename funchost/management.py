@@ -1,0 +1,370 @@
+"""The Durable Functions HTTP API (`/runtime/webhooks/durabletask/...`) and the client RPC endpoints.
+
+The same handlers serve the public management API and the RPC base URL that the Python durable
+client calls, as the extension's HttpApiHandler does. Every bad input gets a JSON error naming
+the problem and changes nothing.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+from aiohttp import web
+
+from .dispatcher import Dispatcher
+from .errors import (
+    HostShuttingDown,
+    InstanceAlreadyExists,
+    InstanceFinished,
+    InstanceNotFound,
+    InvalidIdError,
+    UnknownFunction,
+)
+from .history import from_epoch, iso_seconds, parse_iso
+from .ids import entity_id, validate_entity_key, validate_entity_name, validate_instance_id
+from .replay import ACTIVE_STATUSES, COMPLETED, FAILED, TERMINAL_STATUSES
+from .status import management_urls, status_payload
+from .store import InstanceQuery
+
+CONTINUATION_HEADER = "x-ms-continuation-token"
+_RUNTIME_STATUSES = {"Pending", "Running", "Completed", "ContinuedAsNew", "Failed", "Canceled", "Terminated",
+                     "Suspended"}
+
+
+class BadRequest(Exception):
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def error(status: int, message: str, kind: str = "ArgumentException") -> web.Response:
+    body = {"Message": message, "ExceptionMessage": message, "ExceptionType": kind, "error": message}
+    return web.json_response(body, status=status)
+
+
+def _flag(request: web.Request, name: str, default: bool) -> bool:
+    value = request.query.get(name)
+    if value is None:
+        return default
+    if value.lower() in ("true", "1"):
+        return True
+    if value.lower() in ("false", "0", ""):
+        return False
+    raise BadRequest(f"query parameter {name!r} must be true or false, got {value!r}")
+
+
+def _time(request: web.Request, name: str) -> float | None:
+    value = request.query.get(name)
+    if not value:
+        return None
+    try:
+        return parse_iso(value).timestamp()
+    except ValueError:
+        raise BadRequest(f"query parameter {name!r} is not an ISO-8601 time: {value!r}") from None
+
+
+def _top(request: web.Request) -> int | None:
+    value = request.query.get("top")
+    if value is None:
+        return None
+    if not value.isdigit() or int(value) < 1:
+        raise BadRequest(f"query parameter 'top' must be a positive integer, got {value!r}")
+    return min(int(value), 10000)
+
+
+def as_json_text(value: Any) -> str:
+    """Input text from a parsed body: the Python client double-encodes (a str of JSON text)."""
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+async def _json_body(request: web.Request, required: bool) -> Any:
+    raw = await request.read()
+    if not raw.strip():
+        if required:
+            raise BadRequest("the request body must be JSON")
+        return None
+    try:
+        return json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BadRequest(f"the request body is not valid JSON: {exc}") from None
+
+
+def _encode_token(created: float, instance_id: str) -> str:
+    return base64.urlsafe_b64encode(json.dumps([created, instance_id]).encode()).decode()
+
+
+def _decode_token(token: str) -> tuple[float, str]:
+    try:
+        created, instance_id = json.loads(base64.urlsafe_b64decode(token.encode()))
+        return float(created), str(instance_id)
+    except Exception:
+        raise BadRequest(f"invalid continuation token {token[:40]!r}") from None
+
+
+class ManagementApi:
+    """Handlers bound to one dispatcher; `base_url(request)` gives the public API root for links."""
+
+    def __init__(self, dispatcher: Dispatcher, task_hub: str, system_key: str | None) -> None:
+        self.dispatcher = dispatcher
+        self.task_hub = task_hub
+        self.system_key = system_key
+
+    def routes(self, prefix: str) -> list[web.RouteDef]:
+        p = prefix.rstrip("/")
+        return [
+            web.post(p + "/orchestrators/{name}", self.start),
+            web.post(p + "/orchestrators/{name}/{instance_id}", self.start),
+            web.get(p + "/instances", self.list_instances),
+            web.get(p + "/instances/", self.list_instances),
+            web.delete(p + "/instances", self.purge_many),
+            web.delete(p + "/instances/", self.purge_many),
+            web.get(p + "/instances/{instance_id}", self.get_status),
+            web.delete(p + "/instances/{instance_id}", self.purge),
+            web.post(p + "/instances/{instance_id}/raiseEvent/{event}", self.raise_event),
+            web.post(p + "/instances/{instance_id}/{operation}", self.operation),
+            web.get(p + "/entities", self.list_entities),
+            web.get(p + "/entities/", self.list_entities),
+            web.get(p + "/entities/{name}", self.list_entities),
+            web.get(p + "/entities/{name}/{key}", self.read_entity),
+            web.post(p + "/entities/{name}/{key}", self.signal_entity),
+            web.delete(p + "/entities/{name}/{key}", self.delete_entity),
+        ]
+
+    @staticmethod
+    def base_url(request: web.Request) -> str:
+        return f"{request.scheme}://{request.host}/runtime/webhooks/durabletask"
+
+    def check_status(self, request: web.Request, instance_id: str) -> web.Response:
+        links = management_urls(self.base_url(request), instance_id, self.task_hub, self.system_key)
+        return web.json_response(links, status=202, headers={"Location": links["statusQueryGetUri"],
+                                                             "Retry-After": "10"})
+
+    async def _guard(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        try:
+            result: web.StreamResponse = await handler()
+            return result
+        except BadRequest as exc:
+            return error(exc.status, str(exc))
+        except InvalidIdError as exc:
+            return error(400, str(exc))
+        except UnknownFunction as exc:
+            return error(400, str(exc))
+        except InstanceNotFound as exc:
+            return error(404, str(exc), "InstanceNotFound")
+        except InstanceFinished as exc:
+            return error(410, str(exc), "InvalidOperationException")
+        except InstanceAlreadyExists as exc:
+            return error(409, str(exc), "InvalidOperationException")
+        except HostShuttingDown as exc:
+            return error(503, str(exc), "HostShuttingDown")
+
+    # -- orchestrations -------------------------------------------------------------------------
+    async def start(self, request: web.Request) -> web.StreamResponse:
+        async def run() -> web.StreamResponse:
+            name = request.match_info["name"]
+            instance_id = request.match_info.get("instance_id")
+            if instance_id is not None:
+                validate_instance_id(instance_id)
+            body = await _json_body(request, required=False)
+            input_text = None if body is None else as_json_text(body)
+            timeout = request.query.get("timeout")
+            wait_s: float | None = None
+            if timeout is not None:
+                try:
+                    wait_s = float(timeout)
+                except ValueError:
+                    raise BadRequest(f"query parameter 'timeout' must be a number of seconds, got {timeout!r}") \
+                        from None
+                if not 0 <= wait_s <= 3600:
+                    raise BadRequest("query parameter 'timeout' must be between 0 and 3600 seconds")
+            new_id = await self.dispatcher.start_orchestration(name, instance_id, input_text)
+            if wait_s is None:
+                return self.check_status(request, new_id)
+            row = await self.dispatcher.wait_for_completion(new_id, wait_s)
+            if row is None or row.instance.status not in TERMINAL_STATUSES:
+                return self.check_status(request, new_id)
+            if row.instance.status == COMPLETED:
+                return web.json_response(row.instance.output, status=200)
+            return web.json_response(status_payload(row), status=500 if row.instance.status == FAILED else 200)
+
+        return await self._guard(request, run)
+
+    async def get_status(self, request: web.Request) -> web.StreamResponse:
+        async def run() -> web.StreamResponse:
+            instance_id = request.match_info["instance_id"]
+            show_input = _flag(request, "showInput", True)
+            show_history = _flag(request, "showHistory", False)
+            show_output = _flag(request, "showHistoryOutput", False)
+            fail_500 = _flag(request, "returnInternalServerErrorOnFailure", False)
+            row = self.dispatcher.get_instance(instance_id)
+            if row is None:
+                raise InstanceNotFound(instance_id)
+            body = status_payload(row, show_input, show_history, show_output)
+            status = row.instance.status
+            if status in ACTIVE_STATUSES:
+                return web.json_response(body, status=202, headers={"Location": str(request.url),
+                                                                    "Retry-After": "5"})
+            return web.json_response(body, status=500 if status == FAILED and fail_500 else 200)
+
+        return await self._guard(request, run)
+
+    def _query(self, request: web.Request, purge: bool) -> InstanceQuery:
+        statuses: tuple[str, ...] = ()
+        raw = request.query.get("runtimeStatus")
+        if raw:
+            statuses = tuple(s.strip() for s in raw.split(",") if s.strip())
+            unknown = [s for s in statuses if s not in _RUNTIME_STATUSES]
+            if unknown:
+                raise BadRequest(f"unknown runtimeStatus {unknown[0]!r}; use {sorted(_RUNTIME_STATUSES)}")
+        created_from = _time(request, "createdTimeFrom")
+        if purge and created_from is None:
+            raise BadRequest("createdTimeFrom is required to purge instances")
+        token = request.headers.get(CONTINUATION_HEADER)
+        return InstanceQuery(
+            created_from=created_from, created_to=_time(request, "createdTimeTo"), statuses=statuses,
+            prefix=request.query.get("instanceIdPrefix") or None, top=None if purge else _top(request),
+            after=_decode_token(token) if token else None)
+
+    async def list_instances(self, request: web.Request) -> web.StreamResponse:
+        async def run() -> web.StreamResponse:
+            query = self._query(request, purge=False)
+            show_input = _flag(request, "showInput", False)
+            rows = self.dispatcher.query(query)
+            headers = {}
+            if query.top and len(rows) == query.top:
+                headers[CONTINUATION_HEADER] = _encode_token(rows[-1].created, rows[-1].instance.instance_id)
+            return web.json_response([status_payload(r, show_input) for r in rows], headers=headers)
+
+        return await self._guard(request, run)
+
+    async def purge(self, request: web.Request) -> web.StreamResponse:
+        async def run() -> web.StreamResponse:
+            deleted = await self.dispatcher.purge(request.match_info["instance_id"])
+            if not deleted:
+                raise InstanceNotFound(request.match_info["instance_id"])
+            return web.json_response({"instancesDeleted": deleted})
+
+        return await self._guard(request, run)
+
+    async def purge_many(self, request: web.Request) -> web.StreamResponse:
+        async def run() -> web.StreamResponse:
+            deleted = await self.dispatcher.purge_many(self._query(request, purge=True))
+            if not deleted:
+                return error(404, "no instances matched the purge filter", "InstanceNotFound")
+            return web.json_response({"instancesDeleted": deleted})
+
+        return await self._guard(request, run)
+
+    async def raise_event(self, request: web.Request) -> web.StreamResponse:
+        async def run() -> web.StreamResponse:
+            instance_id = request.match_info["instance_id"]
+            if "json" not in (request.content_type or ""):
+                raise BadRequest("raiseEvent needs Content-Type: application/json")
+            body = await _json_body(request, required=True)
+            await self.dispatcher.raise_event(instance_id, request.match_info["event"], json.dumps(body))
+            return web.Response(status=202)
+
+        return await self._guard(request, run)
+
+    async def operation(self, request: web.Request) -> web.StreamResponse:
+        async def run() -> web.StreamResponse:
+            instance_id = request.match_info["instance_id"]
+            operation = request.match_info["operation"]
+            reason = request.query.get("reason")
+            if operation == "terminate":
+                await self.dispatcher.terminate(instance_id, reason)
+            elif operation == "suspend":
+                await self.dispatcher.suspend(instance_id, reason)
+            elif operation == "resume":
+                await self.dispatcher.resume(instance_id, reason)
+            elif operation == "restart":
+                new_id = _flag(request, "restartWithNewInstanceId", True)
+                if self.dispatcher.get_instance(instance_id) is None:
+                    raise BadRequest(f"no orchestration instance with id {instance_id!r} to restart")
+                started = await self.dispatcher.restart(instance_id, new_id)
+                return self.check_status(request, started)
+            elif operation == "rewind":
+                return error(501, "rewind is not supported by funchost", "NotImplementedException")
+            else:
+                return error(404, f"unknown instance operation {operation!r}", "NotFound")
+            return web.Response(status=202)
+
+        return await self._guard(request, run)
+
+    # -- entities -------------------------------------------------------------------------------
+    def _entity(self, request: web.Request) -> str:
+        name = validate_entity_name(request.match_info["name"])
+        key = request.match_info["key"]
+        return entity_id(name, "" if key == "$" else validate_entity_key(key))
+
+    async def read_entity(self, request: web.Request) -> web.StreamResponse:
+        async def run() -> web.StreamResponse:
+            exists, state = self.dispatcher.read_entity(self._entity(request))
+            if not exists:
+                return error(404, "entity does not exist", "EntityNotFound")
+            return web.Response(text=state if state is not None else "null", content_type="application/json")
+
+        return await self._guard(request, run)
+
+    async def signal_entity(self, request: web.Request) -> web.StreamResponse:
+        async def run() -> web.StreamResponse:
+            target = self._entity(request)
+            operation = request.query.get("op")
+            if not operation:
+                raise BadRequest("the 'op' query parameter names the entity operation and is required")
+            raw = await request.read()
+            input_text: str | None = None
+            if raw.strip():
+                if "json" in (request.content_type or ""):
+                    try:
+                        input_text = as_json_text(json.loads(raw))
+                    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+                        raise BadRequest(f"the request body is not valid JSON: {exc}") from None
+                else:
+                    input_text = json.dumps(raw.decode("utf-8", errors="replace"))
+            await self.dispatcher.signal_entity(target, operation, input_text,
+                                                traceparent=request.headers.get("traceparent"))
+            return web.Response(status=202)
+
+        return await self._guard(request, run)
+
+    async def delete_entity(self, request: web.Request) -> web.StreamResponse:
+        async def run() -> web.StreamResponse:
+            await self.dispatcher.signal_entity(self._entity(request), "delete", None, builtin_delete=True)
+            return web.Response(status=202)
+
+        return await self._guard(request, run)
+
+    async def list_entities(self, request: web.Request) -> web.StreamResponse:
+        async def run() -> web.StreamResponse:
+            name = request.match_info.get("name")
+            if name is not None:
+                name = validate_entity_name(name).lower()
+            fetch_state = _flag(request, "fetchState", False)
+            top = _top(request)
+            token = request.headers.get(CONTINUATION_HEADER)
+            after = None
+            if token:
+                try:
+                    raw_after = json.loads(base64.urlsafe_b64decode(token.encode()))
+                    after = (str(raw_after[0]), str(raw_after[1]))
+                except Exception:
+                    raise BadRequest(f"invalid continuation token {token[:40]!r}") from None
+            rows = self.dispatcher.store.list_entities(name, after, top, _time(request, "lastOperationTimeFrom"),
+                                                       _time(request, "lastOperationTimeTo"))
+            result = []
+            for row in rows:
+                item: dict[str, Any] = {"entityId": {"name": row.name, "key": row.key},
+                                        "lastOperationTime": iso_seconds(from_epoch(row.last_op))}
+                if fetch_state:
+                    item["state"] = json.loads(row.state) if row.state else None
+                result.append(item)
+            headers = {}
+            if top and len(rows) == top:
+                headers[CONTINUATION_HEADER] = base64.urlsafe_b64encode(
+                    json.dumps([rows[-1].name, rows[-1].key]).encode()).decode()
+            return web.json_response(result, headers=headers)
+
+        return await self._guard(request, run)

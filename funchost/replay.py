@@ -1,0 +1,573 @@
+"""The orchestration replay engine: a pure function from (instance, new events, registry) to an episode.
+
+`run_episode` appends `OrchestratorStarted` and the deliverable new events to the stored history,
+invokes the SDK's orchestrator handle with the full history (the out-of-process "OrchestratorShim"
+protocol), compares the actions it returns with the history (non-determinism detection), assigns
+sequence numbers to new actions, and returns the new history, the work to schedule and the outcome.
+It does no I/O and reads no clock: `now` is passed in. User errors never raise out of it; they
+become a Failed outcome carrying the user's message. Only engine bugs propagate.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from .history import SCHEDULING_EVENTS, EventType, HistoryEvent, event, parse_iso
+from .nondeterminism import missing_action_error, mismatched_action_error
+
+OrchestratorHandle = Callable[[str], str]
+
+CUSTOM_STATUS_LIMIT_BYTES = 16 * 1024
+OUT_OF_PROC_MARKER = "\n\n$OutOfProcData$:"
+HTTP_ACTIVITY_NAME = "BuiltIn::HttpActivity"
+
+RUNNING = "Running"
+PENDING = "Pending"
+COMPLETED = "Completed"
+FAILED = "Failed"
+TERMINATED = "Terminated"
+SUSPENDED = "Suspended"
+CONTINUED_AS_NEW = "ContinuedAsNew"
+TERMINAL_STATUSES = frozenset({COMPLETED, FAILED, TERMINATED, "Canceled"})
+ACTIVE_STATUSES = frozenset({PENDING, RUNNING, SUSPENDED, CONTINUED_AS_NEW})
+
+_ENTITY_REQUEST_NAMESPACE = uuid.UUID("6f1c3d62-2b53-4a83-9d7e-8c3f1b2e9a40")
+
+
+class Action:
+    CALL_ACTIVITY = 0
+    CALL_ACTIVITY_WITH_RETRY = 1
+    CALL_SUB_ORCHESTRATOR = 2
+    CALL_SUB_ORCHESTRATOR_WITH_RETRY = 3
+    CONTINUE_AS_NEW = 4
+    CREATE_TIMER = 5
+    WAIT_FOR_EXTERNAL_EVENT = 6
+    CALL_ENTITY = 7
+    CALL_HTTP = 8
+    SIGNAL_ENTITY = 9
+    WHEN_ANY = 11
+    WHEN_ALL = 12
+
+
+# Which history event each action kind is recorded as, for the non-determinism check.
+_ACTION_EVENT = {
+    Action.CALL_ACTIVITY: EventType.TASK_SCHEDULED,
+    Action.CALL_ACTIVITY_WITH_RETRY: EventType.TASK_SCHEDULED,
+    Action.CALL_HTTP: EventType.TASK_SCHEDULED,
+    Action.CALL_SUB_ORCHESTRATOR: EventType.SUB_ORCHESTRATION_CREATED,
+    Action.CALL_SUB_ORCHESTRATOR_WITH_RETRY: EventType.SUB_ORCHESTRATION_CREATED,
+    Action.CREATE_TIMER: EventType.TIMER_CREATED,
+    Action.CALL_ENTITY: EventType.EVENT_SENT,
+    Action.SIGNAL_ENTITY: EventType.EVENT_SENT,
+}
+
+
+@dataclass(frozen=True)
+class Registry:
+    """Lower-cased durable names the app registers, so actions naming unknown functions fail early."""
+
+    orchestrators: frozenset[str] = frozenset()
+    activities: frozenset[str] = frozenset()
+    entities: frozenset[str] = frozenset()
+
+
+@dataclass
+class RetryGroup:
+    """Host-side retry bookkeeping for one `*_with_retry` task (the SDK leaves the retries to the host)."""
+
+    kind: str  # "activity" or "orchestration"
+    name: str
+    input: str | None
+    instance_id: str | None
+    max_attempts: int
+    interval_ms: int
+    attempts: int = 1
+    waiting_timer: bool = False
+    done: bool = False
+
+
+@dataclass
+class ReplayMeta:
+    """What the host remembers between episodes besides the history itself."""
+
+    action_ids: list[int] = field(default_factory=list)
+    next_id: int = 0
+    retry: dict[int, RetryGroup] = field(default_factory=dict)
+    owner: dict[int, int] = field(default_factory=dict)
+
+    def has_active_retry(self) -> bool:
+        return any(not g.done for g in self.retry.values())
+
+    def to_json(self) -> str:
+        return json.dumps({
+            "a": self.action_ids, "n": self.next_id,
+            "r": {str(k): vars(g) for k, g in self.retry.items()},
+            "o": {str(k): v for k, v in self.owner.items()},
+        })
+
+    @classmethod
+    def from_json(cls, text: str | None) -> ReplayMeta:
+        if not text:
+            return cls()
+        raw = json.loads(text)
+        return cls(
+            action_ids=list(raw["a"]), next_id=int(raw["n"]),
+            retry={int(k): RetryGroup(**g) for k, g in raw["r"].items()},
+            owner={int(k): int(v) for k, v in raw["o"].items()},
+        )
+
+    def copy(self) -> ReplayMeta:
+        return ReplayMeta.from_json(self.to_json())
+
+
+@dataclass(frozen=True)
+class ParentRef:
+    instance_id: str
+    execution_id: str
+    task_id: int
+
+
+@dataclass
+class Instance:
+    """The durable state of one orchestration execution as the engine sees it."""
+
+    instance_id: str
+    name: str
+    execution_id: str
+    input: str | None
+    status: str = PENDING
+    history: list[HistoryEvent] = field(default_factory=list)
+    custom_status: Any = None
+    output: Any = None
+    parent: ParentRef | None = None
+    meta: ReplayMeta = field(default_factory=ReplayMeta)
+
+
+# Work an episode asks the dispatcher to do once its results are committed.
+@dataclass(frozen=True)
+class ScheduleActivity:
+    task_id: int
+    name: str
+    input: str | None
+
+
+@dataclass(frozen=True)
+class CallHttp:
+    task_id: int
+    request: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class StartSubOrchestration:
+    task_id: int
+    name: str
+    instance_id: str
+    input: str | None
+
+
+@dataclass(frozen=True)
+class SendEntityMessage:
+    entity_id: str
+    operation: str
+    input: str | None
+    signal: bool
+    request_id: str
+
+
+@dataclass(frozen=True)
+class StartTimer:
+    timer_id: int
+    fire_at: datetime
+
+
+Work = ScheduleActivity | CallHttp | StartSubOrchestration | SendEntityMessage | StartTimer
+
+
+@dataclass
+class Episode:
+    """The result of one episode: the new instance state, which pending events it used, its work."""
+
+    instance: Instance
+    consumed: list[int]
+    work: list[Work]
+    invoked: bool
+    continue_input: str | None = None
+
+    @property
+    def status(self) -> str:
+        return self.instance.status
+
+
+def run_episode(
+    instance: Instance,
+    pending: list[HistoryEvent],
+    orchestrator: OrchestratorHandle | None,
+    registry: Registry,
+    now: datetime,
+) -> Episode:
+    """Advance `instance` with the events in `pending` (arrival order) and return the episode.
+
+    Events are held back (not consumed) while the instance is suspended, and, while a retry task
+    is in flight, only one completion is delivered per episode so that retry sequence numbers are
+    assigned in the same order as the SDK assigns them during replay.
+    """
+    inst = replace(instance, history=list(instance.history), meta=instance.meta.copy())
+    consumed: list[int] = []
+    appended: list[HistoryEvent] = []
+    deliverable = 0
+    suspended = inst.status == SUSPENDED
+    one_at_a_time = inst.meta.has_active_retry()
+    for index, ev in enumerate(pending):
+        kind = ev["EventType"]
+        if kind == EventType.EXECUTION_TERMINATED:
+            return _terminate(inst, ev, list(range(len(pending))), now)
+        if kind == EventType.EXECUTION_SUSPENDED:
+            if not suspended:
+                suspended = True
+                appended.append(ev)
+            consumed.append(index)
+            continue
+        if kind == EventType.EXECUTION_RESUMED:
+            if suspended:
+                suspended = False
+                appended.append(ev)
+            consumed.append(index)
+            continue
+        if suspended:
+            continue
+        if kind == EventType.EXECUTION_STARTED and inst.history:
+            consumed.append(index)  # a duplicate start of an execution already under way
+            continue
+        if one_at_a_time and deliverable >= 1:
+            continue
+        consumed.append(index)
+        appended.append(ev)
+        deliverable += 1
+    if not inst.history and not any(e["EventType"] == EventType.EXECUTION_STARTED for e in appended):
+        # Nothing can run before the execution has started; keep the events for later.
+        return Episode(inst, [], [], invoked=False)
+    if deliverable == 0:
+        inst.history.extend(appended)
+        inst.status = SUSPENDED if suspended else (RUNNING if inst.status == SUSPENDED else inst.status)
+        return Episode(inst, consumed, [], invoked=False)
+    inst.history.append(event(EventType.ORCHESTRATOR_STARTED, now))
+    inst.history.extend(appended)
+    if orchestrator is None:
+        return Episode(_fail(inst, f"The function '{inst.name}' doesn't exist, is disabled, or is not an "
+                                   "orchestrator function.", now), consumed, [], invoked=False)
+    state, error = _invoke(inst, orchestrator)
+    if state is not None and "customStatus" in state:
+        inst.custom_status = state["customStatus"]
+    if error is not None:
+        return Episode(_fail(inst, error, now), consumed, [], invoked=True)
+    if state is None:  # pragma: no cover - _invoke returns one of the two
+        raise RuntimeError("orchestrator returned neither state nor error")
+    too_big = _custom_status_error(state.get("customStatus"))
+    if too_big:
+        return Episode(_fail(inst, too_big, now), consumed, [], invoked=True)
+    return _apply_state(inst, state, appended, consumed, registry, now)
+
+
+def _invoke(inst: Instance, orchestrator: OrchestratorHandle) -> tuple[dict[str, Any] | None, str | None]:
+    context = {
+        "history": inst.history,
+        "input": inst.input,
+        "instanceId": inst.instance_id,
+        "isReplaying": False,
+        "parentInstanceId": inst.parent.instance_id if inst.parent else None,
+        "upperSchemaVersion": 1,
+        "upperSchemaVersionNew": 2,
+    }
+    try:
+        result = orchestrator(json.dumps(context))
+    except Exception as exc:  # user code failed: the SDK raises with its state after a marker
+        message, _, data = str(exc).partition(OUT_OF_PROC_MARKER)
+        if data:
+            try:
+                state = json.loads(data)
+                return None, str(state.get("error") or message)
+            except json.JSONDecodeError:
+                pass
+        return None, message or type(exc).__name__
+    try:
+        state = json.loads(result)
+    except (TypeError, json.JSONDecodeError) as exc:
+        return None, f"the orchestrator returned a state that is not JSON: {exc}"
+    if not isinstance(state, dict):
+        return None, "the orchestrator returned a state that is not a JSON object"
+    if state.get("error") and not state.get("isDone"):
+        return state, str(state["error"])
+    return state, None
+
+
+def _custom_status_error(custom_status: Any) -> str | None:
+    if custom_status is None:
+        return None
+    size = len(json.dumps(custom_status, separators=(",", ":")).encode("utf-16-le"))
+    if size > CUSTOM_STATUS_LIMIT_BYTES:
+        return (f"The custom status is too large: {size} bytes of UTF-16 JSON, "
+                f"the limit is {CUSTOM_STATUS_LIMIT_BYTES} bytes (16 KB).")
+    return None
+
+
+def flatten_actions(actions: Any) -> Iterator[dict[str, Any]]:
+    """Atomic actions depth-first in list order (V1 lists of lists and V2 compound actions alike)."""
+    if isinstance(actions, list):
+        for item in actions:
+            yield from flatten_actions(item)
+    elif isinstance(actions, dict):
+        if actions.get("actionType") in (Action.WHEN_ALL, Action.WHEN_ANY):
+            yield from flatten_actions(actions.get("compoundActions") or [])
+        else:
+            yield actions
+
+
+def _apply_state(
+    inst: Instance,
+    state: dict[str, Any],
+    appended: list[HistoryEvent],
+    consumed: list[int],
+    registry: Registry,
+    now: datetime,
+) -> Episode:
+    actions = [a for a in flatten_actions(state.get("actions") or [])
+               if a.get("actionType") != Action.WAIT_FOR_EXTERNAL_EVENT]
+    meta = inst.meta
+    scheduled = {e["EventId"]: e for e in inst.history if e["EventType"] in SCHEDULING_EVENTS}
+    mismatch = _check_determinism(actions, meta, scheduled)
+    if mismatch:
+        return Episode(_fail(inst, mismatch, now), consumed, [], invoked=True)
+    work: list[Work] = []
+    new_events: list[HistoryEvent] = []
+    _advance_retries(inst, appended, now, new_events, work)
+    continue_input: str | None = None
+    for action in actions[len(meta.action_ids):]:
+        kind = action.get("actionType")
+        if kind == Action.CONTINUE_AS_NEW:
+            continue_input = action.get("input")
+            break
+        error = _unknown_target(action, registry)
+        if error:
+            return Episode(_fail(inst, error, now), consumed, [], invoked=True)
+        task_id = meta.next_id
+        meta.next_id += 1
+        meta.action_ids.append(task_id)
+        _schedule(inst, action, task_id, now, new_events, work)
+    inst.history.extend(new_events)
+    inst.history.append(event(EventType.ORCHESTRATOR_COMPLETED, now))
+    if continue_input is not None or (state.get("isDone") and _has_continue(actions)):
+        if continue_input is None:
+            continue_input = next(a.get("input") for a in actions if a.get("actionType") == Action.CONTINUE_AS_NEW)
+        inst.status = CONTINUED_AS_NEW
+        signals = [w for w in work if isinstance(w, SendEntityMessage) and w.signal]
+        return Episode(inst, consumed, list(signals), invoked=True, continue_input=continue_input)
+    if state.get("isDone"):
+        inst.status = COMPLETED
+        inst.output = state.get("output")
+        inst.history.append(event(EventType.EXECUTION_COMPLETED, now, OrchestrationStatus=COMPLETED,
+                                  Result=json.dumps(inst.output)))
+        return Episode(inst, consumed, [w for w in work if isinstance(w, SendEntityMessage) and w.signal],
+                       invoked=True)
+    inst.status = RUNNING
+    return Episode(inst, consumed, work, invoked=True)
+
+
+def _has_continue(actions: list[dict[str, Any]]) -> bool:
+    return any(a.get("actionType") == Action.CONTINUE_AS_NEW for a in actions)
+
+
+def _check_determinism(actions: list[dict[str, Any]], meta: ReplayMeta,
+                       scheduled: dict[int, HistoryEvent]) -> str | None:
+    replayable = [a for a in actions if a.get("actionType") != Action.CONTINUE_AS_NEW]
+    for position, event_id in enumerate(meta.action_ids):
+        past = scheduled.get(event_id)
+        if past is None:  # pragma: no cover - the engine writes both together
+            raise RuntimeError(f"history lost the scheduling event for sequence id {event_id}")
+        if position >= len(replayable):
+            return missing_action_error(past, event_id)
+        action = replayable[position]
+        expected = _ACTION_EVENT.get(action.get("actionType", -1))
+        if expected != past["EventType"] or _action_name(action).lower() != _event_name(past).lower():
+            return mismatched_action_error(past, action, event_id, _action_name(action))
+    return None
+
+
+def _action_name(action: dict[str, Any]) -> str:
+    kind = action.get("actionType")
+    if kind in (Action.CALL_ENTITY, Action.SIGNAL_ENTITY):
+        return str(action.get("instanceId") or "")
+    if kind == Action.CREATE_TIMER:
+        return ""
+    if kind == Action.CALL_HTTP:
+        return HTTP_ACTIVITY_NAME
+    return str(action.get("functionName") or "")
+
+
+def _event_name(past: HistoryEvent) -> str:
+    if past["EventType"] == EventType.EVENT_SENT:
+        return str(past.get("InstanceId") or "")
+    if past["EventType"] == EventType.TIMER_CREATED:
+        return ""
+    return str(past.get("Name") or "")
+
+
+def _unknown_target(action: dict[str, Any], registry: Registry) -> str | None:
+    kind = action.get("actionType")
+    if kind in (Action.CALL_ACTIVITY, Action.CALL_ACTIVITY_WITH_RETRY):
+        name = str(action.get("functionName"))
+        if name.lower() not in registry.activities:
+            return f"The function '{name}' doesn't exist, is disabled, or is not an activity function."
+    if kind in (Action.CALL_SUB_ORCHESTRATOR, Action.CALL_SUB_ORCHESTRATOR_WITH_RETRY):
+        name = str(action.get("functionName"))
+        if name.lower() not in registry.orchestrators:
+            return f"The function '{name}' doesn't exist, is disabled, or is not an orchestrator function."
+    if kind in (Action.CALL_ENTITY, Action.SIGNAL_ENTITY):
+        entity_id = str(action.get("instanceId") or "")
+        parts = entity_id.split("@")
+        if len(parts) != 3 or parts[0] != "" or parts[1].lower() not in registry.entities:
+            return f"The function '{parts[1] if len(parts) == 3 else entity_id}' doesn't exist, is disabled, " \
+                   "or is not an entity function."
+    return None
+
+
+def _schedule(inst: Instance, action: dict[str, Any], task_id: int, now: datetime,
+              out: list[HistoryEvent], work: list[Work]) -> None:
+    kind = action["actionType"]
+    if kind in (Action.CALL_ACTIVITY, Action.CALL_ACTIVITY_WITH_RETRY):
+        name, data = action["functionName"], action.get("input")
+        out.append(event(EventType.TASK_SCHEDULED, now, task_id, Name=name, Version="", Input=data))
+        work.append(ScheduleActivity(task_id, name, data))
+        if kind == Action.CALL_ACTIVITY_WITH_RETRY:
+            _register_retry(inst.meta, task_id, "activity", name, data, None, action)
+    elif kind in (Action.CALL_SUB_ORCHESTRATOR, Action.CALL_SUB_ORCHESTRATOR_WITH_RETRY):
+        name, data = action["functionName"], action.get("input")
+        explicit = action.get("instanceId")
+        child = explicit or f"{inst.execution_id}:{task_id}"
+        out.append(event(EventType.SUB_ORCHESTRATION_CREATED, now, task_id, Name=name, InstanceId=child,
+                         Input=data))
+        work.append(StartSubOrchestration(task_id, name, child, data))
+        if kind == Action.CALL_SUB_ORCHESTRATOR_WITH_RETRY:
+            _register_retry(inst.meta, task_id, "orchestration", name, data, explicit, action)
+    elif kind == Action.CREATE_TIMER:
+        fire_at = parse_iso(action["fireAt"])
+        out.append(event(EventType.TIMER_CREATED, now, task_id, FireAt=action["fireAt"]))
+        if not action.get("isCanceled"):
+            work.append(StartTimer(task_id, fire_at))
+    elif kind in (Action.CALL_ENTITY, Action.SIGNAL_ENTITY):
+        signal = kind == Action.SIGNAL_ENTITY
+        request_id = str(uuid.uuid5(_ENTITY_REQUEST_NAMESPACE, f"{inst.execution_id}:{task_id}"))
+        message: dict[str, Any] = {"op": action["operation"], "input": action.get("input"), "id": request_id}
+        if signal:
+            message["signal"] = True
+        else:
+            message["parent"] = inst.instance_id
+            message["parentExecution"] = inst.execution_id
+        out.append(event(EventType.EVENT_SENT, now, task_id, InstanceId=action["instanceId"], Name="op",
+                         Input=json.dumps(message)))
+        work.append(SendEntityMessage(action["instanceId"], action["operation"], action.get("input"),
+                                      signal, request_id))
+    elif kind == Action.CALL_HTTP:
+        request = action.get("httpRequest") or {}
+        out.append(event(EventType.TASK_SCHEDULED, now, task_id, Name=HTTP_ACTIVITY_NAME, Version="",
+                         Input=json.dumps(request)))
+        work.append(CallHttp(task_id, request))
+    else:
+        raise ValueError(f"unknown action type {kind!r} in orchestrator state")
+
+
+def _register_retry(meta: ReplayMeta, task_id: int, kind: str, name: str, data: str | None,
+                    instance_id: str | None, action: dict[str, Any]) -> None:
+    options = action.get("retryOptions") or {}
+    meta.retry[task_id] = RetryGroup(
+        kind=kind, name=name, input=data, instance_id=instance_id,
+        max_attempts=max(1, int(options.get("maxNumberOfAttempts", 1))),
+        interval_ms=max(0, int(options.get("firstRetryIntervalInMilliseconds", 0))),
+    )
+    meta.owner[task_id] = task_id
+
+
+def _advance_retries(inst: Instance, appended: list[HistoryEvent], now: datetime,
+                     out: list[HistoryEvent], work: list[Work]) -> None:
+    """Mirror the SDK's RetryAbleTask: a failure takes a timer id, the timer a new attempt id."""
+    meta = inst.meta
+    for ev in appended:
+        kind = ev["EventType"]
+        key = ev.get("TimerId") if kind == EventType.TIMER_FIRED else ev.get("TaskScheduledId")
+        if key is None or key not in meta.owner:
+            continue
+        group = meta.retry[meta.owner[key]]
+        if group.done:
+            continue
+        if kind in (EventType.TASK_COMPLETED, EventType.SUB_ORCHESTRATION_COMPLETED):
+            group.done = True
+        elif kind in (EventType.TASK_FAILED, EventType.SUB_ORCHESTRATION_FAILED) and not group.waiting_timer:
+            timer_id = _take_id(meta, meta.owner[key])
+            fire_at = now + timedelta(milliseconds=group.interval_ms)
+            out.append(event(EventType.TIMER_CREATED, now, timer_id, FireAt=_fire_at_text(fire_at)))
+            work.append(StartTimer(timer_id, fire_at))
+            group.waiting_timer = True
+        elif kind == EventType.TIMER_FIRED and group.waiting_timer:
+            group.waiting_timer = False
+            if group.attempts >= group.max_attempts:
+                group.done = True
+                continue
+            group.attempts += 1
+            task_id = _take_id(meta, meta.owner[key])
+            if group.kind == "activity":
+                out.append(event(EventType.TASK_SCHEDULED, now, task_id, Name=group.name, Version="",
+                                 Input=group.input))
+                work.append(ScheduleActivity(task_id, group.name, group.input))
+            else:
+                child = group.instance_id or f"{inst.execution_id}:{task_id}"
+                out.append(event(EventType.SUB_ORCHESTRATION_CREATED, now, task_id, Name=group.name,
+                                 InstanceId=child, Input=group.input))
+                work.append(StartSubOrchestration(task_id, group.name, child, group.input))
+
+
+def _take_id(meta: ReplayMeta, group_id: int) -> int:
+    task_id = meta.next_id
+    meta.next_id += 1
+    meta.owner[task_id] = group_id
+    return task_id
+
+
+def _fire_at_text(value: datetime) -> str:
+    return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _fail(inst: Instance, error: str, now: datetime) -> Instance:
+    inst.status = FAILED
+    inst.output = f"Orchestrator function '{inst.name}' failed: {error}"
+    inst.history.append(event(EventType.EXECUTION_COMPLETED, now, OrchestrationStatus=FAILED,
+                              Result=json.dumps(inst.output)))
+    return inst
+
+
+def _terminate(inst: Instance, ev: HistoryEvent, consumed: list[int], now: datetime) -> Episode:
+    reason = ev.get("Input")
+    inst.history.append(event(EventType.ORCHESTRATOR_STARTED, now))
+    inst.history.append(ev)
+    inst.status = TERMINATED
+    inst.output = reason
+    return Episode(inst, consumed, [], invoked=False)
+
+
+def completion_event_for_parent(child: Instance, now: datetime) -> HistoryEvent | None:
+    """The event a parent orchestration receives when its sub-orchestration `child` ends."""
+    if child.parent is None:
+        return None
+    task_id = child.parent.task_id
+    if child.status == COMPLETED:
+        return event(EventType.SUB_ORCHESTRATION_COMPLETED, now, TaskScheduledId=task_id,
+                     Result=json.dumps(child.output))
+    if child.status in (FAILED, TERMINATED):
+        reason = child.output if child.status == FAILED else \
+            f"Orchestrator function '{child.name}' was terminated: {child.output}"
+        return event(EventType.SUB_ORCHESTRATION_FAILED, now, TaskScheduledId=task_id, Reason=str(reason),
+                     Details="")
+    return None

@@ -1,0 +1,183 @@
+"""The host: wires discovery, store, dispatcher and the aiohttp server together, and runs them."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from aiohttp import web
+
+from .activities import ActivityRunner
+from .discovery import FunctionSet, load_app
+from .dispatcher import Dispatcher
+from .http_functions import HttpInvoker, route_paths, route_sort_key
+from .management import ManagementApi
+from .observability import Observability
+from .status import client_binding
+from .store import Store
+
+log = logging.getLogger("funchost")
+
+DURABLE_PREFIX = "/runtime/webhooks/durabletask"
+RPC_PREFIX = "/durabletask"
+
+
+@dataclass
+class HostConfig:
+    script_root: Path
+    port: int = 7071
+    host: str = "127.0.0.1"
+    data_dir: Path | None = None
+    max_body_bytes: int = 100 * 1024 * 1024
+    activity_processes: int = 0
+    max_concurrent_activities: int = 16
+    activity_threads: int = 8
+    function_keys: list[str] = field(default_factory=list)
+    admin_key: str | None = None
+    telemetry: bool = True
+
+    @property
+    def data_path(self) -> Path:
+        return self.data_dir or (self.script_root / ".funchost")
+
+    @classmethod
+    def from_env(cls, script_root: Path, **overrides: object) -> HostConfig:
+        """Settings from the environment (as Azure app settings), then explicit overrides."""
+        env = os.environ
+        config = cls(script_root=script_root)
+        processes = env.get("FUNCHOST_ACTIVITY_PROCESSES") or env.get("FUNCTIONS_WORKER_PROCESS_COUNT")
+        if processes and processes.isdigit():
+            config.activity_processes = int(processes)
+        if env.get("FUNCHOST_MAX_BODY_BYTES", "").isdigit():
+            config.max_body_bytes = int(env["FUNCHOST_MAX_BODY_BYTES"])
+        keys = env.get("FUNCHOST_FUNCTION_KEYS", "")
+        config.function_keys = [k for k in keys.split(",") if k]
+        config.admin_key = env.get("FUNCHOST_ADMIN_KEY") or None
+        if env.get("FUNCHOST_TELEMETRY", "1") in ("0", "false"):
+            config.telemetry = False
+        for key, value in overrides.items():
+            if value is not None:
+                setattr(config, key, value)
+        return config
+
+
+class Host:
+    """One running host. `start()` serves; `stop()` shuts down gracefully. Owned by one event loop."""
+
+    def __init__(self, config: HostConfig, functions: FunctionSet | None = None) -> None:
+        self.config = config
+        self.functions = functions or load_app(config.script_root)
+        self.config.data_path.mkdir(parents=True, exist_ok=True)
+        self.store = Store(self.config.data_path / "durable.sqlite3")
+        self.observability = Observability(enabled=config.telemetry)
+        self.runner = ActivityRunner(self.functions, config.max_concurrent_activities, config.activity_threads,
+                                     config.activity_processes)
+        self.dispatcher = Dispatcher(self.store, self.functions, self.runner, self.observability.host_telemetry)
+        self.management = ManagementApi(self.dispatcher, self.functions.task_hub, config.admin_key)
+        self.invoker = HttpInvoker(str(config.script_root), self._client_binding)
+        self._runner: web.AppRunner | None = None
+        self._site: web.TCPSite | None = None
+        self.port = config.port
+
+    def _client_binding(self, request: web.Request) -> str:
+        base = f"{request.scheme}://{request.host}{DURABLE_PREFIX}"
+        return client_binding(base, f"http://127.0.0.1:{self.port}{RPC_PREFIX}/", self.functions.task_hub,
+                              self.config.admin_key)
+
+    def build_app(self) -> web.Application:
+        app = web.Application(client_max_size=self.config.max_body_bytes,
+                              middlewares=self.observability.middlewares(self._auth_middleware()))
+        app.add_routes(self.management.routes(DURABLE_PREFIX))
+        app.add_routes(self.management.routes(RPC_PREFIX))
+        app.router.add_get("/admin/host/status", self._host_status)
+        app.router.add_get("/", self._root)
+        self.observability.add_routes(app)
+        prefix = _route_prefix(self.config.script_root)
+        for fn in sorted(self.functions.http, key=route_sort_key):
+            handler = self.invoker.handler(fn)
+            for path in route_paths(prefix, fn.route):
+                app.router.add_route("*", path, handler, name=None)
+        return app
+
+    def _auth_middleware(self) -> Callable[..., Awaitable[web.StreamResponse]]:
+        from .auth import make_auth_middleware
+
+        return make_auth_middleware(self.config.function_keys, self.config.admin_key,
+                                    {_function_path(self.config.script_root, fn.route): fn.auth_level
+                                     for fn in self.functions.http})
+
+    async def _host_status(self, request: web.Request) -> web.Response:
+        return web.json_response({"state": "Running", "version": "funchost", "functions": len(self.routes())})
+
+    async def _root(self, request: web.Request) -> web.Response:
+        return web.json_response({"host": "funchost", "state": "Running"})
+
+    async def start(self) -> None:
+        self.dispatcher.start()
+        self._runner = web.AppRunner(self.build_app(), access_log=None, handle_signals=False)
+        await self._runner.setup()
+        self._site = web.TCPSite(self._runner, self.config.host, self.config.port, reuse_address=True)
+        await self._site.start()
+        server = getattr(self._site, "_server", None)
+        sockets = getattr(server, "sockets", None) or []
+        if sockets:
+            self.port = sockets[0].getsockname()[1]
+
+    async def stop(self, grace_s: float = 5.0) -> None:
+        """Stop accepting requests, let in-flight work finish for `grace_s`, commit and close."""
+        if self._site is not None:
+            await self._site.stop()
+        await self.dispatcher.stop(grace_s)
+        if self._runner is not None:
+            await self._runner.cleanup()
+        self.invoker.shutdown()
+        self.store.close()
+        self.observability.shutdown()
+
+    def routes(self) -> list[str]:
+        """Lines describing every function, like `func start` prints them."""
+        prefix = _route_prefix(self.config.script_root)
+        lines = []
+        for fn in sorted(self.functions.http, key=lambda f: f.name):
+            methods = ",".join(fn.methods) or "GET,POST,PUT,DELETE,PATCH,HEAD,OPTIONS"
+            lines.append(f"{fn.name}: [{methods}] http://{self.config.host}:{self.port}/{prefix}/{fn.route}"
+                         .replace("//" + fn.route, "/" + fn.route))
+        for kind, names in (("orchestrationTrigger", [n for n, _ in self.functions.orchestrators.values()]),
+                            ("activityTrigger", sorted({a.name for a in self.functions.activities.values()})),
+                            ("entityTrigger", [n for n, _ in self.functions.entities.values()])):
+            lines.extend(f"{name}: {kind}" for name in sorted(names))
+        return lines
+
+
+def _route_prefix(script_root: Path) -> str:
+    import json
+
+    try:
+        host = json.loads((script_root / "host.json").read_text())
+        prefix = host.get("extensions", {}).get("http", {}).get("routePrefix")
+        return "api" if prefix is None else str(prefix).strip("/")
+    except (OSError, ValueError):
+        return "api"
+
+
+def _function_path(script_root: Path, route: str) -> str:
+    prefix = _route_prefix(script_root)
+    return "/" + "/".join(p for p in (prefix, route.strip("/")) if p)
+
+
+async def run_host(config: HostConfig, ready: Callable[[Host], None] | None = None,
+                   stop_event: asyncio.Event | None = None) -> None:
+    """Start a host, call `ready`, and serve until `stop_event` is set."""
+    host = Host(config)
+    await host.start()
+    if ready is not None:
+        ready(host)
+    stop_event = stop_event or asyncio.Event()
+    try:
+        await stop_event.wait()
+    finally:
+        await host.stop()

@@ -1,0 +1,130 @@
+"""Status payloads of the management API (`StatusResponsePayload`, `HttpManagementPayload`)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import quote
+
+from .history import EventType, HistoryEvent, from_epoch, iso_seconds
+from .store import InstanceRow
+
+_EVENT_NAMES = {
+    EventType.EXECUTION_STARTED: "ExecutionStarted",
+    EventType.EXECUTION_COMPLETED: "ExecutionCompleted",
+    EventType.EXECUTION_FAILED: "ExecutionFailed",
+    EventType.EXECUTION_TERMINATED: "ExecutionTerminated",
+    EventType.TASK_SCHEDULED: "TaskScheduled",
+    EventType.TASK_COMPLETED: "TaskCompleted",
+    EventType.TASK_FAILED: "TaskFailed",
+    EventType.SUB_ORCHESTRATION_CREATED: "SubOrchestrationInstanceCreated",
+    EventType.SUB_ORCHESTRATION_COMPLETED: "SubOrchestrationInstanceCompleted",
+    EventType.SUB_ORCHESTRATION_FAILED: "SubOrchestrationInstanceFailed",
+    EventType.TIMER_CREATED: "TimerCreated",
+    EventType.TIMER_FIRED: "TimerFired",
+    EventType.ORCHESTRATOR_STARTED: "OrchestratorStarted",
+    EventType.ORCHESTRATOR_COMPLETED: "OrchestratorCompleted",
+    EventType.EVENT_SENT: "EventSent",
+    EventType.EVENT_RAISED: "EventRaised",
+    EventType.CONTINUE_AS_NEW: "ContinueAsNew",
+    EventType.GENERIC_EVENT: "GenericEvent",
+    EventType.HISTORY_STATE: "HistoryState",
+    EventType.EXECUTION_SUSPENDED: "ExecutionSuspended",
+    EventType.EXECUTION_RESUMED: "ExecutionResumed",
+}
+
+
+def status_payload(row: InstanceRow, show_input: bool = True, show_history: bool = False,
+                   show_history_output: bool = False) -> dict[str, Any]:
+    inst = row.instance
+    body: dict[str, Any] = {
+        "name": inst.name,
+        "instanceId": inst.instance_id,
+        "runtimeStatus": inst.status,
+        "input": inst.input if show_input else None,
+        "customStatus": inst.custom_status,
+        "output": inst.output,
+        "createdTime": iso_seconds(from_epoch(row.created)),
+        "lastUpdatedTime": iso_seconds(from_epoch(row.updated)),
+    }
+    if show_history:
+        body["historyEvents"] = public_history(inst.history, show_input, show_history_output)
+    return body
+
+
+def public_history(history: list[HistoryEvent], show_input: bool, show_output: bool) -> list[dict[str, Any]]:
+    """History as `GET instances/{id}?showHistory=true` presents it (DurableClient's projection)."""
+    scheduled = {e["EventId"]: e for e in history if e["EventType"] == EventType.TASK_SCHEDULED}
+    result: list[dict[str, Any]] = []
+    for ev in history:
+        kind = EventType(ev["EventType"])
+        if kind in (EventType.ORCHESTRATOR_STARTED, EventType.ORCHESTRATOR_COMPLETED):
+            continue
+        item = {k: v for k, v in ev.items() if k not in ("EventId", "IsPlayed", "EventType")}
+        item["EventType"] = _EVENT_NAMES[kind]
+        if kind == EventType.EXECUTION_STARTED:
+            item["FunctionName"] = item.pop("Name", None)
+        if kind in (EventType.TASK_COMPLETED, EventType.TASK_FAILED):
+            source = scheduled.get(ev.get("TaskScheduledId", -1))
+            if source is not None:
+                item["FunctionName"] = source.get("Name")
+                item["ScheduledTime"] = source.get("Timestamp")
+            if not show_output:
+                item.pop("Result", None)
+        if kind == EventType.TIMER_FIRED:
+            item.pop("TimerId", None)
+        if not show_input:
+            item.pop("Input", None)
+        result.append(item)
+    return result
+
+
+def management_urls(base: str, instance_id: str, task_hub: str, code: str | None) -> dict[str, str]:
+    """The check-status payload: management links for one instance."""
+    query = f"taskHub={quote(task_hub)}&connection=Storage" + (f"&code={quote(code)}" if code else "")
+    root = f"{base}/instances/{quote(instance_id, safe='')}"
+    return {
+        "id": instance_id,
+        "statusQueryGetUri": f"{root}?{query}",
+        "sendEventPostUri": f"{root}/raiseEvent/{{eventName}}?{query}",
+        "terminatePostUri": f"{root}/terminate?reason={{text}}&{query}",
+        "purgeHistoryDeleteUri": f"{root}?{query}",
+        "restartPostUri": f"{root}/restart?{query}",
+        "suspendPostUri": f"{root}/suspend?reason={{text}}&{query}",
+        "resumePostUri": f"{root}/resume?reason={{text}}&{query}",
+    }
+
+
+def client_binding(base: str, rpc_base: str, task_hub: str, code: str | None) -> str:
+    """The `durableClient` binding JSON an HTTP function receives (DurableOrchestrationClientToString)."""
+    code_q = f"&code={quote(code)}" if code else ""
+    query = f"taskHub={quote(task_hub)}&connection=Storage{code_q}"
+    root = f"{base}/instances/INSTANCEID"
+    return json.dumps({
+        "taskHubName": task_hub,
+        "creationUrls": {
+            "createNewInstancePostUri": f"{base}/orchestrators/{{functionName}}[/{{instanceId}}]"
+                                        + (f"?code={quote(code)}" if code else ""),
+            "createAndWaitOnNewInstancePostUri":
+                f"{base}/orchestrators/{{functionName}}[/{{instanceId}}]?timeout={{timeoutInSeconds}}"
+                f"&pollingInterval={{intervalInSeconds}}{code_q}",
+        },
+        "managementUrls": {
+            "id": "INSTANCEID",
+            "statusQueryGetUri": f"{root}?{query}",
+            "sendEventPostUri": f"{root}/raiseEvent/{{eventName}}?{query}",
+            "terminatePostUri": f"{root}/terminate?reason={{text}}&{query}",
+            "rewindPostUri": f"{root}/rewind?reason={{text}}&{query}",
+            "purgeHistoryDeleteUri": f"{root}?{query}",
+            "restartPostUri": f"{root}/restart?{query}",
+            "suspendPostUri": f"{root}/suspend?reason={{text}}&{query}",
+            "resumePostUri": f"{root}/resume?reason={{text}}&{query}",
+        },
+        "baseUrl": base,
+        "requiredQueryStringParameters": f"code={code}" if code else "",
+        "rpcBaseUrl": rpc_base,
+        "httpBaseUrl": "",
+        "connectionName": None,
+        "maxGrpcMessageSizeInBytes": 4194304,
+        "grpcHttpClientTimeout": "00:01:40",
+    })

@@ -1,0 +1,319 @@
+"""The SQLite store: every SQL statement and the schema live here.
+
+One connection, owned by the event-loop thread (the dispatcher). WAL mode with
+`synchronous=NORMAL`: a committed transaction survives a crash of the process (`kill -9`);
+the last transactions before a power cut may be lost, as with any WAL database at this level.
+Writes go through `transaction()`, which takes the write lock with `BEGIN IMMEDIATE` and rolls
+back on any error.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .replay import Instance, ParentRef, ReplayMeta
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS instances (
+    instance_id   TEXT PRIMARY KEY,
+    name          TEXT NOT NULL,
+    execution_id  TEXT NOT NULL,
+    status        TEXT NOT NULL,
+    input         TEXT,
+    output        TEXT,
+    custom_status TEXT,
+    created       REAL NOT NULL,
+    updated       REAL NOT NULL,
+    parent        TEXT,
+    history       TEXT NOT NULL,
+    meta          TEXT
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS instances_by_created ON instances (created, instance_id);
+CREATE INDEX IF NOT EXISTS instances_by_status ON instances (status);
+CREATE TABLE IF NOT EXISTS messages (
+    seq        INTEGER PRIMARY KEY,
+    target     TEXT NOT NULL,
+    body       TEXT NOT NULL,
+    visible_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS messages_by_target ON messages (target, seq);
+CREATE TABLE IF NOT EXISTS activities (
+    seq          INTEGER PRIMARY KEY,
+    instance_id  TEXT NOT NULL,
+    execution_id TEXT NOT NULL,
+    task_id      INTEGER NOT NULL,
+    name         TEXT NOT NULL,
+    input        TEXT,
+    kind         TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS activities_by_instance ON activities (instance_id);
+CREATE TABLE IF NOT EXISTS entities (
+    entity_id TEXT PRIMARY KEY,
+    name      TEXT NOT NULL,
+    key       TEXT NOT NULL,
+    state     TEXT,
+    last_op   REAL NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS entities_by_name ON entities (name, key);
+"""
+
+
+@dataclass(frozen=True)
+class StoredMessage:
+    seq: int
+    target: str
+    body: dict[str, Any]
+    visible_at: float
+
+
+@dataclass(frozen=True)
+class StoredActivity:
+    seq: int
+    instance_id: str
+    execution_id: str
+    task_id: int
+    name: str
+    input: str | None
+    kind: str
+
+
+@dataclass(frozen=True)
+class InstanceRow:
+    instance: Instance
+    created: float
+    updated: float
+
+
+@dataclass(frozen=True)
+class EntityRow:
+    entity_id: str
+    name: str
+    key: str
+    state: str | None
+    last_op: float
+
+
+@dataclass(frozen=True)
+class InstanceQuery:
+    created_from: float | None = None
+    created_to: float | None = None
+    statuses: tuple[str, ...] = ()
+    prefix: str | None = None
+    top: int | None = None
+    after: tuple[float, str] | None = None
+
+
+class Store:
+    """Owns the SQLite connection; not thread-safe by design (one owner: the loop thread)."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = str(path)
+        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("PRAGMA busy_timeout=5000")
+        self._db.execute("PRAGMA cache_size=-32000")
+        self._db.executescript(_SCHEMA)
+        row = self._db.execute("SELECT version FROM schema_version").fetchone()
+        if row is None:
+            self._db.execute("INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION,))
+        elif row[0] != SCHEMA_VERSION:
+            raise RuntimeError(f"store {self.path} has schema version {row[0]}, this host needs {SCHEMA_VERSION}")
+        self._in_tx = False
+
+    def close(self) -> None:
+        self._db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One write transaction: `BEGIN IMMEDIATE`, commit on success, roll back on any error."""
+        if self._in_tx:
+            raise RuntimeError("nested transaction")
+        self._db.execute("BEGIN IMMEDIATE")
+        self._in_tx = True
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        else:
+            self._db.execute("COMMIT")
+        finally:
+            self._in_tx = False
+
+    def integrity_check(self) -> str:
+        return str(self._db.execute("PRAGMA integrity_check").fetchone()[0])
+
+    # -- messages -------------------------------------------------------------------------------
+    def max_seq(self) -> int:
+        a = self._db.execute("SELECT COALESCE(MAX(seq), 0) FROM messages").fetchone()[0]
+        b = self._db.execute("SELECT COALESCE(MAX(seq), 0) FROM activities").fetchone()[0]
+        return int(max(a, b))
+
+    def add_messages(self, rows: list[tuple[int, str, str, float]]) -> None:
+        self._db.executemany("INSERT INTO messages (seq, target, body, visible_at) VALUES (?, ?, ?, ?)", rows)
+
+    def delete_messages(self, seqs: list[int]) -> None:
+        self._db.executemany("DELETE FROM messages WHERE seq = ?", [(s,) for s in seqs])
+
+    def delete_messages_for(self, target: str) -> None:
+        self._db.execute("DELETE FROM messages WHERE target = ?", (target,))
+
+    def all_messages(self) -> list[StoredMessage]:
+        cur = self._db.execute("SELECT seq, target, body, visible_at FROM messages ORDER BY seq")
+        return [StoredMessage(s, t, json.loads(b), v) for s, t, b, v in cur]
+
+    def count_messages(self) -> int:
+        return int(self._db.execute("SELECT COUNT(*) FROM messages").fetchone()[0])
+
+    # -- activities -----------------------------------------------------------------------------
+    def add_activities(self, rows: list[StoredActivity]) -> None:
+        self._db.executemany(
+            "INSERT INTO activities (seq, instance_id, execution_id, task_id, name, input, kind) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [(a.seq, a.instance_id, a.execution_id, a.task_id, a.name, a.input, a.kind) for a in rows])
+
+    def delete_activity(self, seq: int) -> None:
+        self._db.execute("DELETE FROM activities WHERE seq = ?", (seq,))
+
+    def all_activities(self) -> list[StoredActivity]:
+        cur = self._db.execute(
+            "SELECT seq, instance_id, execution_id, task_id, name, input, kind FROM activities ORDER BY seq")
+        return [StoredActivity(*row) for row in cur]
+
+    # -- instances ------------------------------------------------------------------------------
+    def put_instance(self, inst: Instance, created: float, updated: float) -> None:
+        parent = json.dumps(vars(inst.parent)) if inst.parent else None
+        self._db.execute(
+            "INSERT OR REPLACE INTO instances (instance_id, name, execution_id, status, input, output, "
+            "custom_status, created, updated, parent, history, meta) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            (inst.instance_id, inst.name, inst.execution_id, inst.status, inst.input,
+             json.dumps(inst.output), json.dumps(inst.custom_status), created, updated, parent,
+             json.dumps(inst.history, separators=(",", ":")), inst.meta.to_json()))
+
+    def get_instance(self, instance_id: str) -> InstanceRow | None:
+        row = self._db.execute(
+            "SELECT instance_id, name, execution_id, status, input, output, custom_status, created, updated, "
+            "parent, history, meta FROM instances WHERE instance_id = ?", (instance_id,)).fetchone()
+        return _instance_row(row) if row else None
+
+    def active_instances(self, statuses: tuple[str, ...]) -> list[InstanceRow]:
+        marks = ",".join("?" for _ in statuses)
+        cur = self._db.execute(
+            "SELECT instance_id, name, execution_id, status, input, output, custom_status, created, updated, "
+            f"parent, history, meta FROM instances WHERE status IN ({marks})", statuses)
+        return [_instance_row(r) for r in cur]
+
+    def query_instances(self, q: InstanceQuery) -> list[InstanceRow]:
+        where, args = _instance_filter(q)
+        if q.after is not None:
+            where.append("(created > ? OR (created = ? AND instance_id > ?))")
+            args.extend([q.after[0], q.after[0], q.after[1]])
+        sql = ("SELECT instance_id, name, execution_id, status, input, output, custom_status, created, updated, "
+               "parent, history, meta FROM instances")
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY created, instance_id"
+        if q.top:
+            sql += " LIMIT ?"
+            args.append(q.top)
+        return [_instance_row(r) for r in self._db.execute(sql, args)]
+
+    def delete_instances(self, q: InstanceQuery) -> list[str]:
+        where, args = _instance_filter(q)
+        sql = "SELECT instance_id FROM instances" + (" WHERE " + " AND ".join(where) if where else "")
+        ids = [r[0] for r in self._db.execute(sql, args)]
+        for instance_id in ids:
+            self.delete_instance(instance_id)
+        return ids
+
+    def delete_instance(self, instance_id: str) -> bool:
+        cur = self._db.execute("DELETE FROM instances WHERE instance_id = ?", (instance_id,))
+        self._db.execute("DELETE FROM messages WHERE target = ?", (instance_id,))
+        self._db.execute("DELETE FROM activities WHERE instance_id = ?", (instance_id,))
+        return cur.rowcount > 0
+
+    def count_instances(self) -> int:
+        return int(self._db.execute("SELECT COUNT(*) FROM instances").fetchone()[0])
+
+    # -- entities -------------------------------------------------------------------------------
+    def get_entity(self, entity_id: str) -> EntityRow | None:
+        row = self._db.execute(
+            "SELECT entity_id, name, key, state, last_op FROM entities WHERE entity_id = ?", (entity_id,)
+        ).fetchone()
+        return EntityRow(*row) if row else None
+
+    def put_entity(self, entity_id: str, name: str, key: str, state: str | None, last_op: float) -> None:
+        self._db.execute(
+            "INSERT OR REPLACE INTO entities (entity_id, name, key, state, last_op) VALUES (?, ?, ?, ?, ?)",
+            (entity_id, name, key, state, last_op))
+
+    def delete_entity(self, entity_id: str) -> None:
+        self._db.execute("DELETE FROM entities WHERE entity_id = ?", (entity_id,))
+
+    def list_entities(self, name: str | None, after_key: tuple[str, str] | None, top: int | None,
+                      op_from: float | None, op_to: float | None) -> list[EntityRow]:
+        where: list[str] = []
+        args: list[Any] = []
+        if name is not None:
+            where.append("name = ?")
+            args.append(name)
+        if after_key is not None:
+            where.append("(name > ? OR (name = ? AND key > ?))")
+            args.extend([after_key[0], after_key[0], after_key[1]])
+        if op_from is not None:
+            where.append("last_op >= ?")
+            args.append(op_from)
+        if op_to is not None:
+            where.append("last_op <= ?")
+            args.append(op_to)
+        sql = "SELECT entity_id, name, key, state, last_op FROM entities"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY name, key"
+        if top:
+            sql += " LIMIT ?"
+            args.append(top)
+        return [EntityRow(*r) for r in self._db.execute(sql, args)]
+
+    def count_entities(self) -> int:
+        return int(self._db.execute("SELECT COUNT(*) FROM entities").fetchone()[0])
+
+
+def _instance_filter(q: InstanceQuery) -> tuple[list[str], list[Any]]:
+    where: list[str] = []
+    args: list[Any] = []
+    if q.created_from is not None:
+        where.append("created >= ?")
+        args.append(q.created_from)
+    if q.created_to is not None:
+        where.append("created <= ?")
+        args.append(q.created_to)
+    if q.statuses:
+        where.append(f"status IN ({','.join('?' for _ in q.statuses)})")
+        args.extend(q.statuses)
+    if q.prefix:
+        where.append("substr(instance_id, 1, ?) = ?")
+        args.extend([len(q.prefix), q.prefix])
+    return where, args
+
+
+def _instance_row(row: tuple[Any, ...]) -> InstanceRow:
+    (instance_id, name, execution_id, status, input_, output, custom, created, updated, parent, history,
+     meta) = row
+    inst = Instance(
+        instance_id=instance_id, name=name, execution_id=execution_id, input=input_, status=status,
+        history=json.loads(history), custom_status=json.loads(custom) if custom else None,
+        output=json.loads(output) if output else None,
+        parent=ParentRef(**json.loads(parent)) if parent else None, meta=ReplayMeta.from_json(meta),
+    )
+    return InstanceRow(inst, created, updated)

@@ -1,0 +1,134 @@
+"""Host metrics through the OpenTelemetry API: mailboxes, batches, episodes, activities, commits.
+
+Instruments are created on the meter passed in (the host's MeterProvider); with no meter every
+method is a no-op. No instance ids or entity keys are used as attribute values, only entity
+types, function names and outcomes, so label cardinality stays bounded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .dispatcher import Dispatcher
+    from .entity_batch import Operation, OperationResult
+
+_TERMINAL = {"Completed", "Failed", "Terminated", "Canceled"}
+
+
+class HostTelemetry:
+    """Records host metrics; all methods are called on the dispatcher's loop thread."""
+
+    def __init__(self, meter: Any | None) -> None:
+        self.meter = meter
+        self._dispatcher: Dispatcher | None = None
+        if meter is None:
+            return
+        seconds_buckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
+        self.entity_ops = meter.create_counter(
+            "funchost_entity_operations", unit="1", description="Entity operations processed")
+        self.entity_op_duration = meter.create_histogram(
+            "funchost_entity_operation_duration", unit="s", description="Entity operation duration",
+            explicit_bucket_boundaries_advisory=seconds_buckets)
+        self.entity_batch_size = meter.create_histogram(
+            "funchost_entity_batch_size", unit="1", description="Operations per entity batch",
+            explicit_bucket_boundaries_advisory=[1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 5000])
+        self.entity_queue_wait = meter.create_histogram(
+            "funchost_entity_queue_wait", unit="s", description="Time from enqueue to start of an operation",
+            explicit_bucket_boundaries_advisory=seconds_buckets)
+        self.orch_started = meter.create_counter(
+            "funchost_orchestrations_started", unit="1", description="Orchestrations started")
+        self.orch_completed = meter.create_counter(
+            "funchost_orchestrations_completed", unit="1", description="Orchestrations that reached a final state")
+        self.activity_duration = meter.create_histogram(
+            "funchost_activity_duration", unit="s", description="Activity duration",
+            explicit_bucket_boundaries_advisory=seconds_buckets)
+        self.episode_duration = meter.create_histogram(
+            "funchost_orchestration_episode_duration", unit="s", description="Orchestrator episode duration",
+            explicit_bucket_boundaries_advisory=seconds_buckets)
+        self.commit_duration = meter.create_histogram(
+            "funchost_store_commit_duration", unit="s", description="SQLite group-commit duration",
+            explicit_bucket_boundaries_advisory=seconds_buckets)
+        meter.create_observable_gauge(
+            "funchost_entity_mailbox_depth", callbacks=[self._observe_depth], unit="1",
+            description="Entity operations waiting, per entity type")
+        meter.create_observable_gauge(
+            "funchost_entities_active", callbacks=[self._observe_active], unit="1",
+            description="Entities with queued or running operations, per entity type")
+        meter.create_observable_gauge(
+            "funchost_orchestrations_running", callbacks=[self._observe_running], unit="1",
+            description="Orchestration instances not yet finished, per orchestrator")
+        meter.create_observable_gauge(
+            "funchost_work_items_pending", callbacks=[self._observe_pending], unit="1",
+            description="Work items waiting, per kind")
+
+    def bind_dispatcher(self, dispatcher: Dispatcher) -> None:
+        self._dispatcher = dispatcher
+
+    def _observations(self, values: dict[str, int], label: str) -> Iterable[Any]:
+        from opentelemetry.metrics import Observation
+
+        return [Observation(v, {label: k}) for k, v in values.items()]
+
+    def _observe_depth(self, _options: Any) -> Iterable[Any]:
+        if self._dispatcher is None:
+            return []
+        depths = self._dispatcher.mailbox_depths()
+        for name in self._dispatcher.functions.entities:
+            depths.setdefault(name, 0)
+        return self._observations(depths, "entity")
+
+    def _observe_active(self, _options: Any) -> Iterable[Any]:
+        if self._dispatcher is None:
+            return []
+        active = self._dispatcher.active_entities()
+        for name in self._dispatcher.functions.entities:
+            active.setdefault(name, 0)
+        return self._observations(active, "entity")
+
+    def _observe_running(self, _options: Any) -> Iterable[Any]:
+        if self._dispatcher is None:
+            return []
+        running = self._dispatcher.running_by_name()
+        for _, (name, _fn) in self._dispatcher.functions.orchestrators.items():
+            running.setdefault(name, 0)
+        return self._observations(running, "name")
+
+    def _observe_pending(self, _options: Any) -> Iterable[Any]:
+        if self._dispatcher is None:
+            return []
+        return self._observations(self._dispatcher.pending_work(), "kind")
+
+    def commit(self, seconds: float) -> None:
+        if self.meter is not None:
+            self.commit_duration.record(seconds)
+
+    def orchestration_started(self, name: str) -> None:
+        if self.meter is not None:
+            self.orch_started.add(1, {"name": name})
+
+    def orchestration_finished(self, name: str, status: str) -> None:
+        if self.meter is not None and status in _TERMINAL:
+            self.orch_completed.add(1, {"name": name, "status": status})
+
+    def episode(self, name: str, seconds: float, before: str, after: str) -> None:
+        if self.meter is not None:
+            self.episode_duration.record(seconds, {"name": name})
+
+    def activity(self, name: str, seconds: float, ok: bool) -> None:
+        if self.meter is not None:
+            self.activity_duration.record(seconds, {"name": name, "outcome": "success" if ok else "failure"})
+
+    def entity_batch(self, entity: str, operations: list[Operation], results: list[OperationResult],
+                     seconds: float, now: float) -> None:
+        if self.meter is None:
+            return
+        self.entity_batch_size.record(len(operations), {"entity": entity})
+        for op, result in zip(operations, results, strict=True):
+            attrs = {"entity": entity, "operation": op.name, "outcome": "error" if result.is_error else "success"}
+            self.entity_ops.add(1, attrs)
+            self.entity_op_duration.record(result.duration_ms / 1000.0 if result.duration_ms else
+                                           seconds / max(1, len(operations)), {"entity": entity})
+            if op.enqueued_at:
+                self.entity_queue_wait.record(max(0.0, now - op.enqueued_at), {"entity": entity})

@@ -1,0 +1,1 @@
+"""Durable orchestrations and activities of the app."""

@@ -1,0 +1,72 @@
+"""Call an entity operation from an HTTP function and wait for its result.
+
+The durable client of azure-functions-durable 1.x can only signal entities. To answer with the
+entity's state *after* the caller's own operation (read-your-writes), a route starts the one-step
+`entity_call` orchestration through the documented create-and-wait management URL
+(`POST .../orchestrators/{name}?timeout=S`), which the Azure host and funchost both serve; it answers
+200 with the orchestration output once it completes, so no status polling is needed.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import aiohttp
+import azure.durable_functions as df
+
+from orchestrations.entity_call import ENTITY_CALL_ORCHESTRATOR
+
+_session: aiohttp.ClientSession | None = None
+
+
+class EntityCallError(Exception):
+    """The entity operation raised, or the call did not finish in time."""
+
+    def __init__(self, message: str, timed_out: bool = False) -> None:
+        super().__init__(message)
+        self.timed_out = timed_out
+
+
+def _client_session() -> aiohttp.ClientSession:
+    global _session
+    if _session is None or _session.closed:
+        _session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=120))
+    return _session
+
+
+def _create_and_wait_url(client: df.DurableOrchestrationClient, timeout_s: int) -> str:
+    template: str = client._orchestration_bindings.creation_urls["createAndWaitOnNewInstancePostUri"]
+    return (
+        template.replace("{functionName}", ENTITY_CALL_ORCHESTRATOR)
+        .replace("[/{instanceId}]", "")
+        .replace("/{instanceId?}", "")
+        .replace("{timeoutInSeconds}", str(timeout_s))
+        .replace("{intervalInSeconds}", "1")
+    )
+
+
+async def call_entity(
+    client: df.DurableOrchestrationClient,
+    entity: str,
+    key: str,
+    operation: str,
+    operation_input: Any = None,
+    timeout_s: int = 30,
+) -> Any:
+    """Run `operation` on entity `entity@key` and return its result; raise EntityCallError on failure."""
+    body = {"entity": entity, "key": key, "operation": operation, "input": operation_input}
+    url = _create_and_wait_url(client, timeout_s)
+    async with _client_session().post(url, data=json.dumps(body),
+                                      headers={"Content-Type": "application/json"}) as resp:
+        text = await resp.text()
+        if resp.status == 200:
+            return json.loads(text) if text else None
+        if resp.status == 202:
+            raise EntityCallError(f"entity {entity}@{key} did not answer within {timeout_s} s", timed_out=True)
+        try:
+            status = json.loads(text)
+            message = status.get("output") or status.get("Message") or text
+        except (json.JSONDecodeError, AttributeError):
+            message = text
+        raise EntityCallError(str(message))

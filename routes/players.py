@@ -1,0 +1,157 @@
+"""HTTP routes of adaptive player sessions: record attempts, report performance, read views, reset.
+
+Writes run on the PlayerSession entity through `call_entity`, so each answer reflects the caller's
+own change (read-your-writes). Reads never touch the entity: they fetch its state with
+`read_entity_state` (which cannot create it) and compute the view with the pure model, so a player
+never seen stays unseen and reads 404. Every request is validated before any durable call; a rejected
+request changes nothing. This module is the only place that reads the wall clock, and passes it to
+the entity as `now`.
+
+Note: no `from __future__ import annotations` here, because the Functions worker inspects the
+parameter annotations of the functions at runtime.
+"""
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+import aiohttp
+import azure.durable_functions as df
+import azure.functions as func
+
+from adaptive.errors import StateError, ValidationError
+from adaptive.session import PlayerSession
+from adaptive.validation import parse_performance_request, parse_record_request, validate_player_id
+from adaptive.views import difficulty_view, recommendation_view, session_view, stats_view
+from entities.player_session import ENTITY_NAME
+from routes.durable_calls import EntityCallError, call_entity
+from routes.responses import RequestError, error_response, from_request_error, json_response, read_json_object
+
+bp = df.Blueprint()
+logger = logging.getLogger(__name__)
+
+
+def _now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def _invalid(exc: ValidationError) -> func.HttpResponse:
+    return error_response(400, f"invalid request: {exc}", [e.to_dict() for e in exc.errors])
+
+
+def _route_player_id(req: func.HttpRequest) -> str:
+    return validate_player_id(req.route_params.get("playerId"), "playerId")
+
+
+async def _run(client: df.DurableOrchestrationClient, player_id: str, operation: str,
+               operation_input: Any = None) -> func.HttpResponse:
+    """Run a write operation on the player's entity and answer with its result."""
+    try:
+        result = await call_entity(client, ENTITY_NAME, player_id, operation, operation_input)
+    except EntityCallError as exc:
+        logger.warning("%s@%s %s failed: %s", ENTITY_NAME, player_id, operation, exc)
+        if exc.timed_out:
+            return error_response(504, "the player session did not answer in time", str(exc))
+        return error_response(500, f"{operation} failed", str(exc))
+    except aiohttp.ClientError as exc:
+        logger.warning("%s@%s %s: durable backend unreachable: %s", ENTITY_NAME, player_id, operation, exc)
+        return error_response(503, "durable backend unavailable", str(exc))
+    return json_response(result)
+
+
+async def _read(req: func.HttpRequest, client: df.DurableOrchestrationClient,
+                view: Callable[[PlayerSession], Any]) -> func.HttpResponse:
+    """Answer a GET with `view` of the stored session, or 404 when the player has none."""
+    try:
+        player_id = _route_player_id(req)
+    except ValidationError as exc:
+        return _invalid(exc)
+    try:
+        response = await client.read_entity_state(df.EntityId(ENTITY_NAME, player_id))
+    except aiohttp.ClientError as exc:
+        logger.warning("%s@%s read failed: %s", ENTITY_NAME, player_id, exc)
+        return error_response(503, "durable backend unavailable", str(exc))
+    except Exception as exc:  # the SDK raises a bare Exception for unexpected status codes
+        logger.warning("%s@%s read failed: %s", ENTITY_NAME, player_id, exc)
+        return error_response(502, "could not read the player session", str(exc))
+    state = response.entity_state
+    if not response.entity_exists or state is None:
+        return error_response(404, "player not found", {"playerId": player_id})
+    try:
+        session = PlayerSession.from_dict(json.loads(state) if isinstance(state, str) else state)
+    except (StateError, json.JSONDecodeError) as exc:
+        logger.error("%s@%s stored state is unreadable: %s", ENTITY_NAME, player_id, exc)
+        return error_response(500, "stored player session is unreadable", str(exc))
+    return json_response(view(session))
+
+
+@bp.route(route="adaptive-ai/record-performance", methods=["POST"])
+@bp.durable_client_input(client_name="client")
+async def players_record_performance(req: func.HttpRequest,
+                                     client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    """Record one attempt `{playerId, success, timeMs, attempts, shapeId}`; answer the stats after it."""
+    try:
+        player_id, attempt = parse_record_request(read_json_object(req), _now_ms())
+    except RequestError as exc:
+        return from_request_error(exc)
+    except ValidationError as exc:
+        return _invalid(exc)
+    return await _run(client, player_id, "record_attempt", attempt.to_operation_input())
+
+
+@bp.route(route="adaptive-ai/update-performance", methods=["POST"])
+@bp.durable_client_input(client_name="client")
+async def players_update_performance(req: func.HttpRequest,
+                                     client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    """Report `{playerId, accuracy, speed, consistency, context}`; answer the new difficulty and why."""
+    try:
+        player_id, performance, context = parse_performance_request(read_json_object(req), _now_ms())
+    except RequestError as exc:
+        return from_request_error(exc)
+    except ValidationError as exc:
+        return _invalid(exc)
+    return await _run(client, player_id, "update_performance", performance.to_operation_input(context))
+
+
+@bp.route(route="adaptive-ai/player-stats/{playerId}", methods=["GET"])
+@bp.durable_client_input(client_name="client")
+async def players_stats(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    """The player's statistics, or 404 for a player never seen."""
+    return await _read(req, client, stats_view)
+
+
+@bp.route(route="adaptive-ai/difficulty/{playerId}", methods=["GET"])
+@bp.durable_client_input(client_name="client")
+async def players_difficulty(req: func.HttpRequest,
+                             client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    """The player's current and target difficulty, or 404 for a player never seen."""
+    return await _read(req, client, difficulty_view)
+
+
+@bp.route(route="adaptive-ai/recommended-exercise/{playerId}", methods=["GET"])
+@bp.durable_client_input(client_name="client")
+async def players_recommended_exercise(req: func.HttpRequest,
+                                       client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    """The next exercise for the player, or 404 for a player never seen."""
+    return await _read(req, client, recommendation_view)
+
+
+@bp.route(route="adaptive-ai/session/{playerId}", methods=["GET"])
+@bp.durable_client_input(client_name="client")
+async def players_session(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    """The full session (times, history window, per-shape stats), or 404 for a player never seen."""
+    return await _read(req, client, session_view)
+
+
+@bp.route(route="adaptive-ai/reset-session/{playerId}", methods=["POST"])
+@bp.durable_client_input(client_name="client")
+async def players_reset_session(req: func.HttpRequest,
+                                client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    """Delete the player's session; afterwards the player reads as new (404)."""
+    try:
+        player_id = _route_player_id(req)
+    except ValidationError as exc:
+        return _invalid(exc)
+    return await _run(client, player_id, "reset")

@@ -1,0 +1,36 @@
+"""Shared fixtures: real funchost processes over loopback HTTP."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.hostproc import ROOT, HostProcess
+
+CONFORMANCE_APP = ROOT / "tests" / "conformance_app"
+
+
+@pytest.fixture(scope="session")
+def conformance_host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HostProcess]:
+    host = HostProcess(CONFORMANCE_APP, tmp_path_factory.mktemp("conformance"))
+    host.start()
+    yield host
+    host.stop()
+
+
+@pytest.fixture
+def fresh_conformance_host(tmp_path: Path) -> Iterator[HostProcess]:
+    host = HostProcess(CONFORMANCE_APP, tmp_path / "data")
+    yield host
+    host.stop()
+
+
+@pytest.fixture(scope="session")
+def app_host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HostProcess]:
+    """The project's own function_app.py on funchost."""
+    host = HostProcess(ROOT, tmp_path_factory.mktemp("app"))
+    host.start()
+    yield host
+    host.stop()
