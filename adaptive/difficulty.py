@@ -41,7 +41,7 @@ Where the target would leave [0.05, 0.95] (a player beyond the scale) the rate l
 
 Learning rate = 0.5·sessionSuccessRate + 0.5·timeImprovement, with timeImprovement =
 clamp01((early - recent)/early), early = mean time of the session's first 10 attempts and recent = the
-EWMA (alpha = 0.2) of attempt times; it is 0 before any attempt.
+EWMA (alpha = 0.2) of attempt times; the improvement is 0 until those 10 attempts are in.
 
 Determinism and replay. `step(tracker, event)` depends only on the tracker and the event: no clock, no
 randomness, no per-shape statistics, and performance reports feed the estimate but not the attempt
@@ -122,8 +122,12 @@ class DifficultyTracker:
 
     @property
     def time_improvement(self) -> float:
-        """How much faster recent attempts are than the session's first ones, in [0, 1]."""
-        if self.early_attempts == 0 or self.recent_time_ms is None:
+        """How much faster recent attempts are than the session's first ones, in [0, 1].
+
+        0 until the early baseline is complete: while an attempt still counts toward the baseline, a
+        slow attempt would raise the baseline and so look like improvement.
+        """
+        if self.early_attempts < EARLY_ATTEMPTS or self.recent_time_ms is None:
             return 0.0
         early = self.early_time_sum_ms / self.early_attempts
         return clamp01((early - self.recent_time_ms) / early)

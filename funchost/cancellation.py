@@ -43,9 +43,12 @@ class CancellationToken:
             return
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
-        def wake() -> None:
+        def resolve() -> None:
             if not future.done():
-                future.get_loop().call_soon_threadsafe(lambda: future.done() or future.set_result(None))
+                future.set_result(None)
+
+        def wake() -> None:
+            future.get_loop().call_soon_threadsafe(resolve)
 
         self._callbacks.append(wake)
         await future

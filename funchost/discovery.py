@@ -121,7 +121,7 @@ def _task_hub(script_root: Path) -> str:
 
 
 def _index(result: FunctionSet, function: func.decorators.function_app.Function) -> None:
-    name = function.get_function_name()
+    name = str(function.get_function_name())
     bindings = [json.loads(b) for b in function.get_raw_bindings()]
     trigger = next(b for b in bindings if b["type"].lower().endswith("trigger"))
     user = function.get_user_function()
@@ -131,16 +131,16 @@ def _index(result: FunctionSet, function: func.decorators.function_app.Function)
         params = inspect.signature(user).parameters
         clients = tuple(b["name"] for b in bindings if b["type"] == "durableClient")
         result.http.append(HttpFunction(
-            name=name, route=trigger.get("route") or name,
+            name=name, route=str(trigger.get("route") or name),
             methods=tuple(m.upper() for m in (trigger.get("methods") or [])),
             auth_level=str(trigger.get("authLevel", "FUNCTION")).upper(), trigger_param=trigger["name"],
             client_params=clients, wants_context="context" in params, callable=user,
             is_async=inspect.iscoroutinefunction(user) or inspect.iscoroutinefunction(target)))
     elif kind == "orchestrationTrigger":
-        durable = trigger.get("orchestration") or name
+        durable = str(trigger.get("orchestration") or name)
         result.orchestrators[durable.lower()] = (durable, user)
     elif kind == "activityTrigger":
-        durable = trigger.get("activity") or name
+        durable = str(trigger.get("activity") or name)
         activity = ActivityFunction(
             name=durable, function_name=name, input_param=trigger["name"], callable=user,
             is_async=inspect.iscoroutinefunction(user))
@@ -148,7 +148,7 @@ def _index(result: FunctionSet, function: func.decorators.function_app.Function)
         # `context.call_activity(fn)` names the Python def, not the override: accept both.
         result.activities.setdefault(getattr(user, "__name__", name).lower(), activity)
     elif kind == "entityTrigger":
-        durable = trigger.get("entityName") or name
+        durable = str(trigger.get("entityName") or name)
         result.entities[durable.lower()] = (durable, user)
     else:
         log.warning("function %s has trigger %s, which funchost does not run; it is listed but idle", name, kind)

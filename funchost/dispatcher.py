@@ -29,7 +29,13 @@ from .activities import ActivityOutcome, ActivityRunner
 from .cancellation import CancellationToken
 from .discovery import FunctionSet
 from .entity_batch import Operation, response_event, run_batch
-from .errors import HostShuttingDown, InstanceAlreadyExists, InstanceFinished, InstanceNotFound, UnknownFunction
+from .errors import (
+    HostShuttingDown,
+    InstanceAlreadyExists,
+    InstanceFinished,
+    InstanceNotFound,
+    UnknownFunction,
+)
 from .history import EventType, HistoryEvent, event, from_epoch
 from .httpcall import call_http
 from .ids import is_entity_id, split_entity_id

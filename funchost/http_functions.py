@@ -119,7 +119,7 @@ def to_response(result: Any) -> web.StreamResponse:
         if "content-type" not in {k.lower() for k in headers}:
             mimetype = result.mimetype or "text/plain"
             response.content_type = mimetype
-            if result.charset and mimetype.startswith("text/") or mimetype == "application/json":
+            if (result.charset and mimetype.startswith("text/")) or mimetype == "application/json":
                 response.charset = result.charset or "utf-8"
         return response
     if result is None:

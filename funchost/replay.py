@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from .history import SCHEDULING_EVENTS, EventType, HistoryEvent, event, parse_iso
-from .nondeterminism import missing_action_error, mismatched_action_error
+from .nondeterminism import mismatched_action_error, missing_action_error
 
 OrchestratorHandle = Callable[[str], str]
 
@@ -222,6 +222,7 @@ def run_episode(
     deliverable = 0
     suspended = inst.status == SUSPENDED
     one_at_a_time = inst.meta.has_active_retry()
+    held: list[int] = []
     for index, ev in enumerate(pending):
         kind = ev["EventType"]
         if kind == EventType.EXECUTION_TERMINATED:
@@ -237,8 +238,17 @@ def run_episode(
                 suspended = False
                 appended.append(ev)
             consumed.append(index)
+            # Events held while suspended are delivered now, in their arrival order.
+            for earlier in held:
+                if one_at_a_time and deliverable >= 1:
+                    break
+                consumed.append(earlier)
+                appended.append(pending[earlier])
+                deliverable += 1
+            held = [i for i in held if i not in consumed]
             continue
         if suspended:
+            held.append(index)
             continue
         if kind == EventType.EXECUTION_STARTED and inst.history:
             consumed.append(index)  # a duplicate start of an execution already under way
@@ -248,6 +258,7 @@ def run_episode(
         consumed.append(index)
         appended.append(ev)
         deliverable += 1
+    consumed.sort()
     if not inst.history and not any(e["EventType"] == EventType.EXECUTION_STARTED for e in appended):
         # Nothing can run before the execution has started; keep the events for later.
         return Episode(inst, [], [], invoked=False)
@@ -264,6 +275,8 @@ def run_episode(
     if state is not None and "customStatus" in state:
         inst.custom_status = state["customStatus"]
     if error is not None:
+        if state is not None:  # a replay that diverged often surfaces as a user error: say so
+            error = _divergence(state, inst) or error
         return Episode(_fail(inst, error, now), consumed, [], invoked=True)
     if state is None:  # pragma: no cover - _invoke returns one of the two
         raise RuntimeError("orchestrator returned neither state nor error")
@@ -290,7 +303,7 @@ def _invoke(inst: Instance, orchestrator: OrchestratorHandle) -> tuple[dict[str,
         if data:
             try:
                 state = json.loads(data)
-                return None, str(state.get("error") or message)
+                return state, str(state.get("error") or message)
             except json.JSONDecodeError:
                 pass
         return None, message or type(exc).__name__
@@ -303,6 +316,14 @@ def _invoke(inst: Instance, orchestrator: OrchestratorHandle) -> tuple[dict[str,
     if state.get("error") and not state.get("isDone"):
         return state, str(state["error"])
     return state, None
+
+
+def _divergence(state: dict[str, Any], inst: Instance) -> str | None:
+    actions = [a for a in flatten_actions(state.get("actions") or [])
+               if a.get("actionType") != Action.WAIT_FOR_EXTERNAL_EVENT]
+    scheduled = {e["EventId"]: e for e in inst.history if e["EventType"] in SCHEDULING_EVENTS}
+    known = inst.meta.action_ids[:len(actions)]
+    return _check_determinism(actions, replace(inst.meta, action_ids=known), scheduled)
 
 
 def _custom_status_error(custom_status: Any) -> str | None:

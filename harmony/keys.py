@@ -319,10 +319,18 @@ def _analyse_one(chord: Chord, following: Chord | None, key: Key) -> ChordFuncti
             return ChordFunction(chord.symbol, plain, "backdoor dominant", False)
     if chord.family == DIMINISHED and following is not None and not diatonic:
         step = (following.root_pc - chord.root_pc) % 12
-        if step in (1, 11):
-            return ChordFunction(chord.symbol, plain, "passing diminished", False)
+        if step == 1:
+            return ChordFunction(chord.symbol, plain, "passing diminished (ascending)", False)
+        if step == 11:
+            flat = _FLAT_DEGREES[degree].lower() + figure(chord)
+            return ChordFunction(chord.symbol, flat, "passing diminished (descending)", False)
     if diatonic:
+        if chord.family == DOMINANT and resolves_fifth and following is not None and not to_tonic:
+            target = degree_numeral(following, key)
+            return ChordFunction(chord.symbol, plain, f"diatonic dominant of {target}", True)
         return ChordFunction(chord.symbol, plain, _diatonic_function(degree, chord, key), True)
+    if degree == 0 and _is_tonic_chord(chord, key):
+        return ChordFunction(chord.symbol, plain, "tonic (colour tone outside the key)", False)
     if degree == 0 and chord.family == DOMINANT:
         return ChordFunction(chord.symbol, plain, "tonic (blues dominant)", False)
     if degree == 5 and chord.family == DOMINANT and not key.is_minor:
@@ -348,6 +356,8 @@ def _diatonic_function(degree: int, chord: Chord, key: Key) -> str:
         return "dominant"
     if degree in (3, 4, 8, 9):
         return "tonic substitute"
+    if degree == 10:
+        return "subtonic"
     return "diatonic"
 
 

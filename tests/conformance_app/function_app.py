@@ -221,7 +221,7 @@ def slow_chain(context: df.DurableOrchestrationContext):
 @app.orchestration_trigger(context_name="context")
 def replay_safe_counter(context: df.DurableOrchestrationContext):
     """Counts side effects only when not replaying (the SDK's is_replaying flag)."""
-    for i in range(4):
+    for _ in range(4):
         if not context.is_replaying:
             yield context.call_activity("record_live_step", context.instance_id)
         else:
@@ -295,3 +295,10 @@ def counter(context: df.DurableEntityContext) -> None:
         context.destruct_on_exit()
         return
     context.set_state(value)
+
+
+@app.orchestration_trigger(context_name="context")
+def timer_then_activity(context: df.DurableOrchestrationContext):
+    yield context.create_timer(context.current_utc_datetime + timedelta(seconds=1.5))
+    value = yield context.call_activity("add_one", 41)
+    return value
