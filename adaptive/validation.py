@@ -194,9 +194,10 @@ def parse_now(value: object, field: str = "now") -> int:
 
 
 def _attempt_fields(errors: _Collector, data: Mapping[str, Any]) -> tuple[Any, ...]:
+    success = errors.boolean(data, "success")
     time_ms = errors.number(data, "timeMs", 0, MAX_TIME_MS, low_exclusive=True)
     return (
-        errors.boolean(data, "success"),
+        success,
         None if time_ms is None else max(1, round(time_ms)),
         errors.integer(data, "attempts", 1, MAX_ATTEMPTS),
         errors.text(data, "shapeId", SHAPE_ID_MAX_CHARS, SHAPE_ID_PATTERN,

@@ -87,7 +87,7 @@ OPERATIONS: tuple[str, ...] = (*WRITES, *READS, "reset")
 
 def _operation_input(context: df.DurableEntityContext) -> Mapping[str, Any]:
     try:
-        value = context.get_input()
+        value = context.get_input(expected_type=dict)
     except (TypeError, ValueError) as exc:
         raise ValidationError.single("input", f"is not JSON: {exc}") from None
     if not isinstance(value, Mapping):
@@ -99,7 +99,7 @@ def run_operation(context: df.DurableEntityContext) -> None:
     """Run one operation of the batch against the stored session (the body of the entity function)."""
     operation = str(context.operation_name)
     player_id = validate_player_id(context.entity_key, "entity key")
-    stored = context.get_state(lambda: None)
+    stored = context.get_state(lambda: None, expected_type=dict)
     session = None if stored is None else PlayerSession.from_dict(stored)
 
     if operation == "reset":

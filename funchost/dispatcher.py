@@ -283,7 +283,10 @@ class Dispatcher:
         now = from_epoch(now_s)
         handle = self.functions.orchestrator(inst.name)
         episode_start = time.perf_counter()
-        episode = replay.run_episode(inst, [m.body["e"] for m in live], handle, self.registry, now)
+        events = [m.body["e"] for m in live]
+        with self.telemetry.span(f"orchestration {inst.name}", _traceparent(inst, events),
+                                 {"durable.instance_id": target, "durable.orchestrator": inst.name}):
+            episode = replay.run_episode(inst, events, handle, self.registry, now)
         self.stats.episodes += 1
         consumed = {live[i].seq for i in episode.consumed} | {m.seq for m in stale}
         if not consumed:
@@ -349,8 +352,11 @@ class Dispatcher:
         fresh = Instance(instance_id=inst.instance_id, name=inst.name, execution_id=uuid.uuid4().hex,
                          input=new_input, status=replay.RUNNING, custom_status=inst.custom_status,
                          parent=inst.parent)
-        plan.messages.append(self._new_message(inst.instance_id, {"e": _started_event(fresh, now),
-                                                                  "x": fresh.execution_id}))
+        started = _started_event(fresh, now)
+        traceparent = _traceparent(inst, [])
+        if traceparent:
+            started["ParentTraceContext"] = {"TraceParent": traceparent}
+        plan.messages.append(self._new_message(inst.instance_id, {"e": started, "x": fresh.execution_id}))
         return fresh
 
     def _plan_work(self, inst: Instance, work: list[replay.Work], now_s: float, now: datetime,
@@ -372,7 +378,8 @@ class Dispatcher:
                 op = Operation(seq=0, name=item.operation, input=item.input, signal=item.signal,
                                request_id=item.request_id,
                                parent=None if item.signal else inst.instance_id,
-                               parent_execution=None if item.signal else inst.execution_id, enqueued_at=now_s)
+                               parent_execution=None if item.signal else inst.execution_id, enqueued_at=now_s,
+                               traceparent=_traceparent(inst, []))
                 plan.messages.append(self._new_message(item.entity_id, op.to_json()))
             elif isinstance(item, replay.StartSubOrchestration):
                 self._plan_child(inst, item, now, plan)
@@ -392,8 +399,11 @@ class Dispatcher:
                          input=item.input, status=replay.PENDING,
                          parent=ParentRef(parent.instance_id, parent.execution_id, item.task_id))
         plan.children.append(child)
-        plan.messages.append(self._new_message(child.instance_id, {"e": _started_event(child, now),
-                                                                   "x": child.execution_id}))
+        child_started = _started_event(child, now)
+        traceparent = _traceparent(parent, [])
+        if traceparent:
+            child_started["ParentTraceContext"] = {"TraceParent": traceparent}
+        plan.messages.append(self._new_message(child.instance_id, {"e": child_started, "x": child.execution_id}))
 
     # -- activities -----------------------------------------------------------------------------
     def _start_activity(self, activity: StoredActivity) -> None:
@@ -405,11 +415,15 @@ class Dispatcher:
         token = CancellationToken(activity.instance_id)
         self._tokens.setdefault(activity.instance_id, set()).add(token)
         start = time.perf_counter()
+        record = self._instances.get(activity.instance_id)
+        traceparent = _traceparent(record.instance, []) if record else None
         try:
-            if activity.kind == "http":
-                outcome = await call_http(json.loads(activity.input or "{}"))
-            else:
-                outcome = await self.runner.run(activity.name, activity.input, token)
+            with self.telemetry.span(f"activity {activity.name}", traceparent,
+                                     {"durable.instance_id": activity.instance_id, "durable.activity": activity.name}):
+                if activity.kind == "http":
+                    outcome = await call_http(json.loads(activity.input or "{}"))
+                else:
+                    outcome = await self.runner.run(activity.name, activity.input, token)
         except Exception as exc:  # pragma: no cover - runner converts user errors already
             outcome = ActivityOutcome(False, reason=f"Activity function '{activity.name}' failed: {exc}")
         finally:
@@ -446,8 +460,13 @@ class Dispatcher:
         row = self.store.get_entity(target)
         now_s = self.clock()
         start = time.perf_counter()
-        outcome = run_batch(self.functions.entity(name), target, row.state if row else None, row is not None,
-                            operations)
+        traced = next((op.traceparent for op in operations if op.traceparent), None)
+        with self.telemetry.span(f"entity {name} batch", traced,
+                                 {"durable.entity_id": target, "durable.entity": name,
+                                  "durable.batch_size": len(operations),
+                                  "durable.operations": ",".join(sorted({op.name for op in operations}))}):
+            outcome = run_batch(self.functions.entity(name), target, row.state if row else None, row is not None,
+                                operations)
         elapsed = time.perf_counter() - start
         self.stats.entity_batches += 1
         self.stats.entity_operations += len(operations)
@@ -478,7 +497,8 @@ class Dispatcher:
         self._submit(write, after)
 
     # -- client operations (called from HTTP handlers on the loop) -------------------------------
-    async def start_orchestration(self, name: str, instance_id: str | None, input_text: str | None) -> str:
+    async def start_orchestration(self, name: str, instance_id: str | None, input_text: str | None,
+                                  traceparent: str | None = None) -> str:
         known = self.functions.orchestrators.get(name.lower())
         if known is None:
             raise UnknownFunction("orchestrator", name)
@@ -490,8 +510,10 @@ class Dispatcher:
             raise InstanceAlreadyExists(instance_id, existing.instance.status)
         now_s = self.clock()
         inst = Instance(instance_id=instance_id, name=known[0], execution_id=uuid.uuid4().hex, input=input_text)
-        started = self._new_message(instance_id, {"e": _started_event(inst, from_epoch(now_s)),
-                                                  "x": inst.execution_id})
+        started_event = _started_event(inst, from_epoch(now_s))
+        if traceparent:
+            started_event["ParentTraceContext"] = {"TraceParent": traceparent}
+        started = self._new_message(instance_id, {"e": started_event, "x": inst.execution_id})
         self._instances[instance_id] = _Record(inst, now_s, now_s)  # reserve the id until committed
 
         def write() -> None:
@@ -686,6 +708,15 @@ class _Plan:
     messages: list[Message] = field(default_factory=list)
     activities: list[StoredActivity] = field(default_factory=list)
     children: list[Instance] = field(default_factory=list)
+
+
+def _traceparent(inst: Instance, events: list[HistoryEvent]) -> str | None:
+    """The W3C traceparent the execution was started under (kept in its ExecutionStarted event)."""
+    for ev in (inst.history[1:2] if len(inst.history) > 1 else []) + events[:1]:
+        if ev.get("EventType") == EventType.EXECUTION_STARTED:
+            context = ev.get("ParentTraceContext") or {}
+            return context.get("TraceParent")
+    return None
 
 
 def _started_event(inst: Instance, now: datetime) -> HistoryEvent:

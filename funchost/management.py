@@ -179,7 +179,8 @@ class ManagementApi:
                         from None
                 if not 0 <= wait_s <= 3600:
                     raise BadRequest("query parameter 'timeout' must be between 0 and 3600 seconds")
-            new_id = await self.dispatcher.start_orchestration(name, instance_id, input_text)
+            traceparent = self.dispatcher.telemetry.current_traceparent() or request.headers.get("traceparent")
+            new_id = await self.dispatcher.start_orchestration(name, instance_id, input_text, traceparent)
             if wait_s is None:
                 return self.check_status(request, new_id)
             row = await self.dispatcher.wait_for_completion(new_id, wait_s)
@@ -324,8 +325,8 @@ class ManagementApi:
                         raise BadRequest(f"the request body is not valid JSON: {exc}") from None
                 else:
                     input_text = json.dumps(raw.decode("utf-8", errors="replace"))
-            await self.dispatcher.signal_entity(target, operation, input_text,
-                                                traceparent=request.headers.get("traceparent"))
+            traceparent = self.dispatcher.telemetry.current_traceparent() or request.headers.get("traceparent")
+            await self.dispatcher.signal_entity(target, operation, input_text, traceparent=traceparent)
             return web.Response(status=202)
 
         return await self._guard(request, run)

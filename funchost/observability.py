@@ -1,7 +1,17 @@
-"""Host-side OpenTelemetry setup: the MeterProvider with a Prometheus reader and the /metrics route."""
+"""Host-side OpenTelemetry: providers, the Prometheus `/metrics` route and the HTTP server middleware.
+
+The host owns the process's MeterProvider and TracerProvider (set as the OpenTelemetry globals,
+so the app's own instruments made with the OpenTelemetry API land in the same place): metrics
+go to a Prometheus registry served at `GET /metrics`, and, when `OTEL_EXPORTER_OTLP_ENDPOINT` is
+set, metrics and spans are also exported by OTLP/HTTP, as Azure Functions' OpenTelemetry mode does.
+With `enabled=False` nothing is recorded (used to measure the overhead side by side).
+"""
 
 from __future__ import annotations
 
+import logging
+import os
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -9,24 +19,146 @@ from aiohttp import web
 
 from .telemetry import HostTelemetry
 
+log = logging.getLogger("funchost.observability")
+
 Middleware = Callable[..., Awaitable[web.StreamResponse]]
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+_HTTP_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
 
 
 class Observability:
-    """Owns the host's telemetry; with `enabled=False` every instrument is a no-op."""
+    """Owns the telemetry providers of one host process. Created before the dispatcher."""
 
-    def __init__(self, enabled: bool = True) -> None:
+    def __init__(self, enabled: bool = True, span_exporter: Any | None = None,
+                 service_name: str = "guitar-alchemist-funchost") -> None:
         self.enabled = enabled
-        self.host_telemetry = HostTelemetry(None)
+        self.registry: Any = None
+        self.meter_provider: Any = None
+        self.tracer_provider: Any = None
+        self.tracer: Any = None
+        self._http_duration: Any = None
+        if not enabled:
+            self.host_telemetry = HostTelemetry(None)
+            return
+        from opentelemetry import metrics, trace
+        from opentelemetry.exporter.prometheus import PrometheusMetricReader
+        from opentelemetry.sdk.metrics import MeterProvider
+        from opentelemetry.sdk.resources import Resource
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
+        from prometheus_client import CollectorRegistry
+
+        resource = Resource.create({"service.name": os.environ.get("OTEL_SERVICE_NAME", service_name)})
+        self.registry = CollectorRegistry()
+        readers: list[Any] = [PrometheusMetricReader(registry=self.registry, disable_target_info=True)]
+        otlp = os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
+        if otlp:
+            readers.extend(_otlp_metric_readers())
+        self.meter_provider = MeterProvider(resource=resource, metric_readers=readers)
+        self.tracer_provider = TracerProvider(resource=resource)
+        if span_exporter is not None:
+            self.tracer_provider.add_span_processor(SimpleSpanProcessor(span_exporter))
+        if otlp:
+            exporter = _otlp_span_exporter()
+            if exporter is not None:
+                self.tracer_provider.add_span_processor(BatchSpanProcessor(exporter))
+        _set_globals(metrics, trace, self.meter_provider, self.tracer_provider)
+        meter = self.meter_provider.get_meter("funchost")
+        self.tracer = self.tracer_provider.get_tracer("funchost")
+        self._http_duration = meter.create_histogram(
+            "http.server.request.duration", unit="s", description="Duration of HTTP server requests",
+            explicit_bucket_boundaries_advisory=_HTTP_BUCKETS)
+        self.host_telemetry = HostTelemetry(meter, self.tracer)
 
     def middlewares(self, auth: Middleware) -> list[Middleware]:
-        return [auth]
+        if not self.enabled:
+            return [auth]
+        return [self._http_middleware(), auth]
+
+    def _http_middleware(self) -> Middleware:
+        from opentelemetry import context as otel_context
+        from opentelemetry.propagate import extract
+        from opentelemetry.trace import SpanKind
+
+        tracer = self.tracer
+        duration = self._http_duration
+
+        @web.middleware
+        async def observe(request: web.Request, handler: Handler) -> web.StreamResponse:
+            resource = request.match_info.route.resource
+            route = resource.canonical if resource is not None else "unmatched"
+            start = time.perf_counter()
+            status = 500
+            parent = extract(dict(request.headers))
+            token = otel_context.attach(parent)
+            try:
+                with tracer.start_as_current_span(f"{request.method} {route}", kind=SpanKind.SERVER) as span:
+                    span.set_attribute("http.request.method", request.method)
+                    span.set_attribute("http.route", route)
+                    span.set_attribute("url.path", request.path)
+                    try:
+                        response = await handler(request)
+                        status = response.status
+                        return response
+                    except web.HTTPException as exc:
+                        status = exc.status
+                        raise
+                    finally:
+                        span.set_attribute("http.response.status_code", status)
+            finally:
+                otel_context.detach(token)
+                duration.record(time.perf_counter() - start, {
+                    "http.route": route, "http.request.method": request.method,
+                    "http.response.status_code": status})
+
+        return observe
 
     def add_routes(self, app: web.Application) -> None:
-        return None
+        app.router.add_get("/metrics", self._metrics)
+
+    async def _metrics(self, request: web.Request) -> web.Response:
+        if self.registry is None:
+            return web.Response(text="# telemetry is disabled (FUNCHOST_TELEMETRY=0)\n",
+                                content_type="text/plain")
+        from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+        body = generate_latest(self.registry)
+        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
     def shutdown(self) -> None:
-        return None
+        for provider in (self.meter_provider, self.tracer_provider):
+            if provider is not None:
+                try:
+                    provider.shutdown()
+                except Exception:  # exporters may fail on the way out; never block shutdown
+                    log.warning("telemetry provider shutdown failed", exc_info=True)
 
-    def meter(self) -> Any:
+
+def _set_globals(metrics: Any, trace: Any, meter_provider: Any, tracer_provider: Any) -> None:
+    """Make the host's providers the process globals, so the app's API calls reach them."""
+    from opentelemetry.metrics import _internal as metrics_internal
+    from opentelemetry.trace import ProxyTracerProvider
+
+    if isinstance(metrics.get_meter_provider(), metrics_internal._ProxyMeterProvider):
+        metrics.set_meter_provider(meter_provider)
+    if isinstance(trace.get_tracer_provider(), ProxyTracerProvider):
+        trace.set_tracer_provider(tracer_provider)
+
+
+def _otlp_metric_readers() -> list[Any]:
+    try:
+        from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
+        from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
+    except ImportError:
+        log.warning("OTEL_EXPORTER_OTLP_ENDPOINT is set but opentelemetry-exporter-otlp-proto-http is missing")
+        return []
+    return [PeriodicExportingMetricReader(OTLPMetricExporter())]
+
+
+def _otlp_span_exporter() -> Any | None:
+    try:
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    except ImportError:
         return None
+    return OTLPSpanExporter()

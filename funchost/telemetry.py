@@ -7,7 +7,9 @@ types, function names and outcomes, so label cardinality stays bounded.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import contextlib
+from collections import Counter
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -20,27 +22,29 @@ _TERMINAL = {"Completed", "Failed", "Terminated", "Canceled"}
 class HostTelemetry:
     """Records host metrics; all methods are called on the dispatcher's loop thread."""
 
-    def __init__(self, meter: Any | None) -> None:
+    def __init__(self, meter: Any | None, tracer: Any | None = None) -> None:
         self.meter = meter
+        self.tracer = tracer
         self._dispatcher: Dispatcher | None = None
         if meter is None:
             return
         seconds_buckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
         self.entity_ops = meter.create_counter(
-            "funchost_entity_operations", unit="1", description="Entity operations processed")
+            "funchost_entity_operations", unit="{operation}", description="Entity operations processed")
         self.entity_op_duration = meter.create_histogram(
             "funchost_entity_operation_duration", unit="s", description="Entity operation duration",
             explicit_bucket_boundaries_advisory=seconds_buckets)
         self.entity_batch_size = meter.create_histogram(
-            "funchost_entity_batch_size", unit="1", description="Operations per entity batch",
+            "funchost_entity_batch_size", unit="{operation}", description="Operations per entity batch",
             explicit_bucket_boundaries_advisory=[1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 5000])
         self.entity_queue_wait = meter.create_histogram(
             "funchost_entity_queue_wait", unit="s", description="Time from enqueue to start of an operation",
             explicit_bucket_boundaries_advisory=seconds_buckets)
         self.orch_started = meter.create_counter(
-            "funchost_orchestrations_started", unit="1", description="Orchestrations started")
+            "funchost_orchestrations_started", unit="{orchestration}", description="Orchestrations started")
         self.orch_completed = meter.create_counter(
-            "funchost_orchestrations_completed", unit="1", description="Orchestrations that reached a final state")
+            "funchost_orchestrations_completed", unit="{orchestration}",
+            description="Orchestrations that reached a final state")
         self.activity_duration = meter.create_histogram(
             "funchost_activity_duration", unit="s", description="Activity duration",
             explicit_bucket_boundaries_advisory=seconds_buckets)
@@ -51,16 +55,16 @@ class HostTelemetry:
             "funchost_store_commit_duration", unit="s", description="SQLite group-commit duration",
             explicit_bucket_boundaries_advisory=seconds_buckets)
         meter.create_observable_gauge(
-            "funchost_entity_mailbox_depth", callbacks=[self._observe_depth], unit="1",
+            "funchost_entity_mailbox_depth", callbacks=[self._observe_depth], unit="{operation}",
             description="Entity operations waiting, per entity type")
         meter.create_observable_gauge(
-            "funchost_entities_active", callbacks=[self._observe_active], unit="1",
+            "funchost_entities_active", callbacks=[self._observe_active], unit="{entity}",
             description="Entities with queued or running operations, per entity type")
         meter.create_observable_gauge(
-            "funchost_orchestrations_running", callbacks=[self._observe_running], unit="1",
+            "funchost_orchestrations_running", callbacks=[self._observe_running], unit="{orchestration}",
             description="Orchestration instances not yet finished, per orchestrator")
         meter.create_observable_gauge(
-            "funchost_work_items_pending", callbacks=[self._observe_pending], unit="1",
+            "funchost_work_items_pending", callbacks=[self._observe_pending], unit="{item}",
             description="Work items waiting, per kind")
 
     def bind_dispatcher(self, dispatcher: Dispatcher) -> None:
@@ -122,13 +126,42 @@ class HostTelemetry:
 
     def entity_batch(self, entity: str, operations: list[Operation], results: list[OperationResult],
                      seconds: float, now: float) -> None:
+        """Counts are aggregated per batch: one instrument call per (operation, outcome), not per op."""
         if self.meter is None:
             return
-        self.entity_batch_size.record(len(operations), {"entity": entity})
+        attrs_entity = {"entity": entity}
+        self.entity_batch_size.record(len(operations), attrs_entity)
+        counts: Counter[tuple[str, bool]] = Counter()
         for op, result in zip(operations, results, strict=True):
-            attrs = {"entity": entity, "operation": op.name, "outcome": "error" if result.is_error else "success"}
-            self.entity_ops.add(1, attrs)
-            self.entity_op_duration.record(result.duration_ms / 1000.0 if result.duration_ms else
-                                           seconds / max(1, len(operations)), {"entity": entity})
+            counts[(op.name, result.is_error)] += 1
+        for (operation, is_error), count in counts.items():
+            self.entity_ops.add(count, {"entity": entity, "operation": operation,
+                                        "outcome": "error" if is_error else "success"})
+        per_op = seconds / max(1, len(operations))
+        for result in results:
+            self.entity_op_duration.record(result.duration_ms / 1000.0 if result.duration_ms else per_op,
+                                           attrs_entity)
+        for op in operations:
             if op.enqueued_at:
-                self.entity_queue_wait.record(max(0.0, now - op.enqueued_at), {"entity": entity})
+                self.entity_queue_wait.record(max(0.0, now - op.enqueued_at), attrs_entity)
+
+    @contextlib.contextmanager
+    def span(self, name: str, traceparent: str | None, attributes: dict[str, Any]) -> Iterator[Any]:
+        """A span under the W3C `traceparent` carried with the work (ids go on spans, never on metrics)."""
+        if self.tracer is None:
+            yield None
+            return
+        from opentelemetry.propagate import extract
+
+        parent = extract({"traceparent": traceparent}) if traceparent else None
+        with self.tracer.start_as_current_span(name, context=parent, attributes=attributes) as span:
+            yield span
+
+    def current_traceparent(self) -> str | None:
+        if self.tracer is None:
+            return None
+        from opentelemetry.propagate import inject
+
+        carrier: dict[str, str] = {}
+        inject(carrier)
+        return carrier.get("traceparent")

@@ -1,0 +1,695 @@
+"""Named reharmonisation rules: each finds the places it applies, rewrites one, and explains the result.
+
+A progression is a tuple of `Slot`s: the chord symbol, the bar it sounds in, the index of the input
+chord it stands for (-1 for a chord a rule inserted) and the rule that last changed it. Rules never
+touch a locked slot, never put more than two chords in a bar and never insert before the first chord;
+`violations()` checks the constraints (locks, preserved cadence, bar density) once for every rule.
+
+The rules (see `RULES`):
+
+- style-extension: recolour a chord with the style's extensions (Dm7 -> Dm9, G7 -> G13), keeping its
+  root and function; tensions must belong to the key for diatonic chords (no Em9 in C).
+- secondary-dominant: make or insert the V7 of a diatonic chord (Am7 -> A7 before Dm7).
+- tritone-substitution: replace a dominant resolving down a fifth by the dominant a tritone away
+  (G7 -> Db7#11 before C): same guide tones, root slides down by half step.
+- related-ii: put the ii of a dominant before it, sharing its bar (A7 -> Em7 A7).
+- passing-diminished: insert a diminished seventh between chords a whole step apart (C C#dim7 Dm7).
+- modal-interchange: borrow from the parallel mode (IV -> iv6, vi -> bVImaj7, ii -> iiø7; IV7 in minor).
+- backdoor-dominant: V7 -> bVII7 before I, or ii-V -> iv7-bVII7 (Fm7 Bb7 Cmaj7).
+- pedal-point: dominant pedal (G7 -> F/G or Dm7/G) or tonic pedal (C F -> C F/C).
+- cadence-colour: the last tonic and its dominant get the style's cadence colours (6/9, 7alt ...).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from harmony.chords import (
+    DIMINISHED,
+    DOMINANT,
+    HALF_DIMINISHED,
+    MAJOR,
+    MINOR,
+    SUSPENDED,
+    Chord,
+    interval_above,
+    parse_chord,
+)
+from harmony.keys import Key, degree_numeral, is_diatonic, roman_numeral
+from harmony.styles import StyleProfile
+
+MAX_CHORDS_PER_BAR = 2
+
+_CORE = frozenset({"1", "3", "b3", "2", "4", "5", "b5", "#5"})
+_TENSION_WORDS = {
+    "b9": "b9", "9": "9th", "#9": "#9", "11": "11th", "#11": "#11", "b13": "b13", "13": "13th",
+    "6": "6th", "7": "major 7th", "b7": "7th", "b5": "b5", "#5": "#5",
+}
+
+
+@dataclass(frozen=True)
+class Slot:
+    """One chord of a candidate progression; `origin` = -1 for inserted chords, `rule` = "" if unchanged."""
+
+    symbol: str
+    bar: int
+    origin: int
+    rule: str = ""
+
+    def to_json(self) -> list[object]:
+        return [self.symbol, self.bar, self.origin, self.rule]
+
+    @classmethod
+    def from_json(cls, value: Sequence[object]) -> Slot:
+        symbol, bar, origin, rule = value
+        return cls(str(symbol), int(str(bar)), int(str(origin)), str(rule))
+
+    @property
+    def chord(self) -> Chord:
+        return parse_chord(self.symbol)
+
+
+Progression = tuple[Slot, ...]
+
+
+@dataclass(frozen=True)
+class RuleContext:
+    """Everything a rule may read: the key, the (mood-adjusted) style and the request's constraints."""
+
+    key: Key
+    style: StyleProfile
+    original: Progression
+    locked: frozenset[int] = frozenset()
+    preserve_cadence: bool = True
+    allow_modal_interchange: bool = True
+    max_complexity: int = 3
+    enabled_rules: frozenset[str] = field(default_factory=frozenset)
+    blue_sevenths: bool = False
+
+    @property
+    def cadence_origins(self) -> tuple[int, ...]:
+        """Origins whose root the cadence keeps: the last chord, and its dominant if it resolves into it."""
+        if not self.preserve_cadence or not self.original:
+            return ()
+        last = len(self.original) - 1
+        if last >= 1 and _resolves(self.original[last - 1].chord, self.original[last].chord):
+            return (last - 1, last)
+        return (last,)
+
+
+def _resolves(chord: Chord, target: Chord) -> bool:
+    """A dominant-function chord whose root falls a fifth or a half step into `target`."""
+    if chord.family not in (DOMINANT, MAJOR, SUSPENDED):
+        return False
+    return (chord.bass_pc - target.root_pc) % 12 in (7, 1)
+
+
+def editable(ctx: RuleContext, slot: Slot) -> bool:
+    return slot.origin not in ctx.locked
+
+
+def _bar_size(prog: Progression, bar: int) -> int:
+    return sum(1 for slot in prog if slot.bar == bar)
+
+
+def _bar_locked(ctx: RuleContext, prog: Progression, bar: int) -> bool:
+    protected = ctx.locked | frozenset(ctx.cadence_origins[-1:])
+    return any(slot.bar == bar and slot.origin in protected for slot in prog)
+
+
+def _replace(prog: Progression, index: int, symbol: str, rule: str) -> Progression:
+    slot = prog[index]
+    return (*prog[:index], Slot(symbol, slot.bar, slot.origin, rule), *prog[index + 1:])
+
+
+def _insert(prog: Progression, index: int, symbol: str, bar: int, rule: str) -> Progression:
+    return (*prog[:index], Slot(symbol, bar, -1, rule), *prog[index:])
+
+
+def _pick(rng: random.Random, palette: Sequence[tuple[str, float]]) -> str | None:
+    choices = [(quality, weight) for quality, weight in palette if weight > 0]
+    if not choices:
+        return None
+    total = sum(weight for _, weight in choices)
+    point = rng.random() * total
+    for quality, weight in choices:
+        point -= weight
+        if point <= 0:
+            return quality
+    return choices[-1][0]
+
+
+def _degree(ctx: RuleContext, chord: Chord) -> int:
+    return (chord.root_pc - ctx.key.tonic_pc) % 12
+
+
+# ---------------------------------------------------------------------------------------------------
+# Colour contexts and tension checks, shared by style-extension, cadence-colour and the inserting rules.
+
+
+def colour_context(ctx: RuleContext, prog: Progression, index: int) -> str | None:
+    """Which palette of the style applies to the chord at `index` (see StyleProfile.colours)."""
+    chord = prog[index].chord
+    following = prog[index + 1].chord if index + 1 < len(prog) else None
+    family = chord.family
+    degree = _degree(ctx, chord)
+    if family == DIMINISHED:
+        return "diminished"
+    if family == HALF_DIMINISHED:
+        return "half-diminished"
+    if family == MINOR:
+        return "tonic-minor" if degree == 0 and ctx.key.is_minor else "minor"
+    if family == SUSPENDED and chord.seventh is None:
+        return "suspended"
+    if family == DOMINANT or (family == MAJOR and _acts_as_dominant(ctx, chord, following)):
+        if chord.third in ("2", "4"):
+            return "suspended"
+        return _dominant_context(ctx, chord, following)
+    if family == MAJOR:
+        return "tonic-major" if degree == 0 and not ctx.key.is_minor else "major"
+    return None
+
+
+def _acts_as_dominant(ctx: RuleContext, chord: Chord, following: Chord | None) -> bool:
+    """A major triad on V before I, or a chromatic major triad falling a fifth (a secondary dominant)."""
+    if chord.seventh is not None or following is None:
+        return False
+    falls_fifth = (chord.root_pc - following.root_pc) % 12 == 7
+    if _degree(ctx, chord) == 7 and following.root_pc == ctx.key.tonic_pc:
+        return True
+    return falls_fifth and not is_diatonic(chord, ctx.key)
+
+
+def _dominant_context(ctx: RuleContext, chord: Chord, following: Chord | None) -> str:
+    degree = _degree(ctx, chord)
+    if following is not None:
+        step = (chord.root_pc - following.root_pc) % 12
+        if step == 7:
+            minor_target = following.family in (MINOR, HALF_DIMINISHED, DIMINISHED)
+            return "dominant-to-minor" if minor_target else "dominant-to-major"
+        if step == 1:
+            return "dominant-sub"
+    if degree == 10:
+        return "dominant-sub"
+    if following is None and degree == 7:
+        return "dominant-to-minor" if ctx.key.is_minor else "dominant-to-major"
+    return "dominant-free"
+
+
+def acceptable_colour(ctx: RuleContext, old: Chord, new: Chord, context: str) -> bool:
+    """Whether `new` is a musically sound recolouring of `old` in this key and context.
+
+    Dominants take any tension their palette offers (altered tensions are idiomatic there). A chord
+    that belongs to the key keeps every added tone in the key, except the idiomatic #11 on major
+    chords and the melodic-minor 6th and major 7th on a minor tonic. A chromatic chord takes only the
+    natural 9th (and 11th on minor chords), which every chord scale it could have contains.
+    """
+    if new.complexity > ctx.max_complexity or new.symbol == old.symbol:
+        return False
+    if new.family != old.family and not _family_change_allowed(ctx, old, new, context):
+        return False
+    if context.startswith("dominant") or context == "cadence-dominant":
+        return True
+    added = [(i, pc) for i, pc in zip(new.intervals, new.pitch_classes, strict=True) if i not in _CORE]
+    if is_diatonic(old, ctx.key):
+        exceptions: set[str] = set()
+        if context in ("tonic-major", "major", "cadence-tonic-major"):
+            exceptions.add("#11")
+        if context in ("tonic-minor", "cadence-tonic-minor"):
+            exceptions |= {"6", "7", "9"}
+        scale = ctx.key.harmonic_scale
+        return all(pc in scale or interval in exceptions for interval, pc in added)
+    allowed = {"9", "b7", "7", "6"} | ({"11"} if new.family == MINOR else set())
+    return all(interval in allowed for interval, _ in added)
+
+
+def _family_change_allowed(ctx: RuleContext, old: Chord, new: Chord, context: str) -> bool:
+    """Recolouring keeps the family, except: a dominant-role triad may become a dominant seventh or sus
+    chord, a sus dominant may take its third back, and a blues style turns I and IV into dominants."""
+    families = {old.family, new.family}
+    if context.startswith("dominant") or context == "cadence-dominant" or context == "suspended":
+        return families <= {MAJOR, DOMINANT, SUSPENDED}
+    if ctx.blue_sevenths and context in ("tonic-major", "major", "cadence-tonic-major"):
+        return families <= {MAJOR, DOMINANT}
+    return False
+
+
+def colour_options(ctx: RuleContext, prog: Progression, index: int, cadence: bool = False) -> list[
+        tuple[str, float]]:
+    """The qualities (with weights) the style offers for the chord at `index`, already checked."""
+    slot = prog[index]
+    chord = slot.chord
+    context = colour_context(ctx, prog, index)
+    if context is None:
+        return []
+    if cadence:
+        if context.startswith("dominant") or context == "suspended":
+            context = "cadence-dominant"
+        elif context in ("tonic-major", "tonic-minor"):
+            context = f"cadence-{context}"
+    options = []
+    for quality, weight in ctx.style.palette(context):
+        candidate = chord.with_quality(quality)
+        if acceptable_colour(ctx, chord, candidate, context):
+            options.append((quality, weight))
+    return options
+
+
+# ---------------------------------------------------------------------------------------------------
+# The rules. Each `_sites_*` returns indices where the rule applies; each `_apply_*` returns the new
+# progression or None; each `_explain_*` describes the chord at `index` of a finished progression.
+
+
+def _sites_extension(ctx: RuleContext, prog: Progression) -> list[int]:
+    return [i for i, slot in enumerate(prog) if editable(ctx, slot) and colour_options(ctx, prog, i)]
+
+
+def _apply_extension(ctx: RuleContext, prog: Progression, index: int, rng: random.Random) -> Progression | None:
+    quality = _pick(rng, colour_options(ctx, prog, index))
+    if quality is None:
+        return None
+    slot = prog[index]
+    symbol = slot.chord.with_quality(quality).symbol
+    return _replace(prog, index, symbol, slot.rule or "style-extension")
+
+
+def _sites_secondary(ctx: RuleContext, prog: Progression) -> list[int]:
+    sites = []
+    for i in range(1, len(prog)):
+        target = prog[i].chord
+        if target.family not in (MAJOR, MINOR, DOMINANT) or target.bass:
+            continue
+        if target.root_pc == ctx.key.tonic_pc or not is_diatonic(target.without_bass(), ctx.key):
+            continue
+        before = prog[i - 1].chord
+        if before.is_dominant and (before.root_pc - target.root_pc) % 12 in (7, 1):
+            continue
+        sites.append(i)
+    return sites
+
+
+def _apply_secondary(ctx: RuleContext, prog: Progression, index: int, rng: random.Random) -> Progression | None:
+    target = prog[index].chord
+    root = interval_above(target.root, "5", ctx.key.prefer_flats)
+    context = "dominant-to-minor" if target.family == MINOR else "dominant-to-major"
+    quality = _pick(rng, _dominant_palette(ctx, context)) or "7"
+    symbol = root + quality
+    before = prog[index - 1]
+    if before.chord.root_pc == parse_chord(symbol).root_pc:
+        if not editable(ctx, before):
+            return None
+        return _replace(prog, index - 1, symbol, "secondary-dominant")
+    if _bar_size(prog, before.bar) >= MAX_CHORDS_PER_BAR or _bar_locked(ctx, prog, before.bar):
+        return None
+    return _insert(prog, index, symbol, before.bar, "secondary-dominant")
+
+
+def _dominant_palette(ctx: RuleContext, context: str) -> list[tuple[str, float]]:
+    """The style's dominant colours for `context`, limited to the allowed complexity."""
+    palette = [(q, w) for q, w in ctx.style.palette(context)
+               if parse_chord("C" + q).family == DOMINANT and parse_chord("C" + q).complexity <= ctx.max_complexity]
+    return palette or [("7", 1.0)]
+
+
+def _explain_secondary(ctx: RuleContext, prog: Progression, index: int) -> str:
+    chord = prog[index].chord
+    following = prog[index + 1].chord if index + 1 < len(prog) else None
+    if following is None:
+        return f"{chord} is a secondary dominant."
+    target = degree_numeral(following, ctx.key)
+    third = chord.notes[chord.intervals.index("3")] if "3" in chord.intervals else chord.root
+    return (f"{chord} is V7/{target}: it resolves down a fifth to {following}, and its third {third} "
+            f"leads up a half step to {following.root}.")
+
+
+def _sites_tritone(ctx: RuleContext, prog: Progression) -> list[int]:
+    return [i for i in range(len(prog) - 1)
+            if editable(ctx, prog[i]) and prog[i].chord.is_dominant and not prog[i].chord.bass
+            and (prog[i].chord.root_pc - prog[i + 1].chord.root_pc) % 12 == 7]
+
+
+def _apply_tritone(ctx: RuleContext, prog: Progression, index: int, rng: random.Random) -> Progression | None:
+    chord = prog[index].chord
+    root = interval_above(chord.root, "b5", prefer_flats=True)
+    quality = _pick(rng, _dominant_palette(ctx, "dominant-sub")) or "7"
+    return _replace(prog, index, root + quality, "tritone-substitution")
+
+
+def _explain_tritone(ctx: RuleContext, prog: Progression, index: int) -> str:
+    chord = prog[index].chord
+    original = _original_of(ctx, prog[index])
+    following = prog[index + 1].chord if index + 1 < len(prog) else None
+    guide = _guide_tones(chord)
+    was = f" replaces {original}" if original else " is a tritone substitute"
+    into = f" and its root slides down a half step into {following}" if following else ""
+    return (f"{chord}{was}: a tritone away, it shares the guide tones {guide} with the dominant it "
+            f"stands for{into}.")
+
+
+def _sites_related_ii(ctx: RuleContext, prog: Progression) -> list[int]:
+    sites = []
+    for i in range(1, len(prog)):
+        chord = prog[i].chord
+        if not chord.is_dominant or chord.bass or _bar_size(prog, prog[i].bar) >= MAX_CHORDS_PER_BAR:
+            continue
+        if _bar_locked(ctx, prog, prog[i].bar):
+            continue
+        before = prog[i - 1].chord
+        if (before.root_pc - chord.root_pc) % 12 == 7 and before.family in (MINOR, HALF_DIMINISHED):
+            continue
+        sites.append(i)
+    return sites
+
+
+def _apply_related_ii(ctx: RuleContext, prog: Progression, index: int, rng: random.Random) -> Progression | None:
+    dominant = prog[index].chord
+    following = prog[index + 1].chord if index + 1 < len(prog) else None
+    root = interval_above(dominant.root, "5", ctx.key.prefer_flats)
+    minor_target = following is not None and following.family in (MINOR, HALF_DIMINISHED)
+    if minor_target:
+        quality = "m7b5"
+    else:
+        options = [(q, w) for q, w in ctx.style.palette("minor") if q in ("m7", "m9", "m11")]
+        candidate = _pick(rng, [(q, w) for q, w in options
+                                if parse_chord("C" + q).complexity <= ctx.max_complexity])
+        quality = candidate or "m7"
+    return _insert(prog, index, root + quality, prog[index].bar, "related-ii")
+
+
+def _explain_related_ii(ctx: RuleContext, prog: Progression, index: int) -> str:
+    chord = prog[index].chord
+    dominant = prog[index + 1].chord if index + 1 < len(prog) else None
+    if dominant is None:
+        return f"{chord} is a related ii chord."
+    return (f"{chord} is the related ii of {dominant}: together they form a ii-V, shared in one bar, "
+            f"and the 7th of {chord} ({_seventh_name(chord)}) falls a half step to the 3rd of {dominant}.")
+
+
+def _sites_passing(ctx: RuleContext, prog: Progression) -> list[int]:
+    sites = []
+    last = len(prog) - 1
+    for i in range(len(prog) - 1):
+        if i + 1 == last and ctx.cadence_origins:
+            continue
+        here, there = prog[i].chord, prog[i + 1].chord
+        step = (there.root_pc - here.root_pc) % 12
+        if step not in (2, 10) or there.family == DIMINISHED or here.family == DIMINISHED:
+            continue
+        if _bar_size(prog, prog[i].bar) >= MAX_CHORDS_PER_BAR or _bar_locked(ctx, prog, prog[i].bar):
+            continue
+        sites.append(i)
+    return sites
+
+
+def _apply_passing(ctx: RuleContext, prog: Progression, index: int, rng: random.Random) -> Progression | None:
+    here, there = prog[index].chord, prog[index + 1].chord
+    ascending = (there.root_pc - here.root_pc) % 12 == 2
+    if ascending:
+        root = ctx.key.spell(here.root_pc + 1, raised=True)
+    else:
+        root = ctx.key.spell(here.root_pc - 1, raised=False)
+    return _insert(prog, index + 1, root + "dim7", prog[index].bar, "passing-diminished")
+
+
+def _explain_passing(ctx: RuleContext, prog: Progression, index: int) -> str:
+    chord = prog[index].chord
+    before = prog[index - 1].chord if index > 0 else None
+    after = prog[index + 1].chord if index + 1 < len(prog) else None
+    if before is None or after is None:
+        return f"{chord} is a passing diminished chord."
+    if (after.root_pc - chord.root_pc) % 12 == 1:
+        dominant = interval_above(chord.root, "b6", ctx.key.prefer_flats)
+        return (f"{chord} links {before} and {after}: the bass climbs by half steps "
+                f"({before.root}-{chord.root}-{after.root}), and it sounds like a rootless {dominant}7b9 "
+                f"resolving to {after}.")
+    return (f"{chord} links {before} and {after} chromatically: the bass walks down by half steps "
+            f"({before.root}-{chord.root}-{after.root}).")
+
+
+_BORROWED_MAJOR = {  # (degree, family) in a major key -> (new degree, quality options)
+    (5, MAJOR): (5, (("m6", 1.0), ("m7", 0.7), ("m", 0.5))),
+    (2, MINOR): (2, (("m7b5", 1.0),)),
+    (9, MINOR): (8, (("maj7", 1.0), ("", 0.5))),
+    (4, MINOR): (3, (("maj7", 1.0), ("", 0.5))),
+    (7, MAJOR): (7, (("m7", 1.0),)),
+    (7, DOMINANT): (7, (("m7", 1.0),)),
+}
+_BORROWED_MINOR = {  # in a minor key, from the parallel major / Dorian
+    (5, MINOR): (5, (("7", 1.0), ("9", 0.6))),
+    (8, MAJOR): (9, (("m7b5", 1.0),)),
+}
+
+
+def _borrowing(ctx: RuleContext, chord: Chord) -> tuple[int, tuple[tuple[str, float], ...]] | None:
+    table = _BORROWED_MINOR if ctx.key.is_minor else _BORROWED_MAJOR
+    return table.get((_degree(ctx, chord), chord.family))
+
+
+def _sites_interchange(ctx: RuleContext, prog: Progression) -> list[int]:
+    if not ctx.allow_modal_interchange:
+        return []
+    cadence = set(ctx.cadence_origins)
+    return [i for i, slot in enumerate(prog)
+            if editable(ctx, slot) and slot.origin not in cadence and not slot.chord.bass
+            and _borrowing(ctx, slot.chord) is not None]
+
+
+def _apply_interchange(ctx: RuleContext, prog: Progression, index: int, rng: random.Random) -> Progression | None:
+    chord = prog[index].chord
+    borrowing = _borrowing(ctx, chord)
+    if borrowing is None:
+        return None
+    degree, palette = borrowing
+    options = [(q, w) for q, w in palette if parse_chord("C" + q).complexity <= ctx.max_complexity]
+    quality = _pick(rng, options)
+    if quality is None:
+        return None
+    root = ctx.key.spell(ctx.key.tonic_pc + degree, raised=False)
+    return _replace(prog, index, root + quality, "modal-interchange")
+
+
+def _explain_interchange(ctx: RuleContext, prog: Progression, index: int) -> str:
+    chord = prog[index].chord
+    original = _original_of(ctx, prog[index])
+    parallel = Key(ctx.key.tonic, "major" if ctx.key.is_minor else "minor")
+    source = parallel.name if not ctx.key.is_minor else f"{parallel.name} / {ctx.key.tonic} dorian"
+    outside = [name for name, pc in zip(chord.notes, chord.pitch_classes, strict=True)
+               if pc not in ctx.key.harmonic_scale]
+    colour = f" its {', '.join(outside)} is the borrowed colour" if outside else ""
+    was = f" in place of {original}" if original else ""
+    return f"{chord} ({roman_numeral(chord, ctx.key)}) is borrowed from {source}{was}:{colour}."
+
+
+def _sites_backdoor(ctx: RuleContext, prog: Progression) -> list[int]:
+    if ctx.key.is_minor:
+        return []
+    cadence = set(ctx.cadence_origins)
+    return [i for i in range(len(prog) - 1)
+            if editable(ctx, prog[i]) and prog[i].origin not in cadence and not prog[i].chord.bass
+            and _degree(ctx, prog[i].chord) == 7 and prog[i].chord.family in (DOMINANT, MAJOR)
+            and prog[i + 1].chord.root_pc == ctx.key.tonic_pc]
+
+
+def _apply_backdoor(ctx: RuleContext, prog: Progression, index: int, rng: random.Random) -> Progression | None:
+    quality = _pick(rng, _dominant_palette(ctx, "dominant-sub")) or "7"
+    root = ctx.key.spell(ctx.key.tonic_pc + 10, raised=False)
+    result = _replace(prog, index, root + quality, "backdoor-dominant")
+    if index > 0 and rng.random() < 0.5:
+        before = prog[index - 1]
+        if (editable(ctx, before) and before.chord.family == MINOR and not before.chord.bass
+                and _degree(ctx, before.chord) == 2):
+            iv = ctx.key.spell(ctx.key.tonic_pc + 5, raised=False)
+            result = _replace(result, index - 1, iv + "m7", "backdoor-dominant")
+    return result
+
+
+def _explain_backdoor(ctx: RuleContext, prog: Progression, index: int) -> str:
+    chord = prog[index].chord
+    if chord.family == MINOR:
+        return (f"{chord} (iv7) starts the backdoor ii-V: borrowed from {ctx.key.tonic} minor, it leads "
+                f"to the bVII7.")
+    following = prog[index + 1].chord if index + 1 < len(prog) else None
+    target = following.symbol if following else ctx.key.tonic
+    return (f"{chord} is the backdoor dominant (bVII7): instead of V7 it approaches {target} from a whole "
+            f"step below, its 7th ({_seventh_name(chord)}) falling to the 5th of the tonic.")
+
+
+def _sites_pedal(ctx: RuleContext, prog: Progression) -> list[int]:
+    sites = []
+    for i, slot in enumerate(prog):
+        chord = slot.chord
+        if not editable(ctx, slot) or chord.bass:
+            continue
+        following = prog[i + 1].chord if i + 1 < len(prog) else None
+        if chord.is_dominant and chord.third == "3" and following is not None and (
+                chord.root_pc - following.root_pc) % 12 == 7:
+            sites.append(i)
+        elif (i > 0 and slot.origin not in ctx.cadence_origins and prog[i - 1].chord.root_pc == ctx.key.tonic_pc
+              and not prog[i - 1].chord.bass and _degree(ctx, chord) in (2, 5)
+              and chord.family in (MAJOR, MINOR)):
+            sites.append(i)
+    return sites
+
+
+def _apply_pedal(ctx: RuleContext, prog: Progression, index: int, rng: random.Random) -> Progression | None:
+    chord = prog[index].chord
+    if chord.is_dominant:
+        if rng.random() < 0.5:
+            upper = interval_above(chord.root, "b7", ctx.key.prefer_flats)
+            quality = "maj7" if ctx.max_complexity >= 1 and rng.random() < 0.5 else ""
+        else:
+            upper = interval_above(chord.root, "5", ctx.key.prefer_flats)
+            quality = "m7"
+        return _replace(prog, index, f"{upper}{quality}/{chord.root}", "pedal-point")
+    return _replace(prog, index, f"{chord.symbol}/{ctx.key.tonic}", "pedal-point")
+
+
+def _explain_pedal(ctx: RuleContext, prog: Progression, index: int) -> str:
+    chord = prog[index].chord
+    bass = chord.bass or chord.root
+    if chord.bass_pc == ctx.key.tonic_pc:
+        return (f"{chord} keeps the tonic {bass} in the bass (a tonic pedal) while the harmony above moves "
+                f"to {chord.without_bass()}.")
+    return (f"{chord} puts {chord.without_bass()} over the dominant {bass} in the bass: a suspended V11 "
+            f"sound (no 3rd) that resolves smoothly, a gospel and neo-soul favourite.")
+
+
+def _sites_cadence(ctx: RuleContext, prog: Progression) -> list[int]:
+    sites = []
+    last = len(prog) - 1
+    if last >= 0 and editable(ctx, prog[last]) and colour_options(ctx, prog, last, cadence=True):
+        sites.append(last)
+    if last >= 1 and editable(ctx, prog[last - 1]) and _resolves(prog[last - 1].chord, prog[last].chord) \
+            and not prog[last - 1].chord.bass and colour_options(ctx, prog, last - 1, cadence=True):
+        sites.append(last - 1)
+    return sites
+
+
+def _apply_cadence(ctx: RuleContext, prog: Progression, index: int, rng: random.Random) -> Progression | None:
+    quality = _pick(rng, colour_options(ctx, prog, index, cadence=True))
+    if quality is None:
+        return None
+    slot = prog[index]
+    return _replace(prog, index, slot.chord.with_quality(quality).symbol, slot.rule or "cadence-colour")
+
+
+def _explain_colour(ctx: RuleContext, prog: Progression, index: int) -> str:
+    chord = prog[index].chord
+    original = _original_of(ctx, prog[index])
+    base = parse_chord(original) if original else None
+    added = [i for i in chord.intervals if base is None or i not in base.intervals]
+    words = ", ".join(_TENSION_WORDS.get(i, i) for i in added) or "a new colour"
+    roman = roman_numeral(chord, ctx.key)
+    if prog[index].rule == "cadence-colour":
+        where = "the final chord" if index == len(prog) - 1 else "the cadence dominant"
+        return f"{chord} ({roman}) colours {where} with the {words}: a typical {ctx.style.name} ending."
+    was = f"{original} becomes {chord}" if original and original != chord.symbol else f"{chord}"
+    return f"{was} ({roman}): the {words} is a typical {ctx.style.name} colour; root and function stay."
+
+
+def _original_of(ctx: RuleContext, slot: Slot) -> str | None:
+    if 0 <= slot.origin < len(ctx.original):
+        return ctx.original[slot.origin].symbol
+    return None
+
+
+def _guide_tones(chord: Chord) -> str:
+    names = [n for n, i in zip(chord.notes, chord.intervals, strict=True) if i in ("3", "b7")]
+    return " and ".join(names) if names else "the 3rd and 7th"
+
+
+def _seventh_name(chord: Chord) -> str:
+    seventh = chord.seventh
+    if seventh is None:
+        return chord.root
+    return chord.notes[chord.intervals.index(seventh)]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A named transformation: where it applies, how it rewrites, and how it explains itself."""
+
+    name: str
+    label: str
+    description: str
+    sites: Callable[[RuleContext, Progression], list[int]]
+    apply: Callable[[RuleContext, Progression, int, random.Random], Progression | None]
+    explain: Callable[[RuleContext, Progression, int], str]
+
+
+RULES: dict[str, Rule] = {rule.name: rule for rule in (
+    Rule("style-extension", "Extensions by style", "adds the style's tensions to a chord, same root and "
+         "function", _sites_extension, _apply_extension, _explain_colour),
+    Rule("secondary-dominant", "Secondary dominant", "turns or inserts the chord a fifth above a diatonic "
+         "target into its dominant seventh", _sites_secondary, _apply_secondary, _explain_secondary),
+    Rule("tritone-substitution", "Tritone substitution", "replaces a dominant by the dominant a tritone "
+         "away", _sites_tritone, _apply_tritone, _explain_tritone),
+    Rule("related-ii", "Related ii-V", "puts the ii of a dominant before it in the same bar",
+         _sites_related_ii, _apply_related_ii, _explain_related_ii),
+    Rule("passing-diminished", "Passing diminished", "inserts a diminished seventh between chords a "
+         "whole step apart", _sites_passing, _apply_passing, _explain_passing),
+    Rule("modal-interchange", "Modal interchange", "borrows a chord from the parallel mode",
+         _sites_interchange, _apply_interchange, _explain_interchange),
+    Rule("backdoor-dominant", "Backdoor dominant", "approaches the tonic from bVII7 (and iv7)",
+         _sites_backdoor, _apply_backdoor, _explain_backdoor),
+    Rule("pedal-point", "Pedal point", "holds the dominant or tonic in the bass under moving chords",
+         _sites_pedal, _apply_pedal, _explain_pedal),
+    Rule("cadence-colour", "Cadence colour", "gives the final cadence the style's colours",
+         _sites_cadence, _apply_cadence, _explain_colour),
+)}
+
+
+def explain(ctx: RuleContext, prog: Progression, index: int) -> str:
+    """The explanation of the chord at `index`, by the rule that produced it."""
+    slot = prog[index]
+    rule = RULES.get(slot.rule)
+    if rule is None:
+        return f"{slot.symbol} is kept from the input."
+    return rule.explain(ctx, prog, index)
+
+
+def violations(ctx: RuleContext, prog: Progression) -> list[str]:
+    """Every hard constraint `prog` breaks (empty when it is acceptable)."""
+    problems: list[str] = []
+    by_origin = {slot.origin: slot for slot in prog if slot.origin >= 0}
+    for origin in sorted(ctx.locked):
+        if origin < len(ctx.original) and (origin not in by_origin
+                                            or by_origin[origin].symbol != ctx.original[origin].symbol):
+            problems.append(f"locked chord {origin + 1} changed")
+    if prog and ctx.original and prog[0].origin != 0:
+        problems.append("a chord was inserted before the first chord")
+    bars: dict[int, int] = {}
+    for slot in prog:
+        bars[slot.bar] = bars.get(slot.bar, 0) + 1
+    if any(count > MAX_CHORDS_PER_BAR for count in bars.values()):
+        problems.append(f"more than {MAX_CHORDS_PER_BAR} chords in a bar")
+    problems.extend(_cadence_violations(ctx, prog))
+    return problems
+
+
+def _cadence_violations(ctx: RuleContext, prog: Progression) -> list[str]:
+    origins = ctx.cadence_origins
+    if not origins:
+        return []
+    tail = prog[-len(origins):]
+    if tuple(slot.origin for slot in tail) != origins:
+        return ["the cadence is no longer at the end"]
+    problems = []
+    for slot in tail:
+        old = ctx.original[slot.origin].chord
+        new = slot.chord
+        if new.bass_pc != old.bass_pc and new.root_pc != old.root_pc:
+            problems.append(f"the cadence chord {old} lost its root")
+        elif _family_group(new) != _family_group(old) and slot.rule != "pedal-point":
+            problems.append(f"the cadence chord {old} changed function")
+    return problems
+
+
+def _family_group(chord: Chord) -> str:
+    if chord.family in (DOMINANT, SUSPENDED):
+        return "dominant"
+    if chord.family in (MINOR, HALF_DIMINISHED, DIMINISHED):
+        return "minor"
+    return "major"
