@@ -83,8 +83,10 @@ class _SharedFlagToken:
 
 def _init_worker(script_root: str, flags: Any) -> None:
     global _worker_functions, _worker_flags
+    from . import sdk_speedups
     from .discovery import load_app
 
+    sdk_speedups.apply()
     _worker_flags = flags
     _worker_functions = load_app(Path(script_root))
 

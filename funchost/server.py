@@ -11,6 +11,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from . import sdk_speedups
 from .activities import ActivityRunner
 from .discovery import FunctionSet, load_app
 from .dispatcher import Dispatcher
@@ -69,6 +70,7 @@ class Host:
     """One running host. `start()` serves; `stop()` shuts down gracefully. Owned by one event loop."""
 
     def __init__(self, config: HostConfig, functions: FunctionSet | None = None) -> None:
+        sdk_speedups.apply()
         self.config = config
         self.functions = functions or load_app(config.script_root)
         self.config.data_path.mkdir(parents=True, exist_ok=True)

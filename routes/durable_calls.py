@@ -9,7 +9,10 @@ entity's state *after* the caller's own operation (read-your-writes), a route st
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
+import uuid
 from typing import Any
 
 import aiohttp
@@ -18,6 +21,8 @@ import azure.durable_functions as df
 from orchestrations.entity_call import ENTITY_CALL_ORCHESTRATOR
 
 _session: aiohttp.ClientSession | None = None
+_purges: set[asyncio.Task[Any]] = set()
+log = logging.getLogger(__name__)
 
 
 class EntityCallError(Exception):
@@ -35,12 +40,12 @@ def _client_session() -> aiohttp.ClientSession:
     return _session
 
 
-def _create_and_wait_url(client: df.DurableOrchestrationClient, timeout_s: int) -> str:
+def _create_and_wait_url(client: df.DurableOrchestrationClient, instance_id: str, timeout_s: int) -> str:
     template: str = client._orchestration_bindings.creation_urls["createAndWaitOnNewInstancePostUri"]
     return (
         template.replace("{functionName}", ENTITY_CALL_ORCHESTRATOR)
-        .replace("[/{instanceId}]", "")
-        .replace("/{instanceId?}", "")
+        .replace("[/{instanceId}]", f"/{instance_id}")
+        .replace("/{instanceId?}", f"/{instance_id}")
         .replace("{timeoutInSeconds}", str(timeout_s))
         .replace("{intervalInSeconds}", "1")
     )
@@ -56,11 +61,13 @@ async def call_entity(
 ) -> Any:
     """Run `operation` on entity `entity@key` and return its result; raise EntityCallError on failure."""
     body = {"entity": entity, "key": key, "operation": operation, "input": operation_input}
-    url = _create_and_wait_url(client, timeout_s)
+    instance_id = f"entity-call-{uuid.uuid4().hex}"
+    url = _create_and_wait_url(client, instance_id, timeout_s)
     async with _client_session().post(url, data=json.dumps(body),
                                       headers={"Content-Type": "application/json"}) as resp:
         text = await resp.text()
         if resp.status == 200:
+            _purge_later(client, instance_id)
             return json.loads(text) if text else None
         if resp.status == 202:
             raise EntityCallError(f"entity {entity}@{key} did not answer within {timeout_s} s", timed_out=True)
@@ -70,3 +77,17 @@ async def call_entity(
         except (json.JSONDecodeError, AttributeError):
             message = text
         raise EntityCallError(str(message))
+
+
+def _purge_later(client: df.DurableOrchestrationClient, instance_id: str) -> None:
+    """Drop the finished one-step orchestration's history in the background (it has served its purpose)."""
+
+    async def purge() -> None:
+        try:
+            await client.purge_instance_history(instance_id)
+        except Exception as exc:  # best effort: a leftover history is harmless
+            log.debug("purge of %s failed: %s", instance_id, exc)
+
+    task = asyncio.get_running_loop().create_task(purge())
+    _purges.add(task)
+    task.add_done_callback(_purges.discard)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -30,7 +31,7 @@ def fresh_conformance_host(tmp_path: Path) -> Iterator[HostProcess]:
 @pytest.fixture(scope="session")
 def app_host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HostProcess]:
     """The project's own function_app.py on funchost."""
-    host = HostProcess(ROOT, tmp_path_factory.mktemp("app"))
+    host = HostProcess(Path(os.environ.get("APP_SCRIPT_ROOT", str(ROOT))), tmp_path_factory.mktemp("app"))
     host.start()
     yield host
     host.stop()
