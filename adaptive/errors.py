@@ -17,6 +17,7 @@ class FieldError:
     reason: str
 
     def to_dict(self) -> dict[str, str]:
+        """`{field, reason}`, as listed in a 400 answer's details."""
         return {"field": self.field, "reason": self.reason}
 
 
@@ -31,10 +32,12 @@ class ValidationError(AdaptiveError):
 
     @classmethod
     def single(cls, field: str, reason: str) -> ValidationError:
+        """An error about one field."""
         return cls([FieldError(field, reason)])
 
     @property
     def fields(self) -> tuple[str, ...]:
+        """The names of the rejected fields, in the order they were checked."""
         return tuple(e.field for e in self.errors)
 
 

@@ -73,6 +73,7 @@ class ShapeFocus:
     reason: str
 
     def to_dict(self) -> dict[str, Any]:
+        """The JSON form shown in the recommendation's `parameters.focus`."""
         return {
             "shapeId": self.shape_id,
             "priority": round(self.priority, 4),
@@ -127,6 +128,7 @@ class Recommendation:
     rationale: str
 
     def to_dict(self, player_id: str) -> dict[str, Any]:
+        """The JSON answer of the recommended-exercise route."""
         return {
             "playerId": player_id,
             "exercise": self.exercise,

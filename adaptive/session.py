@@ -54,10 +54,12 @@ class ShapeStats:
 
     @property
     def success_rate(self) -> float:
+        """Successes over attempts on this shape."""
         return self.successes / self.attempts
 
     @property
     def average_time_ms(self) -> float:
+        """Mean time of the attempts on this shape."""
         return self.total_time_ms / self.attempts
 
     @property
@@ -75,6 +77,7 @@ class ShapeStats:
 
     @classmethod
     def first(cls, attempt: Attempt, attempt_number: int) -> ShapeStats:
+        """The stats of a shape after its first attempt, the session's `attempt_number`-th."""
         return cls(
             attempts=1,
             successes=1 if attempt.success else 0,
@@ -85,6 +88,7 @@ class ShapeStats:
         )
 
     def updated(self, attempt: Attempt, attempt_number: int) -> ShapeStats:
+        """These stats after one more attempt, the session's `attempt_number`-th."""
         best = self.best_time_ms
         if attempt.success and (best is None or attempt.time_ms < best):
             best = attempt.time_ms
@@ -98,6 +102,7 @@ class ShapeStats:
         )
 
     def to_dict(self) -> dict[str, Any]:
+        """Plain JSON (camelCase keys); `from_dict` restores equal stats."""
         return {
             "attempts": self.attempts,
             "successes": self.successes,
@@ -109,6 +114,7 @@ class ShapeStats:
 
     @classmethod
     def from_dict(cls, data: object, path: str) -> ShapeStats:
+        """Read stats written by `to_dict`; raise StateError naming the bad key under `path`."""
         if not isinstance(data, Mapping):
             raise StateError(path, "expected an object")
         attempts = _int(data, "attempts", path, low=1)
