@@ -39,5 +39,25 @@ test: lint typecheck unit
 bench: $(BENCH_STAMP)
 	$(PY) -m bench.run_all
 
+# Python 3.13 with azure-functions 2.x: what Azure's newest Python worker (azure-functions-runtime) runs.
+PYTHON313 ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python3.13) python3.13)
+VENV313 ?= .venv-py313
+STAMP313 := $(VENV313)/.installed
+
+.PHONY: test-py313 azure-fidelity
+
+$(STAMP313): pyproject.toml
+	$(PYTHON313) -m venv $(VENV313)
+	$(VENV313)/bin/python -m pip install -q --upgrade pip
+	$(VENV313)/bin/python -m pip install -q -e '.[dev]' 'azure-functions>=2,<3'
+	touch $(STAMP313)
+
+test-py313: $(STAMP313)
+	$(VENV313)/bin/python -m pytest -q -p no:cacheprovider
+
+azure-fidelity: $(DEV_STAMP)
+	$(PY) -m tests.azure_fidelity.worker_env
+	$(PY) -m pytest -q -p no:cacheprovider tests/azure_fidelity
+
 clean:
-	rm -rf $(VENV) .funchost .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(VENV313) .venv-azure313 .funchost .pytest_cache .mypy_cache .ruff_cache

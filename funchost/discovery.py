@@ -38,6 +38,7 @@ class HttpFunction:
     wants_context: bool
     callable: Callable[..., Any]
     is_async: bool
+    asgi_request: bool = False
 
 
 @dataclass(frozen=True)
@@ -98,13 +99,14 @@ def load_app(script_root: Path) -> FunctionSet:
                                              f"({frame.filename}:{frame.lineno})") from exc
     registers = [v for v in vars(module).values() if isinstance(v, func.FunctionRegister)]
     if not registers:
-        raise AppLoadError(str(script_root), "function_app.py defines no FunctionApp or DFApp at module level")
+        raise AppLoadError(str(script_root), "Could not find top level function app instances in function_app.py.")
     if len(registers) > 1:
-        raise AppLoadError(str(script_root), "function_app.py defines more than one FunctionApp")
+        raise AppLoadError(str(script_root), f"More than one {type(registers[0]).__name__} or other top level "
+                                             "function app instances are defined.")
     try:
         functions = registers[0].get_functions()
-    except Exception as exc:
-        raise AppLoadError(str(script_root), f"indexing the functions failed: {exc}") from exc
+    except Exception as exc:  # the worker shows the bare exception text
+        raise AppLoadError(str(script_root), str(exc)) from exc
     result = FunctionSet(script_root=script_root, task_hub=_task_hub(script_root))
     for function in functions:
         validate_function(str(script_root), function)
@@ -118,6 +120,17 @@ def _task_hub(script_root: Path) -> str:
         return str(host.get("extensions", {}).get("durableTask", {}).get("hubName") or "TestHubName")
     except (OSError, json.JSONDecodeError):
         return "TestHubName"
+
+
+def _is_asgi_request(parameter: inspect.Parameter | None) -> bool:
+    """True for HTTP-streams functions (azurefunctions-extensions-http-fastapi's Request parameter)."""
+    if parameter is None or not isinstance(parameter.annotation, type):
+        return False
+    try:
+        from starlette.requests import Request
+    except ImportError:
+        return False
+    return issubclass(parameter.annotation, Request)
 
 
 def _index(result: FunctionSet, function: func.decorators.function_app.Function) -> None:
@@ -135,7 +148,8 @@ def _index(result: FunctionSet, function: func.decorators.function_app.Function)
             methods=tuple(m.upper() for m in (trigger.get("methods") or [])),
             auth_level=str(trigger.get("authLevel", "FUNCTION")).upper(), trigger_param=trigger["name"],
             client_params=clients, wants_context="context" in params, callable=user,
-            is_async=inspect.iscoroutinefunction(user) or inspect.iscoroutinefunction(target)))
+            is_async=inspect.iscoroutinefunction(user) or inspect.iscoroutinefunction(target),
+            asgi_request=_is_asgi_request(inspect.signature(target).parameters.get(trigger["name"]))))
     elif kind == "orchestrationTrigger":
         durable = str(trigger.get("orchestration") or name)
         result.orchestrators[durable.lower()] = (durable, user)

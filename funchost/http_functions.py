@@ -84,9 +84,13 @@ class HttpInvoker:
                 return web.json_response({"error": "method not allowed",
                                           "details": f"{fn.route} accepts {', '.join(fn.methods)}"}, status=405)
             body = await request.read()
-            req = func.HttpRequest(
-                method=request.method, url=str(request.url), headers=dict(request.headers),
-                params=dict(request.query), route_params=dict(request.match_info), body=body)
+            req: Any
+            if fn.asgi_request:
+                req = asgi_request(request, body)
+            else:
+                req = func.HttpRequest(
+                    method=request.method, url=str(request.url), headers=dict(request.headers),
+                    params=dict(request.query), route_params=dict(request.match_info), body=body)
             kwargs: dict[str, Any] = {fn.trigger_param: req}
             if fn.client_params:
                 binding = self.client_binding(request)
@@ -104,6 +108,8 @@ class HttpInvoker:
                 log.exception("HTTP function %s failed", fn.name)
                 return web.json_response({"error": "the function failed",
                                           "details": f"{fn.name}: {type(exc).__name__}: {exc}"}, status=500)
+            if fn.asgi_request:
+                return await from_asgi_response(request, result)
             return to_response(result)
 
         return handle
@@ -129,3 +135,60 @@ def to_response(result: Any) -> web.StreamResponse:
     if isinstance(result, bytes):
         return web.Response(body=result)
     return web.Response(text=json.dumps(result), content_type="application/json")
+
+
+def asgi_request(request: web.Request, body: bytes) -> Any:
+    """A Starlette request for HTTP-streams functions (azurefunctions-extensions-http-fastapi)."""
+    from starlette.requests import Request
+
+    sockname = request.transport.get_extra_info("sockname") if request.transport else None
+    scope = {
+        "type": "http", "http_version": "1.1", "method": request.method, "scheme": request.scheme,
+        "path": request.path, "raw_path": request.raw_path.encode(), "root_path": "",
+        "query_string": request.query_string.encode(),
+        "headers": [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in request.headers.items()],
+        "client": (request.remote or "", 0), "server": tuple(sockname[:2]) if sockname else None,
+        "path_params": dict(request.match_info),
+    }
+    sent = False
+
+    async def receive() -> dict[str, Any]:
+        nonlocal sent
+        if sent:
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return Request(scope, receive)
+
+
+async def from_asgi_response(request: web.Request, result: Any) -> web.StreamResponse:
+    """Send a Starlette response; a StreamingResponse is streamed chunk by chunk as it is produced."""
+    from starlette.responses import Response, StreamingResponse
+
+    if isinstance(result, StreamingResponse):
+        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in result.raw_headers
+                   if k.lower() != b"content-length"]
+        response = web.StreamResponse(status=result.status_code)
+        for key, value in headers:
+            response.headers.add(key, value)
+        await response.prepare(request)
+        iterator = result.body_iterator
+        try:
+            async for chunk in iterator:
+                await response.write(chunk if isinstance(chunk, bytes) else str(chunk).encode())
+        except (ConnectionResetError, RuntimeError):
+            log.info("client left a streaming response of %s", request.path)
+        finally:
+            closer = getattr(iterator, "aclose", None)
+            if closer is not None:
+                await closer()
+        await response.write_eof()
+        return response
+    if isinstance(result, Response):
+        plain = web.Response(status=result.status_code, body=result.body)
+        for raw_key, raw_value in result.raw_headers:
+            if raw_key.lower() != b"content-length":
+                plain.headers.add(raw_key.decode("latin-1"), raw_value.decode("latin-1"))
+        return plain
+    return to_response(result)

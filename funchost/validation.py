@@ -74,6 +74,7 @@ def _check_function(function: Any) -> None:
     user = function.get_user_function()
     params = dict(inspect.signature(user).parameters)
     annotations = typing.get_type_hints(user)
+    inspect.getfile(user)  # the worker records the function's directory; a callable object has none
     bound: dict[str, Any] = {}
     explicit_return = False
     # The first `$return` binding decides the return type; before it, the last binding with an

@@ -19,7 +19,7 @@ def test_process_pool_runs_activities_and_cancels_on_terminate(tmp_path: Path) -
         time.sleep(1.0)
         assert host.request("POST", f"{API}/instances/{long_id}/terminate?reason=stop").status == 202
         assert host.request("GET", f"{API}/instances/{long_id}").json()["runtimeStatus"] == "Terminated"
-        # The cancelled activity frees its worker at once: with one worker process, the next activity can only run if the cancelled one returned.
+        # With one worker process, the next activity can only run once the cancelled one has returned.
         began = time.monotonic()
         again = host.request("POST", f"{API}/orchestrators/five_activities").json()["id"]
         assert host.wait_status(again, timeout=30)["output"] == 15

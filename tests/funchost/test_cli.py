@@ -38,7 +38,7 @@ def test_app_that_fails_to_import_names_the_error(tmp_path: Path) -> None:
 def test_app_without_function_app_object(tmp_path: Path) -> None:
     (tmp_path / "function_app.py").write_text("x = 1\n")
     result = run_cli("start", "--script-root", str(tmp_path), "--port", "0")
-    assert result.returncode == 2 and "defines no FunctionApp or DFApp" in result.stderr
+    assert result.returncode == 2 and "Could not find top level function app instances" in result.stderr
 
 
 def test_port_in_use_is_reported(tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ import pytest
 
 from funchost.discovery import load_app
 from funchost.errors import FunctionValidationError
-from tests.azure_fidelity.apps import ACCEPTED, REJECTED, App, isolated_import
+from tests.azure_fidelity.apps import ACCEPTED, REJECTED, App, isolated_import, missing_module
 
 CONFORMANCE_APP = Path(__file__).resolve().parents[1] / "conformance_app"
 
@@ -26,6 +26,8 @@ def isolated() -> Iterator[None]:
 
 @pytest.mark.parametrize("app", REJECTED, ids=lambda a: a.id)
 def test_refuses_with_the_workers_message(app: App, tmp_path: Path, isolated: None) -> None:
+    if missing := missing_module(app):
+        pytest.skip(f"{missing} is not installed")
     root = app.write(tmp_path)
     with pytest.raises(FunctionValidationError) as refused:
         load_app(root)
@@ -37,6 +39,8 @@ def test_refuses_with_the_workers_message(app: App, tmp_path: Path, isolated: No
 
 @pytest.mark.parametrize("app", ACCEPTED, ids=lambda a: a.id)
 def test_accepts_what_the_worker_accepts(app: App, tmp_path: Path, isolated: None) -> None:
+    if missing := missing_module(app):
+        pytest.skip(f"{missing} is not installed")
     functions = load_app(app.write(tmp_path))
     assert "f" in [h.name for h in functions.http] + list(functions.orchestrators) + \
         [a.function_name for a in functions.activities.values()] + functions.other
