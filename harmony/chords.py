@@ -28,7 +28,7 @@ _ROOT_RE = re.compile(rf"^({_NOTE})")
 _BASS_RE = re.compile(rf"/({_NOTE})$")
 # Unicode and shorthand spellings mapped to the ASCII grammar below, longest first.
 _REPLACEMENTS = (
-    ("♭", "b"), ("♯", "#"), ("−", "-"), ("–", "-"), ("Ø", "ø"), ("º", "°"), ("∆", "Δ"), ("△", "Δ"),
+    ("♭", "b"), ("♯", "#"), ("\u2212", "-"), ("\u2013", "-"), ("Ø", "ø"), ("º", "°"), ("∆", "Δ"), ("△", "Δ"),
 )
 _EXT_ORDER = {"b9": 0, "9": 1, "#9": 2, "11": 3, "#11": 4, "b13": 5, "13": 6}
 _ALT_EXTENSIONS = frozenset({"b9", "#9", "#11", "b13"})
@@ -170,6 +170,7 @@ class Chord:
         return parse_chord(f"{self.root}{quality}" + (f"/{self.bass}" if self.bass else ""))
 
     def without_bass(self) -> Chord:
+        """The chord in root position (slash bass dropped)."""
         return parse_chord(f"{self.root}{self.quality}")
 
 
@@ -325,6 +326,8 @@ def _apply_prefix(symbol: str, spec: _Spec, text: str) -> str:
         if not text.startswith(prefix):
             continue
         rest = text[len(prefix):]
+        if prefix in ("ma", "Ma", "MA", "j", "M") and not (rest[:1].isdigit() or (prefix == "M" and not rest)):
+            continue  # "madd9" is minor add9, "Ma"/"j" only abbreviate maj before a number
         if kind == "maj":
             # "CΔ" and "Cmaj" alone: Δ means maj7, "maj"/"M" alone is the plain triad.
             if rest[:1].isdigit():

@@ -10,6 +10,7 @@ related ii of a secondary dominant.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -150,6 +151,12 @@ def parse_key(text: str) -> Key:
     return Key(tonic, mode)
 
 
+def has_explicit_mode(text: str) -> bool:
+    """Whether a key name states its mode (`C minor`, `Bbm`, `a`) rather than defaulting to major."""
+    match = _KEY_RE.match(text.replace("♯", "#").replace("♭", "b"))
+    return match is not None and (bool(match.group(3)) or match.group(1).islower())
+
+
 def conventional_key(tonic_pc: int, mode: str) -> Key:
     """The usual spelling of a key on `tonic_pc` (Db major, C# minor, F# major, Eb minor)."""
     names = _MAJOR_NAMES if mode not in MINOR_MODES else _MINOR_NAMES
@@ -208,7 +215,7 @@ def _key_score(chords: Sequence[Chord], key: Key) -> float:
         score += 2.0
     if _is_tonic_chord(chords[-1], key):
         score += 2.5
-    for current, following in zip(chords, chords[1:], strict=False):
+    for current, following in itertools.pairwise(chords):
         if (current.family == DOMINANT and (current.root_pc - tonic) % 12 == 7
                 and _is_tonic_chord(following, key)):
             score += 0.5
@@ -359,14 +366,6 @@ def _diatonic_function(degree: int, chord: Chord, key: Key) -> str:
     if degree == 10:
         return "subtonic"
     return "diatonic"
-
-
-def chord_on_degree(key: Key, semitones: int, quality: str, raised: bool | None = None) -> Chord:
-    """The chord whose root is `semitones` above the tonic, spelled in the key, with `quality`."""
-    from harmony.chords import parse_chord
-
-    root = key.spell(key.tonic_pc + semitones, raised)
-    return parse_chord(root + quality)
 
 
 def numeral_degree(numeral: str) -> tuple[int, bool]:

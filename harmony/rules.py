@@ -36,6 +36,7 @@ from harmony.chords import (
     Chord,
     interval_above,
     parse_chord,
+    simplify_note,
 )
 from harmony.keys import Key, degree_numeral, is_diatonic, roman_numeral
 from harmony.styles import StyleProfile
@@ -45,7 +46,8 @@ MAX_CHORDS_PER_BAR = 2
 _CORE = frozenset({"1", "3", "b3", "2", "4", "5", "b5", "#5"})
 _TENSION_WORDS = {
     "b9": "b9", "9": "9th", "#9": "#9", "11": "11th", "#11": "#11", "b13": "b13", "13": "13th",
-    "6": "6th", "7": "major 7th", "b7": "7th", "b5": "b5", "#5": "#5",
+    "6": "6th", "7": "major 7th", "b7": "7th", "b5": "b5", "#5": "#5", "4": "suspended 4th",
+    "2": "suspended 2nd",
 }
 
 
@@ -107,6 +109,7 @@ def _resolves(chord: Chord, target: Chord) -> bool:
 
 
 def editable(ctx: RuleContext, slot: Slot) -> bool:
+    """Whether a rule may change this slot (its input chord is not locked)."""
     return slot.origin not in ctx.locked
 
 
@@ -119,8 +122,12 @@ def _bar_locked(ctx: RuleContext, prog: Progression, bar: int) -> bool:
     return any(slot.bar == bar and slot.origin in protected for slot in prog)
 
 
-def _replace(prog: Progression, index: int, symbol: str, rule: str) -> Progression:
+def _replace(ctx: RuleContext, prog: Progression, index: int, symbol: str, rule: str) -> Progression:
+    """`prog` with the chord at `index` replaced; writing back the input chord counts as no change."""
     slot = prog[index]
+    symbol = parse_chord(symbol).symbol
+    if 0 <= slot.origin < len(ctx.original) and ctx.original[slot.origin].symbol == symbol:
+        rule = ""
     return (*prog[:index], Slot(symbol, slot.bar, slot.origin, rule), *prog[index + 1:])
 
 
@@ -272,7 +279,7 @@ def _apply_extension(ctx: RuleContext, prog: Progression, index: int, rng: rando
         return None
     slot = prog[index]
     symbol = slot.chord.with_quality(quality).symbol
-    return _replace(prog, index, symbol, slot.rule or "style-extension")
+    return _replace(ctx, prog, index, symbol, slot.rule or "style-extension")
 
 
 def _sites_secondary(ctx: RuleContext, prog: Progression) -> list[int]:
@@ -297,10 +304,12 @@ def _apply_secondary(ctx: RuleContext, prog: Progression, index: int, rng: rando
     quality = _pick(rng, _dominant_palette(ctx, context)) or "7"
     symbol = root + quality
     before = prog[index - 1]
-    if before.chord.root_pc == parse_chord(symbol).root_pc:
+    replaceable = (index - 1 > 0 and before.chord.root_pc != ctx.key.tonic_pc and not before.chord.bass
+                   and before.chord.family in (MINOR, MAJOR, DOMINANT))
+    if before.chord.root_pc == parse_chord(symbol).root_pc and replaceable:
         if not editable(ctx, before):
             return None
-        return _replace(prog, index - 1, symbol, "secondary-dominant")
+        return _replace(ctx, prog, index - 1, symbol, "secondary-dominant")
     if _bar_size(prog, before.bar) >= MAX_CHORDS_PER_BAR or _bar_locked(ctx, prog, before.bar):
         return None
     return _insert(prog, index, symbol, before.bar, "secondary-dominant")
@@ -317,11 +326,20 @@ def _explain_secondary(ctx: RuleContext, prog: Progression, index: int) -> str:
     chord = prog[index].chord
     following = prog[index + 1].chord if index + 1 < len(prog) else None
     if following is None:
-        return f"{chord} is a secondary dominant."
+        return f"{chord} is a secondary dominant leading out of the progression."
     target = degree_numeral(following, ctx.key)
-    third = chord.notes[chord.intervals.index("3")] if "3" in chord.intervals else chord.root
-    return (f"{chord} is V7/{target}: it resolves down a fifth to {following}, and its third {third} "
-            f"leads up a half step to {following.root}.")
+    step = (chord.root_pc - following.root_pc) % 12
+    if step == 1:
+        return (f"{chord} slides down a half step into {following}: a dominant approaching {target} "
+                f"chromatically (subV7/{target}).")
+    if step != 7:
+        return f"{chord} is a chromatic dominant colour before {following}."
+    if chord.third == "3":
+        third = _readable(chord.notes[chord.intervals.index("3")])
+        lead = f", and its third {third} leads up a half step to {following.root}"
+    else:
+        lead = "; the suspended 4th delays the leading tone"
+    return f"{chord} is V7/{target}: it resolves down a fifth to {following}{lead}."
 
 
 def _sites_tritone(ctx: RuleContext, prog: Progression) -> list[int]:
@@ -334,18 +352,18 @@ def _apply_tritone(ctx: RuleContext, prog: Progression, index: int, rng: random.
     chord = prog[index].chord
     root = interval_above(chord.root, "b5", prefer_flats=True)
     quality = _pick(rng, _dominant_palette(ctx, "dominant-sub")) or "7"
-    return _replace(prog, index, root + quality, "tritone-substitution")
+    return _replace(ctx, prog, index, root + quality, "tritone-substitution")
 
 
 def _explain_tritone(ctx: RuleContext, prog: Progression, index: int) -> str:
     chord = prog[index].chord
     original = _original_of(ctx, prog[index])
     following = prog[index + 1].chord if index + 1 < len(prog) else None
-    guide = _guide_tones(chord)
-    was = f" replaces {original}" if original else " is a tritone substitute"
-    into = f" and its root slides down a half step into {following}" if following else ""
-    return (f"{chord}{was}: a tritone away, it shares the guide tones {guide} with the dominant it "
-            f"stands for{into}.")
+    stands_for = interval_above(chord.root, "b5", ctx.key.prefer_flats) + "7"
+    was = f" (in place of {original})" if original and original != stands_for else ""
+    into = f"; its root slides down a half step into {following}" if following else ""
+    return (f"{chord} is the tritone substitute of {stands_for}{was}: a tritone away, it shares that "
+            f"dominant's guide tones {_guide_tones(chord)}{into}.")
 
 
 def _sites_related_ii(ctx: RuleContext, prog: Progression) -> list[int]:
@@ -383,8 +401,14 @@ def _explain_related_ii(ctx: RuleContext, prog: Progression, index: int) -> str:
     dominant = prog[index + 1].chord if index + 1 < len(prog) else None
     if dominant is None:
         return f"{chord} is a related ii chord."
-    return (f"{chord} is the related ii of {dominant}: together they form a ii-V, shared in one bar, "
-            f"and the 7th of {chord} ({_seventh_name(chord)}) falls a half step to the 3rd of {dominant}.")
+    step = (chord.root_pc - dominant.root_pc) % 12
+    if step == 7:
+        return (f"{chord} is the related ii of {dominant}: together they form a ii-V in one bar, and the "
+                f"7th of {chord} ({_seventh_name(chord)}) falls a half step to the 3rd of {dominant}.")
+    if step == 1:
+        return (f"{chord} and {dominant} form a ii-subV: {dominant} replaces the V7 of this ii, and both "
+                f"roots slide down by half step.")
+    return f"{chord} is a ii chord approaching {dominant}."
 
 
 def _sites_passing(ctx: RuleContext, prog: Progression) -> list[int]:
@@ -395,8 +419,8 @@ def _sites_passing(ctx: RuleContext, prog: Progression) -> list[int]:
             continue
         here, there = prog[i].chord, prog[i + 1].chord
         step = (there.root_pc - here.root_pc) % 12
-        if step not in (2, 10) or there.family == DIMINISHED or here.family == DIMINISHED:
-            continue
+        if step not in (2, 10) or DIMINISHED in (here.family, there.family) or here.bass or there.bass:
+            continue  # the passing bass line needs both chords in root position
         if _bar_size(prog, prog[i].bar) >= MAX_CHORDS_PER_BAR or _bar_locked(ctx, prog, prog[i].bar):
             continue
         sites.append(i)
@@ -406,10 +430,7 @@ def _sites_passing(ctx: RuleContext, prog: Progression) -> list[int]:
 def _apply_passing(ctx: RuleContext, prog: Progression, index: int, rng: random.Random) -> Progression | None:
     here, there = prog[index].chord, prog[index + 1].chord
     ascending = (there.root_pc - here.root_pc) % 12 == 2
-    if ascending:
-        root = ctx.key.spell(here.root_pc + 1, raised=True)
-    else:
-        root = ctx.key.spell(here.root_pc - 1, raised=False)
+    root = ctx.key.spell(here.root_pc + 1, raised=True) if ascending else ctx.key.spell(here.root_pc - 1, raised=False)
     return _insert(prog, index + 1, root + "dim7", prog[index].bar, "passing-diminished")
 
 
@@ -467,7 +488,7 @@ def _apply_interchange(ctx: RuleContext, prog: Progression, index: int, rng: ran
     if quality is None:
         return None
     root = ctx.key.spell(ctx.key.tonic_pc + degree, raised=False)
-    return _replace(prog, index, root + quality, "modal-interchange")
+    return _replace(ctx, prog, index, root + quality, "modal-interchange")
 
 
 def _explain_interchange(ctx: RuleContext, prog: Progression, index: int) -> str:
@@ -495,13 +516,13 @@ def _sites_backdoor(ctx: RuleContext, prog: Progression) -> list[int]:
 def _apply_backdoor(ctx: RuleContext, prog: Progression, index: int, rng: random.Random) -> Progression | None:
     quality = _pick(rng, _dominant_palette(ctx, "dominant-sub")) or "7"
     root = ctx.key.spell(ctx.key.tonic_pc + 10, raised=False)
-    result = _replace(prog, index, root + quality, "backdoor-dominant")
+    result = _replace(ctx, prog, index, root + quality, "backdoor-dominant")
     if index > 0 and rng.random() < 0.5:
         before = prog[index - 1]
         if (editable(ctx, before) and before.chord.family == MINOR and not before.chord.bass
                 and _degree(ctx, before.chord) == 2):
             iv = ctx.key.spell(ctx.key.tonic_pc + 5, raised=False)
-            result = _replace(result, index - 1, iv + "m7", "backdoor-dominant")
+            result = _replace(ctx, result, index - 1, iv + "m7", "backdoor-dominant")
     return result
 
 
@@ -523,12 +544,12 @@ def _sites_pedal(ctx: RuleContext, prog: Progression) -> list[int]:
         if not editable(ctx, slot) or chord.bass:
             continue
         following = prog[i + 1].chord if i + 1 < len(prog) else None
-        if chord.is_dominant and chord.third == "3" and following is not None and (
-                chord.root_pc - following.root_pc) % 12 == 7:
-            sites.append(i)
-        elif (i > 0 and slot.origin not in ctx.cadence_origins and prog[i - 1].chord.root_pc == ctx.key.tonic_pc
-              and not prog[i - 1].chord.bass and _degree(ctx, chord) in (2, 5)
-              and chord.family in (MAJOR, MINOR)):
+        dominant_pedal = (chord.is_dominant and chord.third == "3" and following is not None
+                          and (chord.root_pc - following.root_pc) % 12 == 7)
+        tonic_pedal = (i > 0 and slot.origin not in ctx.cadence_origins
+                       and prog[i - 1].chord.root_pc == ctx.key.tonic_pc and not prog[i - 1].chord.bass
+                       and _degree(ctx, chord) in (2, 5) and chord.family in (MAJOR, MINOR))
+        if dominant_pedal or tonic_pedal:
             sites.append(i)
     return sites
 
@@ -542,8 +563,8 @@ def _apply_pedal(ctx: RuleContext, prog: Progression, index: int, rng: random.Ra
         else:
             upper = interval_above(chord.root, "5", ctx.key.prefer_flats)
             quality = "m7"
-        return _replace(prog, index, f"{upper}{quality}/{chord.root}", "pedal-point")
-    return _replace(prog, index, f"{chord.symbol}/{ctx.key.tonic}", "pedal-point")
+        return _replace(ctx, prog, index, f"{upper}{quality}/{chord.root}", "pedal-point")
+    return _replace(ctx, prog, index, f"{chord.symbol}/{ctx.key.tonic}", "pedal-point")
 
 
 def _explain_pedal(ctx: RuleContext, prog: Progression, index: int) -> str:
@@ -572,21 +593,31 @@ def _apply_cadence(ctx: RuleContext, prog: Progression, index: int, rng: random.
     if quality is None:
         return None
     slot = prog[index]
-    return _replace(prog, index, slot.chord.with_quality(quality).symbol, slot.rule or "cadence-colour")
+    return _replace(ctx, prog, index, slot.chord.with_quality(quality).symbol, slot.rule or "cadence-colour")
 
 
 def _explain_colour(ctx: RuleContext, prog: Progression, index: int) -> str:
     chord = prog[index].chord
     original = _original_of(ctx, prog[index])
     base = parse_chord(original) if original else None
-    added = [i for i in chord.intervals if base is None or i not in base.intervals]
-    words = ", ".join(_TENSION_WORDS.get(i, i) for i in added) or "a new colour"
+    added = [_TENSION_WORDS.get(i, i) for i in chord.intervals if base is None or i not in base.intervals]
     roman = roman_numeral(chord, ctx.key)
+    if not added:
+        colour = f"a {ctx.style.name} voicing of the same chord tones"
+        plural = False
+    else:
+        colour = "the " + (added[0] if len(added) == 1 else ", ".join(added[:-1]) + " and " + added[-1])
+        plural = len(added) > 1
     if prog[index].rule == "cadence-colour":
         where = "the final chord" if index == len(prog) - 1 else "the cadence dominant"
-        return f"{chord} ({roman}) colours {where} with the {words}: a typical {ctx.style.name} ending."
+        return f"{chord} ({roman}) colours {where} with {colour}: a typical {_style_words(ctx)} ending."
     was = f"{original} becomes {chord}" if original and original != chord.symbol else f"{chord}"
-    return f"{was} ({roman}): the {words} is a typical {ctx.style.name} colour; root and function stay."
+    verb = "are typical colours" if plural else "is a typical colour"
+    return f"{was} ({roman}): {colour} {verb} in {_style_words(ctx)}; root and function stay."
+
+
+def _style_words(ctx: RuleContext) -> str:
+    return ctx.style.name.replace("-", " ")
 
 
 def _original_of(ctx: RuleContext, slot: Slot) -> str | None:
@@ -595,8 +626,17 @@ def _original_of(ctx: RuleContext, slot: Slot) -> str | None:
     return None
 
 
+def _readable(name: str) -> str:
+    """A spelled note for prose: double accidentals respelled, Cb/Fb/E#/B# kept with their enharmonic."""
+    if len(name) > 2:
+        return simplify_note(name, name.endswith("b"))
+    if name in ("Cb", "Fb", "E#", "B#"):
+        return f"{name} (= {simplify_note(name, name.endswith('b'))})"
+    return name
+
+
 def _guide_tones(chord: Chord) -> str:
-    names = [n for n, i in zip(chord.notes, chord.intervals, strict=True) if i in ("3", "b7")]
+    names = [_readable(n) for n, i in zip(chord.notes, chord.intervals, strict=True) if i in ("3", "b7")]
     return " and ".join(names) if names else "the 3rd and 7th"
 
 
@@ -604,7 +644,7 @@ def _seventh_name(chord: Chord) -> str:
     seventh = chord.seventh
     if seventh is None:
         return chord.root
-    return chord.notes[chord.intervals.index(seventh)]
+    return _readable(chord.notes[chord.intervals.index(seventh)])
 
 
 @dataclass(frozen=True)

@@ -50,12 +50,15 @@ class StyleProfile:
     reference_artists: tuple[str, ...] = field(default_factory=tuple)
 
     def weight(self, rule: str) -> float:
+        """How idiomatic `rule` is in this style (0 when the style never uses it)."""
         return self.rule_weights.get(rule, 0.0)
 
     def palette(self, context: str) -> Palette:
+        """The qualities (with weights) this style uses for chords in harmonic `context`."""
         return self.colours.get(context, ())
 
     def colour_weight(self, context: str, quality: str) -> float:
+        """The weight of `quality` in the palette for `context`, 0 if the style does not use it."""
         return dict(self.palette(context)).get(quality, 0.0)
 
 

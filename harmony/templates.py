@@ -1,0 +1,100 @@
+"""Starting progressions for the `create` task: idiomatic templates per style and mode, fitted to a length.
+
+Templates are written in Roman numerals (`ii7 V7 Imaj7`) and realised in the requested key, so the
+search then colours a progression that is already idiomatic for the style. `fit_template` repeats a
+template to the requested number of bars and ends on the tonic with the mode's cadence before it.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+
+from harmony.keys import Key, numeral_degree
+
+_MAJOR_TEMPLATES: dict[str, tuple[str, ...]] = {
+    "jazz": ("Imaj7 vi7 ii7 V7", "ii7 V7 Imaj7 Imaj7", "Imaj7 VI7 ii7 V7", "iii7 VI7 ii7 V7"),
+    "bossa-nova": ("Imaj7 II7 ii7 V7", "Imaj7 Imaj7 ii7 V7", "ii7 V7 Imaj7 VI7"),
+    "neo-soul": ("IVmaj7 iii7 ii7 Imaj7", "Imaj7 iii7 vi7 IVmaj7", "ii7 iii7 IVmaj7 V7"),
+    "gospel": ("I vi7 ii7 V7", "I IV I V7", "IV iii7 ii7 I"),
+    "pop": ("I V vi IV", "vi IV I V", "I vi IV V", "I IV vi V"),
+}
+_MINOR_TEMPLATES: dict[str, tuple[str, ...]] = {
+    "jazz": ("iiø7 V7 i7 i7", "i7 iv7 iiø7 V7", "i7 bVImaj7 iiø7 V7"),
+    "bossa-nova": ("i7 iv7 bVII7 bIIImaj7", "i7 i7 iiø7 V7"),
+    "neo-soul": ("i7 iv7 bVIImaj7 bVImaj7", "i7 bIIImaj7 iv7 V7"),
+    "gospel": ("i7 iv7 V7 i7", "i7 bVImaj7 iv7 V7"),
+    "pop": ("i bVI bIII bVII", "i iv bVII bIII", "i bVII bVI bVII"),
+}
+_BLUES_MAJOR_12 = "I7 IV7 I7 I7 IV7 IV7 I7 I7 V7 IV7 I7 V7"
+_BLUES_MINOR_12 = "i7 i7 i7 i7 iv7 iv7 i7 i7 bVI7 V7 i7 V7"
+_BLUES_MAJOR_8 = "I7 I7 IV7 IV7 I7 V7 I7 V7"
+_BLUES_MINOR_8 = "i7 i7 iv7 iv7 i7 V7 i7 V7"
+_MODAL_TEMPLATES: dict[str, tuple[str, ...]] = {
+    "dorian": ("i7 IV7 i7 IV7", "i7 ii7 i7 IV7"),
+    "mixolydian": ("I bVII IV I", "I7 bVII IV I7"),
+    "lydian": ("Imaj7 II7 Imaj7 II7", "Imaj7 II vii7 Imaj7"),
+    "phrygian": ("i bII i bII", "i7 bIImaj7 i7 bvii7"),
+    "locrian": ("iø7 bIImaj7 iø7 bvii7",),
+}
+# The chord before the final tonic, by mode: the mode's characteristic cadence.
+_CADENCE = {"major": "V7", "minor": "V7", "dorian": "IV7", "mixolydian": "bVII", "lydian": "II",
+            "phrygian": "bII", "locrian": "bII"}
+_TONIC = {"major": "I", "minor": "i", "dorian": "i7", "mixolydian": "I", "lydian": "Imaj7",
+          "phrygian": "i", "locrian": "iø7"}
+_NUMERAL_RE = re.compile(r"^([b#]?)(VII|VI|V|IV|III|II|I|vii|vi|v|iv|iii|ii|i)(.*)$")
+
+
+def realise(numeral: str, key: Key) -> str:
+    """The chord symbol for a numeral in `key`: `ii7` in C -> `Dm7`, `bVImaj7` in C -> `Abmaj7`."""
+    match = _NUMERAL_RE.match(numeral)
+    if match is None:
+        raise ValueError(f"not a Roman numeral: {numeral!r}")
+    accidental, letters, figure = match.groups()
+    semitones, minor = numeral_degree(accidental + letters)
+    if figure.startswith("ø"):
+        quality = "m7b5"
+    elif figure.startswith("°"):
+        quality = "dim7" if "7" in figure else "dim"
+    elif minor:
+        quality = "m" + figure
+    else:
+        quality = figure
+    root = key.spell(key.tonic_pc + semitones, raised=accidental == "#")
+    return root + quality
+
+
+def choose_template(style: str, key: Key, bars: int, rng: random.Random) -> list[str]:
+    """A template (as numerals, one per bar) for the style and mode, fitted to `bars` bars."""
+    if style == "blues" and key.mode in ("major", "minor", "mixolydian", "dorian"):
+        minor = key.is_minor
+        if bars % 12 == 0:
+            form = _BLUES_MINOR_12 if minor else _BLUES_MAJOR_12
+        else:
+            form = _BLUES_MINOR_8 if minor else _BLUES_MAJOR_8
+        cells = form.split()
+        return [cells[i % len(cells)] for i in range(bars)]
+    if key.mode in _MODAL_TEMPLATES:
+        options = _MODAL_TEMPLATES[key.mode]
+    else:
+        table = _MINOR_TEMPLATES if key.is_minor else _MAJOR_TEMPLATES
+        options = table.get(style, table["pop"])
+    template = options[rng.randrange(len(options))].split()
+    return fit_template(template, bars, key.mode)
+
+
+def fit_template(template: list[str], bars: int, mode: str) -> list[str]:
+    """Repeat `template` over `bars` bars and end with the mode's cadence into the tonic."""
+    cells = [template[i % len(template)] for i in range(bars)]
+    tonic, cadence = _TONIC.get(mode, "I"), _CADENCE.get(mode, "V7")
+    if bars >= 2:
+        cells[-1] = tonic + ("maj7" if tonic == "I" and any("maj7" in c for c in template) else "")
+        if cells[-2] == cells[-1] or not _is_cadential(cells[-2], mode):
+            cells[-2] = cadence
+    return cells
+
+
+def _is_cadential(numeral: str, mode: str) -> bool:
+    cadence = _CADENCE.get(mode, "V7")
+    bare = re.sub(r"(7|maj7|ø7|°7)$", "", numeral)
+    return bare == re.sub(r"(7|maj7)$", "", cadence) or bare in ("V", "bII", "bVII")

@@ -1,0 +1,431 @@
+"""Guitar voicings in standard tuning (E A D G B E): generate playable shapes, pick a smooth sequence.
+
+Shapes are generated, not looked up: for each chord we choose the tones a guitarist keeps (the 3rd and
+7th, then the colour tensions, then the root; rootless when two tensions compete for the slots) and
+fret them as
+
+- drop-2 on strings 4-1, 5-2, 6-3 and drop-3 on strings 6,4,3,2 and 5,3,2,1 (every inversion),
+- shells (root or bass, 3rd, 7th) with the root on the 6th or 5th string,
+- close triads on four string sets, power chords,
+- the open-position and E/A-shape barre chords a beginner knows.
+
+Every shape keeps one note per string, frets 0-15, a stretch of at most `MAX_SPAN` frets between the
+lowest and highest fretted note, and the slash bass as its lowest note. `covers()` checks the pitches:
+only chord tones (and the bass), always the 3rd and 7th, at least one tension when the chord has any.
+
+`choose_voicings()` picks one voicing per chord by dynamic programming (Viterbi): each voicing costs
+the style's preference for its type plus a small position cost, each move costs the semitones the
+voices travel plus half the change of hand position; with `favor_close=False` the moves cost little.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from harmony.chords import Chord, parse_chord
+
+STRINGS = (6, 5, 4, 3, 2, 1)
+OPEN_MIDI = {6: 40, 5: 45, 4: 50, 3: 55, 2: 59, 1: 64}  # E2 A2 D3 G3 B3 E4
+MAX_FRET = 15
+MAX_SPAN = 4
+
+_DROP2_SETS = ((4, 3, 2, 1), (5, 4, 3, 2), (6, 5, 4, 3))
+_DROP3_SETS = ((6, 4, 3, 2), (5, 3, 2, 1))
+_SHELL_SETS = ((6, 4, 3), (6, 5, 4), (5, 4, 3), (5, 3, 2))
+_TRIAD_SETS = ((3, 2, 1), (4, 3, 2), (5, 4, 3), (6, 5, 4))
+_POWER_SETS = ((6, 5, 4), (5, 4, 3))
+_TENSION_PRIORITY = ("#9", "b13", "b9", "#11", "13", "11", "9")
+_OPEN_SHAPES = (
+    ("C", "x32010"), ("Cmaj7", "x32000"), ("C7", "x32310"), ("Cadd9", "x32030"), ("C/G", "332010"),
+    ("D", "xx0232"), ("Dm", "xx0231"), ("D7", "xx0212"), ("Dmaj7", "xx0222"), ("Dm7", "xx0211"),
+    ("Dsus2", "xx0230"), ("Dsus4", "xx0233"), ("D/F#", "200232"),
+    ("E", "022100"), ("Em", "022000"), ("E7", "020100"), ("Em7", "022030"), ("Emaj7", "021100"),
+    ("Esus4", "022200"), ("E5", "022xxx"),
+    ("G", "320003"), ("G7", "320001"), ("Gmaj7", "320002"), ("G6", "320000"), ("G/B", "x20003"),
+    ("A", "x02220"), ("Am", "x02210"), ("A7", "x02020"), ("Am7", "x02010"), ("Amaj7", "x02120"),
+    ("Asus2", "x02200"), ("Asus4", "x02230"), ("A5", "x022xx"), ("Fmaj7", "xx3210"), ("B7", "x21202"),
+    ("Am/G", "302210"),
+)
+# Movable barre shapes as fret offsets from the root fret (None = muted), strings 6 -> 1.
+_E_SHAPES: dict[str, tuple[int | None, ...]] = {
+    "": (0, 2, 2, 1, 0, 0), "m": (0, 2, 2, 0, 0, 0), "7": (0, 2, 0, 1, 0, 0), "m7": (0, 2, 0, 0, 0, 0),
+    "maj7": (0, None, 1, 1, 0, None), "sus4": (0, 2, 2, 2, 0, 0), "7sus4": (0, 2, 0, 2, 0, 0),
+    "5": (0, 2, 2, None, None, None),
+}
+_A_SHAPES: dict[str, tuple[int | None, ...]] = {
+    "": (None, 0, 2, 2, 2, 0), "m": (None, 0, 2, 2, 1, 0), "7": (None, 0, 2, 0, 2, 0),
+    "m7": (None, 0, 2, 0, 1, 0), "maj7": (None, 0, 2, 1, 2, 0), "sus4": (None, 0, 2, 2, 3, 0),
+    "sus2": (None, 0, 2, 2, 0, 0), "m7b5": (None, 0, 1, 0, 1, None), "5": (None, 0, 2, 2, None, None),
+    "6": (None, 0, 2, 2, 2, 2),
+}
+
+
+@dataclass(frozen=True)
+class Voicing:
+    """One fingering: `frets[i]` is the fret on string 6 - i (None = not played)."""
+
+    chord: str
+    kind: str
+    frets: tuple[int | None, ...]
+
+    @property
+    def notes(self) -> list[tuple[int, int, int]]:
+        """(string, fret, MIDI pitch) for every played string, low to high."""
+        return [(string, fret, OPEN_MIDI[string] + fret)
+                for string, fret in zip(STRINGS, self.frets, strict=True) if fret is not None]
+
+    @property
+    def pitches(self) -> tuple[int, ...]:
+        return tuple(sorted(pitch for _, _, pitch in self.notes))
+
+    @property
+    def position(self) -> int:
+        """The lowest fretted fret (0 for an all-open shape): where the hand sits."""
+        fretted = [fret for fret in self.frets if fret]
+        return min(fretted) if fretted else 0
+
+    @property
+    def span(self) -> int:
+        """Frets between the lowest and the highest fretted note (open strings excluded)."""
+        fretted = [fret for fret in self.frets if fret]
+        return max(fretted) - min(fretted) if fretted else 0
+
+    @property
+    def tab(self) -> str:
+        """Frets from the low E to the high E string, `x` for a muted string, e.g. `x-3-2-0-1-0`."""
+        return "-".join("x" if fret is None else str(fret) for fret in self.frets)
+
+    def to_json(self) -> dict[str, object]:
+        chord = parse_chord(self.chord)
+        names = _spelled(chord)
+        return {
+            "chord": self.chord,
+            "type": self.kind,
+            "tab": self.tab,
+            "frets": list(self.frets),
+            "position": self.position,
+            "span": self.span,
+            "strings": [
+                {"string": string, "fret": fret, "note": names.get(pitch % 12, "?"),
+                 "degree": _degree_label(chord, pitch % 12), "midi": pitch}
+                for string, fret, pitch in self.notes
+            ],
+        }
+
+
+def _spelled(chord: Chord) -> dict[int, str]:
+    names = {pc: name for pc, name in zip(chord.pitch_classes, chord.notes, strict=True)}
+    if chord.bass:
+        names.setdefault(chord.bass_pc, chord.bass)
+    return names
+
+
+def _degree_label(chord: Chord, pc: int) -> str:
+    for interval, chord_pc in zip(chord.intervals, chord.pitch_classes, strict=True):
+        if chord_pc == pc:
+            return interval
+    return "bass"
+
+
+# ---------------------------------------------------------------------------------------------------
+# Which tones to voice.
+
+
+def voice_tones(chord: Chord) -> list[int]:
+    """The (at most four) pitch classes a guitarist keeps, lowest-priority last; bass first if slash.
+
+    The 3rd and 7th (or 6th) always; the colour tensions by priority (altered first, then 13, 11, 9);
+    then the root, then the fifth. With two tensions the root is left out (rootless voicing); a
+    dominant 11 drops its 3rd (the 11th would clash with it).
+    """
+    members = dict(zip(chord.intervals, chord.pitch_classes, strict=True))
+    essentials = [i for i in (chord.third, chord.seventh) if i is not None]
+    if chord.family == "dominant" and "11" in members and chord.third == "3":
+        essentials = [chord.seventh or "b7"]
+    if chord.fifth in ("b5", "#5") and chord.family in ("dominant", "half-diminished", "diminished"):
+        essentials.append(chord.fifth)
+    tensions = [t for t in _TENSION_PRIORITY if t in members]
+    room = 4 - len(essentials)
+    chosen = list(essentials)
+    if len(tensions) >= 2 and room >= 2 and chord.seventh is not None:
+        chosen += tensions[:room]
+    else:
+        chosen += tensions[:1]
+    for filler in ("1", chord.fifth):
+        if filler and filler in members and filler not in chosen and len(chosen) < 4:
+            chosen.append(filler)
+    pcs = [members[i] for i in chosen]
+    if chord.bass:
+        upper = [pc for pc in pcs if pc != chord.bass_pc][:3]
+        return [chord.bass_pc, *upper]
+    return pcs
+
+
+def covers(chord: Chord, voicing: Voicing) -> bool:
+    """Whether the voicing sounds the chord: only its tones (and bass), its 3rd and 7th, a tension when it
+    has one, the slash bass lowest, one note per string."""
+    notes = voicing.notes
+    if len({string for string, _, _ in notes}) != len(notes) or len(notes) < 2:
+        return False
+    pcs = {pitch % 12 for _, _, pitch in notes}
+    if not pcs <= set(chord.all_pitch_classes):
+        return False
+    members = dict(zip(chord.intervals, chord.pitch_classes, strict=True))
+    required = [i for i in (chord.third, chord.seventh) if i is not None]
+    if chord.family == "dominant" and "11" in members and chord.third == "3":
+        required = [chord.seventh or "b7"]
+    if chord.family == "power":
+        required = ["1", "5"]
+    if any(members[i] not in pcs for i in required):
+        return False
+    tensions = [members[i] for i in chord.extensions if members[i] not in (members.get("1"),)]
+    if tensions and not any(pc in pcs for pc in tensions):
+        return False
+    lowest = min(pitch for _, _, pitch in notes) % 12
+    return not (chord.bass and lowest != chord.bass_pc)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Fretting.
+
+
+def _fret_options(string: int, pc: int) -> list[int]:
+    first = (pc - OPEN_MIDI[string]) % 12
+    return [fret for fret in (first, first + 12) if fret <= MAX_FRET]
+
+
+def _fret_set(strings: Sequence[int], pcs: Sequence[int], close: bool = True) -> list[tuple[int, ...]]:
+    """Every fretting of `pcs` (low to high) on `strings` that ascends in pitch and fits the hand."""
+    results = []
+    for frets in itertools.product(*(_fret_options(s, pc) for s, pc in zip(strings, pcs, strict=True))):
+        pitches = [OPEN_MIDI[s] + f for s, f in zip(strings, frets, strict=True)]
+        if any(b <= a for a, b in itertools.pairwise(pitches)):
+            continue
+        if close and any(b - a >= 12 for a, b in itertools.pairwise(pitches)):
+            continue
+        fretted = [f for f in frets if f]
+        if fretted and max(fretted) - min(fretted) > MAX_SPAN:
+            continue
+        results.append(tuple(frets))
+    return results
+
+
+def _to_voicing(symbol: str, kind: str, strings: Sequence[int], frets: Sequence[int]) -> Voicing:
+    by_string = dict(zip(strings, frets, strict=True))
+    return Voicing(symbol, kind, tuple(by_string.get(s) for s in STRINGS))
+
+
+def _rotations(pcs: Sequence[int]) -> list[list[int]]:
+    """The close-position orders (low to high, within an octave) of distinct pitch classes."""
+    ordered = sorted(set(pcs))
+    return [ordered[i:] + ordered[:i] for i in range(len(ordered))]
+
+
+def _drop_voicings(chord: Chord, tones: list[int]) -> list[Voicing]:
+    if len(set(tones)) != 4:
+        return []
+    found = []
+    for close in _rotations(tones):
+        t1, t2, t3, t4 = close
+        for kind, order, sets in (("drop2", (t3, t1, t2, t4), _DROP2_SETS),
+                                  ("drop3", (t2, t1, t3, t4), _DROP3_SETS)):
+            if chord.bass and order[0] != chord.bass_pc:
+                continue
+            for strings in sets:
+                for frets in _fret_set(strings, order):
+                    found.append(_to_voicing(chord.symbol, kind, strings, frets))
+    return found
+
+
+def _shell_voicings(chord: Chord) -> list[Voicing]:
+    third = chord.third
+    seventh = chord.seventh
+    if third is None or seventh is None:
+        return []
+    members = dict(zip(chord.intervals, chord.pitch_classes, strict=True))
+    bottom = chord.bass_pc
+    guide = [members[third], members[seventh]]
+    found = []
+    for upper in (guide, guide[::-1]):
+        for strings in _SHELL_SETS:
+            for frets in _fret_set(strings, [bottom, *upper]):
+                found.append(_to_voicing(chord.symbol, "shell", strings, frets))
+    return found
+
+
+def _triad_voicings(chord: Chord) -> list[Voicing]:
+    if chord.seventh is not None or chord.extensions or chord.family == "power":
+        return []
+    found = []
+    for close in _rotations(chord.pitch_classes):
+        if chord.bass and close[0] != chord.bass_pc:
+            continue
+        for strings in _TRIAD_SETS:
+            for frets in _fret_set(strings, close):
+                found.append(_to_voicing(chord.symbol, "triad", strings, frets))
+    return found
+
+
+def _power_voicings(chord: Chord) -> list[Voicing]:
+    if chord.family != "power":
+        return []
+    root, fifth = chord.pitch_classes
+    found = []
+    for strings in _POWER_SETS:
+        for frets in _fret_set(strings, [root, fifth, root]):
+            found.append(_to_voicing(chord.symbol, "power", strings, frets))
+    return found
+
+
+def _library_voicings(chord: Chord) -> list[Voicing]:
+    found = []
+    for symbol, shape in _OPEN_SHAPES:
+        known = parse_chord(symbol)
+        if (known.root_pc, known.intervals, known.bass_pc) == (chord.root_pc, chord.intervals, chord.bass_pc):
+            frets = tuple(None if c == "x" else int(c) for c in shape)
+            found.append(Voicing(chord.symbol, "open", frets))
+    if chord.bass:
+        return found
+    for shapes, string in ((_E_SHAPES, 6), (_A_SHAPES, 5)):
+        offsets = _quality_shape(chord, shapes)
+        if offsets is None:
+            continue
+        root_fret = (chord.root_pc - OPEN_MIDI[string]) % 12
+        if root_fret == 0:
+            continue  # the open shape is in the library above
+        frets = tuple(None if o is None else root_fret + o for o in offsets)
+        if all(f is None or 0 <= f <= MAX_FRET for f in frets):
+            found.append(Voicing(chord.symbol, "barre", frets))
+    return found
+
+
+def _quality_shape(chord: Chord, shapes: Mapping[str, tuple[int | None, ...]]) -> tuple[int | None, ...] | None:
+    for quality, offsets in shapes.items():
+        if parse_chord("C" + quality).intervals == chord.intervals:
+            return offsets
+    return None
+
+
+@functools.lru_cache(maxsize=2048)
+def voicings_for(symbol: str) -> tuple[Voicing, ...]:
+    """Every playable voicing of the chord that passes `covers()`, deduplicated, in a stable order."""
+    chord = parse_chord(symbol)
+    # Library shapes first: a fingering that is also a known open chord keeps the friendlier label.
+    candidates = [*_library_voicings(chord), *_drop_voicings(chord, voice_tones(chord)),
+                  *_shell_voicings(chord), *_triad_voicings(chord), *_power_voicings(chord)]
+    seen: set[tuple[int | None, ...]] = set()
+    result = []
+    for voicing in candidates:
+        if voicing.frets in seen or not covers(chord, voicing):
+            continue
+        seen.add(voicing.frets)
+        result.append(voicing)
+    if not result:
+        result = _fallback(chord)
+    return tuple(result)
+
+
+def _fallback(chord: Chord) -> list[Voicing]:
+    """Guide tones over the bass for chords no template fits (e.g. exotic slash chords)."""
+    members = dict(zip(chord.intervals, chord.pitch_classes, strict=True))
+    upper = [members[i] for i in (chord.third, chord.seventh, chord.fifth) if i is not None and i in members]
+    upper = [pc for pc in upper if pc != chord.bass_pc][:2] or [members["1"]]
+    found = []
+    for string_set in ((6, 4, 3), (5, 4, 3), (6, 5, 4), (5, 3, 2), (4, 3, 2)):
+        strings = string_set[: len(upper) + 1]
+        for frets in _fret_set(strings, [chord.bass_pc, *upper], close=False):
+            found.append(_to_voicing(chord.symbol, "shell", strings, frets))
+    return found[:8]
+
+
+# ---------------------------------------------------------------------------------------------------
+# Voice leading.
+
+
+def movement(a: Voicing, b: Voicing) -> float:
+    """Semitones the voices travel from `a` to `b` (optimal pairing of sorted voices), 0 if identical."""
+    return float(_line_distance(a.pitches, b.pitches))
+
+
+def _line_distance(a: Sequence[int], b: Sequence[int]) -> int:
+    if not a or not b:
+        return 0
+    if len(a) == len(b):
+        return sum(abs(x - y) for x, y in zip(sorted(a), sorted(b), strict=True))
+    small, large = (a, b) if len(a) < len(b) else (b, a)
+    best = None
+    # Let voices of the smaller chord double so that every note of the larger one is reached.
+    for combo in itertools.combinations_with_replacement(sorted(small), len(large) - len(small)):
+        cost = sum(abs(x - y) for x, y in zip(sorted([*small, *combo]), sorted(large), strict=True))
+        best = cost if best is None else min(best, cost)
+    return best or 0
+
+
+@functools.lru_cache(maxsize=65536)
+def pc_distance(first: str, second: str) -> float:
+    """Voice-leading distance between two chords' voice tones as pitch classes: the fewest semitones
+    (each voice moving up or down, the nearest way) to get from one set to the other; 0 when equal.
+    This is the search's cheap stand-in for the fretted voicings chosen at the end."""
+    a = voice_tones(parse_chord(first))
+    b = voice_tones(parse_chord(second))
+    small, large = (a, b) if len(a) <= len(b) else (b, a)
+    best = None
+    for extra in itertools.combinations_with_replacement(small, len(large) - len(small)):
+        voices = [*small, *extra]
+        for perm in itertools.permutations(large):
+            cost = sum(min((x - y) % 12, (y - x) % 12) for x, y in zip(voices, perm, strict=True))
+            best = cost if best is None else min(best, cost)
+    return float(best or 0)
+
+
+def choose_voicings(symbols: Sequence[str], favor_close: bool = True,
+                    type_costs: Mapping[str, float] | None = None,
+                    move_weight: float | None = None) -> list[Voicing]:
+    """One voicing per chord minimising type/position costs plus (weighted) movement between chords.
+
+    A move costs `move_weight` x (semitones travelled per voice + a quarter of the change of hand
+    position); the default weight is 0.4 with `favor_close`, 0.03 without.
+    """
+    if not symbols:
+        return []
+    costs = type_costs or {}
+    move_weight = move_weight if move_weight is not None else (0.4 if favor_close else 0.03)
+    options = [voicings_for(symbol) for symbol in symbols]
+
+    def node_cost(voicing: Voicing) -> float:
+        cost = costs.get(voicing.kind, 1.0) + 0.04 * max(0, voicing.position - 9) + 0.02 * voicing.span
+        if voicing.kind in ("drop2", "triad") and voicing.frets[0] is not None:
+            cost += 0.3  # close voicings on the low strings sound muddy
+        if voicing.kind in ("drop3", "shell") and voicing.pitches[0] % 12 != parse_chord(voicing.chord).bass_pc:
+            cost += 0.15  # bass-register voicings should have the root (or slash bass) at the bottom
+        return cost
+
+    def move_cost(a: Voicing, b: Voicing) -> float:
+        voices = max(len(a.notes), len(b.notes))
+        return move_weight * (movement(a, b) / voices + 0.25 * abs(a.position - b.position))
+
+    totals = [node_cost(v) for v in options[0]]
+    back: list[list[int]] = []
+    for index in range(1, len(options)):
+        new_totals = []
+        pointers = []
+        for voicing in options[index]:
+            best_cost, best_prev = None, 0
+            for prev_index, prev in enumerate(options[index - 1]):
+                cost = totals[prev_index] + move_cost(prev, voicing)
+                if best_cost is None or cost < best_cost:
+                    best_cost, best_prev = cost, prev_index
+            new_totals.append((best_cost or 0.0) + node_cost(voicing))
+            pointers.append(best_prev)
+        totals = new_totals
+        back.append(pointers)
+    choice = min(range(len(totals)), key=lambda i: (totals[i], i))
+    path = [choice]
+    for pointers in reversed(back):
+        choice = pointers[choice]
+        path.append(choice)
+    path.reverse()
+    return [options[i][path[i]] for i in range(len(options))]

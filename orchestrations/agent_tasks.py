@@ -1,0 +1,209 @@
+"""Agent tasks (spice-up, reharmonize, create) as durable orchestrations of short music-engine activities.
+
+One orchestrator per task type shares `_agent_task`:
+
+    agent_prepare -> [agent_llm_plan raced with the deadline timer] -> agent_search_step x N
+        -> agent_voicings -> agent_assemble
+
+Each search step is ~10-100 ms of CPU (a fixed number of iterations, see harmony.search), so a
+terminate takes effect at the next step boundary on Azure; on funchost the step activity also polls
+`hostext.cancellation_token()` between iterations and returns at once. Activities are retried on
+transient failure (200 ms, 3 attempts). The task fails with a message containing "timed out" once
+`budgetMs + AGENT_TASK_GRACE_S (+ LLM_TIMEOUT_S when an LLM is configured)` has passed; the check
+runs before every step on the replay-safe clock, and the LLM call is raced against a durable timer
+that is cancelled as soon as the call wins, so no timer is left pending when the orchestration ends.
+
+Custom status (what is running now) at every step: {"type", "stage", "progress", "message"}, progress
+never decreasing and 1.0 on completion. Stages in order: queued (0.0, validating and analysing),
+consulting-llm (0.1, only when an LLM is configured), searching (0.15 -> 0.85 by iterations done),
+voicing (0.9), assembling (0.95), completed (1.0).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Generator
+from datetime import timedelta
+from typing import Any
+
+import azure.durable_functions as df
+
+import hostext
+from harmony import agent
+from harmony.errors import RequestValidationError, SearchStateError
+from harmony.llm import LlmSettings
+from harmony.tasks import deadline_seconds
+
+bp = df.Blueprint()
+log = logging.getLogger(__name__)
+# Activity inputs are annotated plain `dict`: Azure's worker refuses `dict[str, Any]` ("invalid
+# non-type annotation") when it indexes a trigger parameter.
+
+ORCHESTRATOR_BY_TASK = {"spice-up": "agent_spice_up", "reharmonize": "agent_reharmonize",
+                        "create": "agent_create"}
+TASK_BY_ORCHESTRATOR = {name: task for task, name in ORCHESTRATOR_BY_TASK.items()}
+AGENT_ORCHESTRATORS = frozenset(ORCHESTRATOR_BY_TASK.values())
+RETRY = df.RetryOptions(first_retry_interval_in_milliseconds=200, max_number_of_attempts=3)
+DEFAULT_GRACE_S = 30.0
+STEP_MS = 150
+
+# Progress bands per stage; searching fills SEARCH_START..SEARCH_END in proportion to iterations.
+SEARCH_START, SEARCH_END = 0.15, 0.85
+
+
+class AgentTaskFailed(Exception):
+    """The task cannot finish (invalid input, timeout); the message becomes the task's errorMessage."""
+
+
+def _set_status(context: df.DurableOrchestrationContext, task: str, stage: str, progress: float,
+                message: str) -> None:
+    context.set_custom_status({"type": task, "stage": stage, "progress": round(progress, 3),
+                               "message": message})
+
+
+def _check_deadline(context: df.DurableOrchestrationContext, deadline_at: Any, seconds: float,
+                    stage: str) -> None:
+    if context.current_utc_datetime > deadline_at:
+        raise AgentTaskFailed(f"agent task timed out after {seconds:g} s while {stage}")
+
+
+def _agent_task(context: df.DurableOrchestrationContext, task: str) -> Generator[Any, Any, dict[str, Any]]:
+    """The shared body of the three orchestrators (deterministic: no clock, random or I/O here)."""
+    payload = context.get_input(expected_type=dict)
+    body = payload.get("request", payload) if isinstance(payload, dict) else payload
+    started = context.current_utc_datetime
+    instance = context.instance_id
+    _set_status(context, task, "queued", 0.0, "analysing the request")
+    prepared = yield context.call_activity_with_retry(
+        "agent_prepare", RETRY, {"type": task, "request": body, "createdAt": started.isoformat(),
+                                 "instanceId": instance}, expected_type=dict)
+    if prepared.get("error"):
+        raise AgentTaskFailed(str(prepared["error"]))
+    seconds = float(prepared["deadlineSeconds"])
+    deadline_at = started + timedelta(seconds=seconds)
+    state = prepared.pop("state")
+    llm: dict[str, Any] | None = None
+    warnings: list[str] = []
+    if prepared.get("llmConfigured"):
+        _set_status(context, task, "consulting-llm", 0.1, "asking the language model for a plan")
+        timer = context.create_timer(deadline_at)
+        work = context.call_activity_with_retry(
+            "agent_llm_plan", RETRY, {"prepared": {**prepared, "state": state}, "instanceId": instance},
+            expected_type=dict)
+        winner = yield context.task_any([work, timer])
+        if winner is timer:
+            raise AgentTaskFailed(f"agent task timed out after {seconds:g} s waiting for the language model")
+        if not timer.is_completed:
+            timer.cancel()  # no timer may outlive the orchestration
+        outcome = work.result or {}
+        warnings.extend(outcome.get("warnings") or [])
+        if outcome.get("state"):
+            state, llm = outcome["state"], outcome.get("llm")
+    _set_status(context, task, "searching", SEARCH_START, f"searching in {prepared['key']}")
+    while not state["done"]:
+        _check_deadline(context, deadline_at, seconds, "searching")
+        state = yield context.call_activity_with_retry(
+            "agent_search_step", RETRY, {"state": state, "instanceId": instance}, expected_type=dict)
+        fraction = agent.progress(state)
+        _set_status(context, task, "searching", SEARCH_START + (SEARCH_END - SEARCH_START) * fraction,
+                    f"search {round(100 * fraction)}% done")
+    _check_deadline(context, deadline_at, seconds, "voicing")
+    _set_status(context, task, "voicing", 0.9, "choosing guitar voicings")
+    voicings = yield context.call_activity_with_retry(
+        "agent_voicings", RETRY, {"request": prepared["request"], "state": state}, expected_type=list)
+    _set_status(context, task, "assembling", 0.95, "writing the explanations and tips")
+    result = yield context.call_activity_with_retry(
+        "agent_assemble", RETRY, {"prepared": prepared, "state": state, "voicings": voicings, "llm": llm,
+                                  "warnings": warnings}, expected_type=dict)
+    _set_status(context, task, "completed", 1.0, "done")
+    return result
+
+
+@bp.orchestration_trigger(context_name="context", orchestration="agent_spice_up")
+def agent_spice_up(context: df.DurableOrchestrationContext) -> Generator[Any, Any, dict[str, Any]]:
+    """Spice up a progression: richer chords for a style, cadence preserved by default."""
+    return (yield from _agent_task(context, "spice-up"))
+
+
+@bp.orchestration_trigger(context_name="context", orchestration="agent_reharmonize")
+def agent_reharmonize(context: df.DurableOrchestrationContext) -> Generator[Any, Any, dict[str, Any]]:
+    """Reharmonize a progression for a style and feel, first/last chords locked by default."""
+    return (yield from _agent_task(context, "reharmonize"))
+
+
+@bp.orchestration_trigger(context_name="context", orchestration="agent_create")
+def agent_create(context: df.DurableOrchestrationContext) -> Generator[Any, Any, dict[str, Any]]:
+    """Create a progression from a key, style, mood and skill level."""
+    return (yield from _agent_task(context, "create"))
+
+
+def _grace_seconds() -> float:
+    try:
+        return max(1.0, float(os.environ.get("AGENT_TASK_GRACE_S") or DEFAULT_GRACE_S))
+    except ValueError:
+        return DEFAULT_GRACE_S
+
+
+@bp.activity_trigger(input_name="payload", activity="agent_prepare")
+def agent_prepare(payload: dict) -> dict[str, Any]:
+    """Validate and analyse the request, start the search; report the deadline and whether an LLM is set.
+
+    Returns {"error": ...} for an invalid request instead of raising, so it is not retried.
+    """
+    task = str(payload.get("type"))
+    try:
+        prepared = agent.prepare(task, payload.get("request") or {}, str(payload.get("createdAt")))
+    except RequestValidationError as exc:
+        log.info("agent task %s: invalid request: %s", payload.get("instanceId"), exc.summary)
+        return {"error": f"invalid request: {exc.summary}"}
+    settings = LlmSettings.from_env()
+    prepared["llmConfigured"] = settings is not None
+    prepared["deadlineSeconds"] = deadline_seconds(
+        int(prepared["request"]["budgetMs"]), _grace_seconds(), settings.timeout_s if settings else None)
+    log.info("agent task %s: prepared %s in %s (seed %s)", payload.get("instanceId"), task,
+             prepared["key"], prepared["request"]["seed"])
+    return prepared
+
+
+@bp.activity_trigger(input_name="payload", activity="agent_search_step")
+def agent_search_step(payload: dict) -> dict[str, Any]:
+    """One search step (a fixed number of iterations); returns early if the task is cancelled."""
+    token = hostext.cancellation_token()
+    try:
+        return agent.search_step(payload["state"], STEP_MS, lambda: token.cancelled)
+    except SearchStateError:
+        log.error("agent task %s: bad search state", payload.get("instanceId"))
+        raise
+
+
+@bp.activity_trigger(input_name="payload", activity="agent_voicings")
+def agent_voicings(payload: dict) -> list[dict[str, Any]]:
+    """Guitar voicings for the best progression, chosen for smooth voice leading."""
+    return agent.voice(payload["request"], payload["state"])
+
+
+@bp.activity_trigger(input_name="payload", activity="agent_assemble")
+def agent_assemble(payload: dict) -> dict[str, Any]:
+    """The result document: progression, changes, sections, tips, voicings, metadata."""
+    return agent.finish(payload["prepared"], payload["state"], payload["voicings"], payload.get("llm"),
+                        payload.get("warnings") or [])
+
+
+@bp.activity_trigger(input_name="payload", activity="agent_llm_plan")
+async def agent_llm_plan(payload: dict) -> dict[str, Any]:
+    """Ask the configured LLM for a plan; fall back (with a warning) on any failure. Never logs the key.
+
+    The call is abandoned as soon as the task is cancelled (funchost's token, polled every 100 ms).
+    """
+    token = hostext.cancellation_token()
+    work = asyncio.ensure_future(
+        agent.consult_llm(payload["prepared"], LlmSettings.from_env(), str(payload.get("instanceId"))))
+    while not work.done():
+        if token.cancelled:
+            work.cancel()
+            log.info("agent task %s: cancelled while waiting for the LLM", payload.get("instanceId"))
+            return {"configured": True, "state": None, "llm": None, "warnings": ["cancelled"]}
+        await asyncio.wait({work}, timeout=0.1)
+    return work.result()
