@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 
 
 class CancellationToken(Protocol):
@@ -29,3 +29,30 @@ def cancellation_token() -> CancellationToken:
         return _NEVER
     token = current_token()
     return token if token is not None else _NEVER
+
+
+class DirectCallUnavailable(Exception):
+    """Not running inside funchost (or it is stopping): use the portable path instead."""
+
+
+class DirectCallFailed(Exception):
+    """The entity operation raised; the message is the operation's error."""
+
+
+async def call_entity(name: str, key: str, operation: str, operation_input: Any = None,
+                      timeout_s: float = 30.0) -> Any:
+    """Ask an entity for an operation's result in-process on funchost.
+
+    Raises DirectCallUnavailable everywhere else (Azure), where callers run the one-step
+    `entity_call` orchestration instead; raises DirectCallFailed when the operation raised.
+    """
+    try:
+        from funchost import direct
+    except ImportError:
+        raise DirectCallUnavailable() from None
+    if not direct.available():
+        raise DirectCallUnavailable()
+    try:
+        return await direct.call_entity(name, key, operation, operation_input, timeout_s)
+    except direct.EntityOperationError as exc:
+        raise DirectCallFailed(str(exc)) from exc

@@ -28,7 +28,7 @@ from . import replay
 from .activities import ActivityOutcome, ActivityRunner
 from .cancellation import CancellationToken
 from .discovery import FunctionSet
-from .entity_batch import Operation, response_event, run_batch
+from .entity_batch import Operation, OperationResult, response_event, run_batch
 from .errors import (
     HostShuttingDown,
     InstanceAlreadyExists,
@@ -102,6 +102,7 @@ class Dispatcher:
         self._delayed: list[tuple[float, int]] = []
         self._delayed_msgs: dict[int, Message] = {}
         self._waiters: dict[str, list[asyncio.Future[None]]] = {}
+        self._entity_waiters: dict[str, asyncio.Future[OperationResult]] = {}
         self._listeners: dict[str, list[Callable[[InstanceRow], None]]] = {}
         self._tokens: dict[str, set[CancellationToken]] = {}
         self._commits: list[_Commit] = []
@@ -144,6 +145,10 @@ class Dispatcher:
                 if not future.done():
                     future.set_exception(HostShuttingDown())
         self._waiters.clear()
+        for waiter in self._entity_waiters.values():
+            if not waiter.done():
+                waiter.set_exception(HostShuttingDown())
+        self._entity_waiters.clear()
         self.runner.shutdown()
 
     # -- commit ---------------------------------------------------------------------------------
@@ -491,6 +496,10 @@ class Dispatcher:
             self._release(target, consumed)
             for message in responses:
                 self._enqueue(message)
+            for op, result in zip(operations, outcome.results, strict=True):
+                waiter = self._entity_waiters.pop(op.request_id, None) if op.request_id else None
+                if waiter is not None and not waiter.done():
+                    waiter.set_result(result)
             if self._pending.get(target):
                 self._mark_ready(target)
 
@@ -584,6 +593,32 @@ class Dispatcher:
         await self._submit(
             lambda: self.store.add_messages([(message.seq, entity_id, json.dumps(message.body), 0.0)]),
             lambda: self._enqueue(message))
+
+    async def call_entity(self, entity_id: str, operation: str, input_text: str | None,
+                          timeout_s: float = 30.0, traceparent: str | None = None) -> OperationResult:
+        """Ask an entity directly (an in-process client call) and wait for the operation's result.
+
+        The operation is committed to the entity's mailbox like any other before this waits, so it
+        runs even if the caller goes away or the host restarts; only the answer is in memory.
+        """
+        name, _ = split_entity_id(entity_id)
+        if self.functions.entity(name) is None:
+            raise UnknownFunction("entity", name)
+        if self._closing:
+            raise HostShuttingDown()
+        request_id = uuid.uuid4().hex
+        op = Operation(seq=0, name=operation, input=input_text, signal=False, request_id=request_id,
+                       enqueued_at=self.clock(), traceparent=traceparent)
+        message = self._new_message(entity_id, op.to_json())
+        waiter: asyncio.Future[OperationResult] = asyncio.get_running_loop().create_future()
+        self._entity_waiters[request_id] = waiter
+        try:
+            await self._submit(
+                lambda: self.store.add_messages([(message.seq, entity_id, json.dumps(message.body), 0.0)]),
+                lambda: self._enqueue(message))
+            return await asyncio.wait_for(waiter, timeout_s)
+        finally:
+            self._entity_waiters.pop(request_id, None)
 
     def read_entity(self, entity_id: str) -> tuple[bool, str | None]:
         row = self.store.get_entity(entity_id)

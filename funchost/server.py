@@ -11,7 +11,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from . import sdk_speedups
+from . import direct, sdk_speedups
 from .activities import ActivityRunner
 from .discovery import FunctionSet, load_app
 from .dispatcher import Dispatcher
@@ -122,6 +122,7 @@ class Host:
 
     async def start(self) -> None:
         self.dispatcher.start()
+        direct.install(self.dispatcher)
         self._runner = web.AppRunner(self.build_app(), access_log=None, handle_signals=False)
         await self._runner.setup()
         self._site = web.TCPSite(self._runner, self.config.host, self.config.port, reuse_address=True)
@@ -135,6 +136,7 @@ class Host:
         """Stop accepting requests, let in-flight work finish for `grace_s`, commit and close."""
         if self._site is not None:
             await self._site.stop()
+        direct.install(None)
         await self.dispatcher.stop(grace_s)
         if self._runner is not None:
             await self._runner.cleanup()

@@ -12,12 +12,14 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import uuid
 from typing import Any
 
 import aiohttp
 import azure.durable_functions as df
 
+import hostext
 from orchestrations.entity_call import ENTITY_CALL_ORCHESTRATOR
 
 _session: aiohttp.ClientSession | None = None
@@ -59,7 +61,21 @@ async def call_entity(
     operation_input: Any = None,
     timeout_s: int = 30,
 ) -> Any:
-    """Run `operation` on entity `entity@key` and return its result; raise EntityCallError on failure."""
+    """Run `operation` on entity `entity@key` and return its result; raise EntityCallError on failure.
+
+    On funchost the host's in-process call is used (no orchestration, no loopback HTTP); elsewhere,
+    or with FUNCHOST_DIRECT_ENTITY_CALLS=0, the portable one-step orchestration.
+    """
+    if os.environ.get("FUNCHOST_DIRECT_ENTITY_CALLS", "1") != "0":
+        try:
+            return await hostext.call_entity(entity, key, operation, operation_input, timeout_s)
+        except hostext.DirectCallUnavailable:
+            pass
+        except hostext.DirectCallFailed as exc:
+            raise EntityCallError(str(exc)) from exc
+        except TimeoutError as exc:
+            raise EntityCallError(f"entity {entity}@{key} did not answer within {timeout_s} s",
+                                  timed_out=True) from exc
     body = {"entity": entity, "key": key, "operation": operation, "input": operation_input}
     instance_id = f"entity-call-{uuid.uuid4().hex}"
     url = _create_and_wait_url(client, instance_id, timeout_s)

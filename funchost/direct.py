@@ -1,0 +1,49 @@
+"""In-process entity calls for app code running inside this host (a host extra, like cancellation).
+
+Azure's durable client for Python can only signal entities; an HTTP function that needs an
+entity's answer runs a one-step orchestration. Inside funchost the app can instead ask the entity
+directly through its optional adapter (`hostext.call_entity`): the operation is committed to the
+entity's mailbox as usual and the answer comes back as soon as the batch commits, without an
+orchestration or a loopback HTTP round trip. Elsewhere the adapter reports "unavailable".
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from azure.functions._durable_functions import df_dumps, df_loads
+
+from .ids import entity_id
+
+if TYPE_CHECKING:
+    from .dispatcher import Dispatcher
+
+_dispatcher: Dispatcher | None = None
+
+
+class EntityOperationError(Exception):
+    """The entity operation raised; the message is the user's."""
+
+
+def install(dispatcher: Dispatcher | None) -> None:
+    """Called by the host when it starts (and with None when it stops)."""
+    global _dispatcher
+    _dispatcher = dispatcher
+
+
+def available() -> bool:
+    return _dispatcher is not None and not _dispatcher._closing
+
+
+async def call_entity(name: str, key: str, operation: str, operation_input: Any = None,
+                      timeout_s: float = 30.0) -> Any:
+    """Run `operation` on entity `name@key` and return its result; raise EntityOperationError if it raised."""
+    if _dispatcher is None:
+        raise RuntimeError("no funchost dispatcher in this process")
+    traceparent = _dispatcher.telemetry.current_traceparent()
+    result = await _dispatcher.call_entity(entity_id(name, key), operation, df_dumps(operation_input),
+                                           timeout_s, traceparent)
+    value = df_loads(result.result) if result.result is not None else None
+    if result.is_error:
+        raise EntityOperationError(str(value))
+    return value
