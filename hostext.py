@@ -56,3 +56,17 @@ async def call_entity(name: str, key: str, operation: str, operation_input: Any 
         return await direct.call_entity(name, key, operation, operation_input, timeout_s)
     except direct.EntityOperationError as exc:
         raise DirectCallFailed(str(exc)) from exc
+
+
+async def wait_for_status_change(instance_id: str, timeout_s: float) -> bool:
+    """On funchost, wait (event-driven) until the orchestration's status changes; False on timeout.
+
+    Raises DirectCallUnavailable elsewhere, where callers poll the status instead.
+    """
+    try:
+        from funchost import direct
+    except ImportError:
+        raise DirectCallUnavailable() from None
+    if not direct.available():
+        raise DirectCallUnavailable()
+    return await direct.wait_for_change(instance_id, timeout_s)

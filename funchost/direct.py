@@ -47,3 +47,25 @@ async def call_entity(name: str, key: str, operation: str, operation_input: Any 
     if result.is_error:
         raise EntityOperationError(str(value))
     return value
+
+
+async def wait_for_change(instance_id: str, timeout_s: float) -> bool:
+    """Wait until the instance's status, custom status or output changes; False on timeout."""
+    if _dispatcher is None:
+        raise RuntimeError("no funchost dispatcher in this process")
+    import asyncio
+
+    changed = asyncio.get_running_loop().create_future()
+
+    def on_change(_row: object) -> None:
+        if not changed.done():
+            changed.set_result(True)
+
+    remove = _dispatcher.add_listener(instance_id, on_change)
+    try:
+        await asyncio.wait_for(changed, timeout_s)
+        return True
+    except TimeoutError:
+        return False
+    finally:
+        remove()
