@@ -1,5 +1,8 @@
 """Bench app: the smallest functions the benchmarks in bench/ drive through funchost's HTTP API."""
 
+from collections.abc import Generator
+from typing import Any
+
 import azure.durable_functions as df
 import azure.functions as func
 
@@ -22,7 +25,7 @@ def add_one(value: int) -> int:
 
 
 @app.orchestration_trigger(context_name="context")
-def five_activities(context: df.DurableOrchestrationContext):
+def five_activities(context: df.DurableOrchestrationContext) -> Generator[Any, Any, int]:
     """Five sequential activity calls (the HelloSequence5 shape of the Netherite benchmarks)."""
     total = 0
     for i in range(5):
@@ -31,7 +34,7 @@ def five_activities(context: df.DurableOrchestrationContext):
 
 
 @app.orchestration_trigger(context_name="context")
-def call_entity_loop(context: df.DurableOrchestrationContext):
+def call_entity_loop(context: df.DurableOrchestrationContext) -> Generator[Any, Any, int]:
     """Call `Counter/loop-<instance id>` `add 1` N times in sequence (input N); returns the final value."""
     entity = df.EntityId("Counter", "loop-" + context.instance_id)
     value = 0

@@ -1,0 +1,72 @@
+"""Entity signals per second through funchost's public HTTP API, over many entities and on one hot entity.
+
+Setup: one funchost subprocess (bench/app, fresh SQLite store); the load comes from separate
+spawned processes (see `bench.load`). A short warm-up on other keys precedes each timed run.
+Reported per workload: the acknowledged rate (202s / time from first send to last 202), the
+applied rate (acknowledged signals / time from first send until the entity states sum to them),
+and the CPU time per signal of the host and of the load client (the two compete for 2 cores).
+The full run repeats the many-entities load from 2 client processes (same total connections).
+Target (issue 2): >= 10,000 applied signals/s.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from tests.hostproc import HostProcess
+
+from .common import Figures, bench_main, log, running_host
+from .load import SignalPlan, SignalRun, run_plan
+
+FULL = {"many_signals": 20000, "many_keys": 1000, "hot_signals": 20000}
+QUICK = {"many_signals": 5000, "many_keys": 1000, "hot_signals": 5000}
+PROCESSES = 1
+CONCURRENCY = 48
+
+
+def warm_up(host: HostProcess) -> None:
+    """A few hundred signals so imports, connections and SQLite pages are warm before timing."""
+    run_plan(host.base, SignalPlan(prefix=f"warm-{uuid.uuid4().hex[:6]}-", keys=50, signals=500, processes=1,
+                                   concurrency=16), applied_timeout_s=30.0)
+
+
+def measure(host: HostProcess, plan: SignalPlan) -> SignalRun:
+    """One timed plan against a running host, with the host's CPU time."""
+    return run_plan(host.base, plan, host_pid=host.proc.pid if host.proc else None)
+
+
+def many_plan(signals: int, keys: int, processes: int = PROCESSES, concurrency: int = CONCURRENCY) -> SignalPlan:
+    return SignalPlan(prefix=f"many-{uuid.uuid4().hex[:6]}-", keys=keys, signals=signals, processes=processes,
+                      concurrency=concurrency)
+
+
+def hot_plan(signals: int, processes: int = PROCESSES, concurrency: int = CONCURRENCY) -> SignalPlan:
+    return SignalPlan(prefix=f"hot-{uuid.uuid4().hex[:6]}", keys=1, signals=signals, processes=processes,
+                      concurrency=concurrency)
+
+
+def run(quick: bool = False, processes: int = PROCESSES, concurrency: int = CONCURRENCY) -> Figures:
+    sizes = QUICK if quick else FULL
+    figures: Figures = {}
+    with running_host() as host:
+        warm_up(host)
+        log(f"entity_signals: {sizes['many_signals']} signals over {sizes['many_keys']} entities")
+        many = measure(host, many_plan(sizes["many_signals"], sizes["many_keys"], processes, concurrency))
+        figures.update(many.figures("signals_many"))
+        log(f"entity_signals: {sizes['hot_signals']} signals to one entity")
+        hot = measure(host, hot_plan(sizes["hot_signals"], processes, concurrency))
+        figures.update(hot.figures("signals_hot"))
+        if not quick:
+            log(f"entity_signals: again over {sizes['many_keys']} entities, load from 2 processes")
+            two = measure(host, many_plan(sizes["many_signals"], sizes["many_keys"], 2, concurrency // 2))
+            figures.update({k.replace("signals_many", "signals_many_2proc"): v
+                            for k, v in two.figures("signals_many").items() if "per_s" in k or "client" in k})
+    return figures
+
+
+def main() -> None:
+    bench_main("entity_signals", run, __doc__ or "")
+
+
+if __name__ == "__main__":
+    main()

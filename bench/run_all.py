@@ -1,0 +1,174 @@
+"""Run every benchmark (funchost and the durabletask peer) in one go, print one table, save JSON.
+
+`python -m bench.run_all [--quick]` (what `make bench` runs). Modules run one after the other, each
+in a try block so one failure is recorded and the rest still run. The table compares funchost with
+the peer measured in the same invocation; ratio = funchost / peer (for rates higher is better, for
+milliseconds lower is better). Targets are issue 2's; "met?" is informational: benchmarks on a
+shared 2-core machine print and save figures, they never fail on timing. Results, the machine and
+the load average around each module go to bench/results/latest.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from . import call_entity, entity_rss, entity_signals, metrics_overhead, orchestrations, peer, startup
+from .common import RESULTS_DIR, Figure, Figures, log, machine, print_figures
+
+MODULES: list[tuple[str, Callable[[bool], Figures]]] = [
+    ("startup", startup.run),
+    ("entity_signals", entity_signals.run),
+    ("orchestrations", orchestrations.run),
+    ("call_entity", call_entity.run),
+    ("peer", peer.run),
+    ("entity_rss", entity_rss.run),
+    ("metrics_overhead", metrics_overhead.run),
+]
+
+
+@dataclass(frozen=True)
+class Target:
+    op: str
+    value: float
+
+    def met(self, value: Figure) -> str:
+        if not isinstance(value, int | float):
+            return "no"
+        return "yes" if (value >= self.value if self.op == ">=" else value <= self.value) else "no"
+
+    def __str__(self) -> str:
+        return f"{self.op} {self.value:g}"
+
+
+@dataclass(frozen=True)
+class Row:
+    label: str
+    module: str
+    key: str
+    peer_key: str | None = None
+    target: Target | None = None
+
+
+ROWS = [
+    Row("entity signals applied/s, 1000 entities", "entity_signals", "signals_many_applied_per_s",
+        "signals_many_applied_per_s", Target(">=", 10000)),
+    Row("entity signals acked/s, 1000 entities", "entity_signals", "signals_many_acked_per_s",
+        "signals_many_acked_per_s"),
+    Row("entity signals applied/s, one hot entity", "entity_signals", "signals_hot_applied_per_s",
+        "signals_hot_applied_per_s", Target(">=", 10000)),
+    Row("entity signals acked/s, one hot entity", "entity_signals", "signals_hot_acked_per_s",
+        "signals_hot_acked_per_s"),
+    Row("host CPU us per signal, 1000 entities", "entity_signals", "signals_many_host_cpu_us_per_signal"),
+    Row("host CPU us per signal, one hot entity", "entity_signals", "signals_hot_host_cpu_us_per_signal"),
+    Row("five-activity orchestrations completed/s", "orchestrations", "orch_completed_per_s",
+        "orch_completed_per_s", Target(">=", 500)),
+    Row("call-entity round trip p50 ms (20-call orch.)", "call_entity", "call_entity_p50_ms",
+        "call_entity_p50_ms", Target("<=", 2)),
+    Row("call-entity round trip p99 ms (20-call orch.)", "call_entity", "call_entity_p99_ms",
+        "call_entity_p99_ms"),
+    Row("call-entity round trip p50 ms (long orch.)", "call_entity", "call_entity_long_p50_ms",
+        "call_entity_long_p50_ms"),
+    Row("host start-to-ready median s", "startup", "startup_median_s", None, Target("<=", 1.5)),
+    Row("host start, self-reported s", "startup", "startup_self_reported_median_s"),
+    Row("host RSS MB with N entities stored", "entity_rss", "rss_mb", None, Target("<=", 300)),
+    Row("telemetry on/off applied-rate ratio", "metrics_overhead", "telemetry_on_over_off"),
+    Row("telemetry on/off host CPU per signal", "metrics_overhead", "telemetry_cpu_ratio_on_over_off"),
+]
+
+
+def run_module(name: str, run: Callable[[bool], Figures], quick: bool) -> dict[str, Any]:
+    """Run one module; its figures, elapsed time, load average around it, or the error it raised."""
+    log(f"--- {name}")
+    before = os.getloadavg()[0]
+    began = time.monotonic()
+    record: dict[str, Any] = {"figures": {}, "error": None}
+    try:
+        record["figures"] = run(quick)
+    except Exception as exc:
+        record["error"] = f"{type(exc).__name__}: {exc}"
+        traceback.print_exc()
+    record["elapsed_s"] = round(time.monotonic() - began, 1)
+    record["loadavg_1m_before_after"] = [round(before, 2), round(os.getloadavg()[0], 2)]
+    print_figures(name, record["figures"] or {"error": record["error"]})
+    return record
+
+
+def _fmt(value: Figure, ratio: bool = False) -> str:
+    if value is None:
+        return "-"
+    if ratio and isinstance(value, float):
+        return f"{value:.2f}"
+    if isinstance(value, float):
+        return f"{value:,.3f}" if abs(value) < 10 else f"{value:,.0f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value) if len(str(value)) <= 24 else str(value)[:21] + "..."
+
+
+def _peer_value(peer_figures: Figures, key: str) -> Figure:
+    """The peer's figure, or its workload's "did not finish ..." status when it has none."""
+    if key in peer_figures:
+        return peer_figures[key]
+    workload = next((w for w in ("signals_many", "signals_hot", "call_entity") if key.startswith(w)), "orchestrations")
+    return peer_figures.get(f"{workload}_status")
+
+
+def table_rows(results: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    rows = []
+    peer_figures = results.get("peer", {}).get("figures", {})
+    for row in ROWS:
+        figures = results.get(row.module, {}).get("figures", {})
+        value = figures.get(row.key)
+        peer_value = _peer_value(peer_figures, row.peer_key) if row.peer_key else None
+        ratio = None
+        if isinstance(value, int | float) and isinstance(peer_value, int | float) and peer_value:
+            ratio = round(value / peer_value, 2)
+        label = row.label.replace("N entities", f"{figures.get('rss_entities', 'N'):,} entities") \
+            if row.key == "rss_mb" and isinstance(figures.get("rss_entities"), int) else row.label
+        rows.append({"figure": label, "funchost": value, "peer": peer_value if row.peer_key else None,
+                     "ratio": ratio, "target": str(row.target) if row.target else None,
+                     "met": row.target.met(value) if row.target else None})
+    return rows
+
+
+def print_table(rows: list[dict[str, Any]]) -> None:
+    header = ["figure", "funchost", "peer", "ratio", "target", "met?"]
+    cells = [[r["figure"], _fmt(r["funchost"]), _fmt(r["peer"]), _fmt(r["ratio"], ratio=True), r["target"] or "-",
+              r["met"] or "-"] for r in rows]
+    widths = [max(len(header[i]), *(len(c[i]) for c in cells)) for i in range(len(header))]
+    print("\n" + "  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)))
+    print("  ".join("-" * w for w in widths))
+    for cell in cells:
+        print("  ".join([cell[0].ljust(widths[0])] + [c.rjust(w) for c, w in zip(cell[1:], widths[1:], strict=True)]))
+    print("ratio = funchost / peer (durabletask 1.12 in-memory backend, same machine, same run)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.run_all", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="smaller workloads (about 2-3 minutes)")
+    parser.add_argument("--only", nargs="*", default=None, help="run only these modules")
+    args = parser.parse_args()
+    began = time.monotonic()
+    info = machine()
+    results = {name: run_module(name, run, args.quick) for name, run in MODULES
+               if args.only is None or name in args.only}
+    rows = table_rows(results)
+    print_table(rows)
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    out = RESULTS_DIR / "latest.json"
+    document = {"command": "python -m bench.run_all" + (" --quick" if args.quick else ""), "quick": args.quick,
+                "machine": info, "total_elapsed_s": round(time.monotonic() - began, 1), "table": rows,
+                "modules": results}
+    out.write_text(json.dumps(document, indent=2) + "\n")
+    print(f"\nwrote {out} in {document['total_elapsed_s']} s")
+
+
+if __name__ == "__main__":
+    main()
