@@ -19,7 +19,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from . import call_entity, entity_rss, entity_signals, metrics_overhead, orchestrations, peer, startup
+from . import (
+    call_entity,
+    entity_rss,
+    entity_signals,
+    metrics_overhead,
+    orchestrations,
+    peer,
+    record_performance,
+    startup,
+)
 from .common import RESULTS_DIR, Figure, Figures, log, machine, print_figures
 
 MODULES: list[tuple[str, Callable[[bool], Figures]]] = [
@@ -30,6 +39,7 @@ MODULES: list[tuple[str, Callable[[bool], Figures]]] = [
     ("peer", peer.run),
     ("entity_rss", entity_rss.run),
     ("metrics_overhead", metrics_overhead.run),
+    ("record_performance", record_performance.run),
 ]
 
 
@@ -80,6 +90,12 @@ ROWS = [
     Row("host RSS MB with N entities stored", "entity_rss", "rss_mb", None, Target("<=", 300)),
     Row("telemetry on/off applied-rate ratio", "metrics_overhead", "telemetry_on_over_off"),
     Row("telemetry on/off host CPU per signal", "metrics_overhead", "telemetry_cpu_ratio_on_over_off"),
+    Row("record-performance req/s, 32 clients", "record_performance", "alone_per_s", None, Target(">=", 1000)),
+    Row("record-performance p99 ms", "record_performance", "alone_p99_ms", None, Target("<=", 50)),
+    Row("record-performance p99 ms beside 4 agent tasks", "record_performance", "with_agents_p99_ms", None,
+        Target("<=", 100)),
+    Row("host RSS MB with N player sessions", "record_performance", "rss_mb_with_sessions", None,
+        Target("<=", 300)),
 ]
 
 

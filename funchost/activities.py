@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import os
 import time
 import traceback
 from collections.abc import Callable
@@ -88,6 +89,11 @@ def _init_worker(script_root: str, flags: Any) -> None:
 
     sdk_speedups.apply()
     _worker_flags = flags
+    # Worker processes run CPU-heavy activities; at a lower OS priority they never starve the host's
+    # loop, which answers HTTP and runs entities (FUNCHOST_ACTIVITY_NICE, default 10; 0 keeps it).
+    nice = os.environ.get("FUNCHOST_ACTIVITY_NICE", "10")
+    if nice.lstrip("-").isdigit() and int(nice) and hasattr(os, "nice"):
+        os.nice(int(nice))
     _worker_functions = load_app(Path(script_root))
 
 

@@ -29,6 +29,7 @@ from .activities import ActivityOutcome, ActivityRunner
 from .cancellation import CancellationToken
 from .discovery import FunctionSet
 from .entity_batch import Operation, OperationResult, response_event, run_batch
+from .entity_cache import EntityStateCache
 from .errors import (
     HostShuttingDown,
     InstanceAlreadyExists,
@@ -103,6 +104,7 @@ class Dispatcher:
         self._delayed_msgs: dict[int, Message] = {}
         self._waiters: dict[str, list[asyncio.Future[None]]] = {}
         self._entity_waiters: dict[str, asyncio.Future[OperationResult]] = {}
+        self._entity_states = EntityStateCache()
         self._listeners: dict[str, list[Callable[[InstanceRow], None]]] = {}
         self._tokens: dict[str, set[CancellationToken]] = {}
         self._commits: list[_Commit] = []
@@ -462,7 +464,10 @@ class Dispatcher:
         messages = self._pending.get(target, [])[:MAX_ENTITY_BATCH]
         operations = [Operation.from_json(m.seq, m.body) for m in messages]
         name, key = split_entity_id(target)
-        row = self.store.get_entity(target)
+        known, exists, state = self._entity_states.get(target)
+        if not known:
+            row = self.store.get_entity(target)
+            exists, state = row is not None, row.state if row is not None else None
         now_s = self.clock()
         start = time.perf_counter()
         traced = next((op.traceparent for op in operations if op.traceparent), None)
@@ -470,8 +475,7 @@ class Dispatcher:
                                  {"durable.entity_id": target, "durable.entity": name,
                                   "durable.batch_size": len(operations),
                                   "durable.operations": ",".join(sorted({op.name for op in operations}))}):
-            outcome = run_batch(self.functions.entity(name), target, row.state if row else None, row is not None,
-                                operations)
+            outcome = run_batch(self.functions.entity(name), target, state, exists, operations)
         elapsed = time.perf_counter() - start
         self.stats.entity_batches += 1
         self.stats.entity_operations += len(operations)
@@ -488,11 +492,15 @@ class Dispatcher:
             self.store.delete_messages(sorted(consumed))
             if outcome.exists:
                 self.store.put_entity(target, name, key, outcome.state, now_s)
-            elif row is not None:
+            elif exists:
                 self.store.delete_entity(target)
             self.store.add_messages([(m.seq, m.target, json.dumps(m.body), 0.0) for m in responses])
 
         def after() -> None:
+            if outcome.exists:
+                self._entity_states.put(target, outcome.state)
+            else:
+                self._entity_states.discard(target)
             self._release(target, consumed)
             for message in responses:
                 self._enqueue(message)

@@ -55,17 +55,27 @@ class Observability:
         otlp = os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
         if otlp:
             readers.extend(_otlp_metric_readers())
-        self.meter_provider = MeterProvider(resource=resource, metric_readers=readers)
-        self.tracer_provider = TracerProvider(resource=resource)
+        from opentelemetry.sdk.metrics._internal.exemplar import AlwaysOffExemplarFilter
+
+        # No exemplars: nothing here reads them, and sampling them costs on every measurement.
+        self.meter_provider = MeterProvider(resource=resource, metric_readers=readers,
+                                            exemplar_filter=AlwaysOffExemplarFilter())
+        processors: list[Any] = []
         if span_exporter is not None:
-            self.tracer_provider.add_span_processor(SimpleSpanProcessor(span_exporter))
+            processors.append(SimpleSpanProcessor(span_exporter))
         if otlp:
             exporter = _otlp_span_exporter()
             if exporter is not None:
-                self.tracer_provider.add_span_processor(BatchSpanProcessor(exporter))
+                processors.append(BatchSpanProcessor(exporter))
+        # Spans cost as much as the work they describe on the entity hot path; with nobody to
+        # receive them (no OTLP endpoint, no test exporter) the host makes none.
+        if processors or os.environ.get("FUNCHOST_TRACING") == "1":
+            self.tracer_provider = TracerProvider(resource=resource)
+            for processor in processors:
+                self.tracer_provider.add_span_processor(processor)
+            self.tracer = self.tracer_provider.get_tracer("funchost")
         _set_globals(metrics, trace, self.meter_provider, self.tracer_provider)
         meter = self.meter_provider.get_meter("funchost")
-        self.tracer = self.tracer_provider.get_tracer("funchost")
         self._http_duration = meter.create_histogram(
             "http.server.request.duration", unit="s", description="Duration of HTTP server requests",
             explicit_bucket_boundaries_advisory=_HTTP_BUCKETS)
@@ -83,6 +93,27 @@ class Observability:
 
         tracer = self.tracer
         duration = self._http_duration
+
+        @web.middleware
+        async def measure(request: web.Request, handler: Handler) -> web.StreamResponse:
+            resource = request.match_info.route.resource
+            route = resource.canonical if resource is not None else "unmatched"
+            start = time.perf_counter()
+            status = 500
+            try:
+                response = await handler(request)
+                status = response.status
+                return response
+            except web.HTTPException as exc:
+                status = exc.status
+                raise
+            finally:
+                duration.record(time.perf_counter() - start, {
+                    "http.route": route, "http.request.method": request.method,
+                    "http.response.status_code": status})
+
+        if tracer is None:
+            return measure
 
         @web.middleware
         async def observe(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -142,7 +173,7 @@ def _set_globals(metrics: Any, trace: Any, meter_provider: Any, tracer_provider:
 
     if isinstance(metrics.get_meter_provider(), metrics_internal._ProxyMeterProvider):
         metrics.set_meter_provider(meter_provider)
-    if isinstance(trace.get_tracer_provider(), ProxyTracerProvider):
+    if tracer_provider is not None and isinstance(trace.get_tracer_provider(), ProxyTracerProvider):
         trace.set_tracer_provider(tracer_provider)
 
 

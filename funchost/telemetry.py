@@ -131,19 +131,27 @@ class HostTelemetry:
             return
         attrs_entity = {"entity": entity}
         self.entity_batch_size.record(len(operations), attrs_entity)
+        if len(operations) == 1:  # the common case under many entities: skip the aggregation
+            op, result = operations[0], results[0]
+            self.entity_ops.add(1, {"entity": entity, "operation": op.name,
+                                    "outcome": "error" if result.is_error else "success"})
+            self.entity_op_duration.record(result.duration_ms / 1000.0 if result.duration_ms else seconds,
+                                           attrs_entity)
+            if op.enqueued_at:
+                self.entity_queue_wait.record(max(0.0, now - op.enqueued_at), attrs_entity)
+            return
         counts: Counter[tuple[str, bool]] = Counter()
+        per_op = seconds / max(1, len(operations))
+        record_duration = self.entity_op_duration.record
+        record_wait = self.entity_queue_wait.record
         for op, result in zip(operations, results, strict=True):
             counts[(op.name, result.is_error)] += 1
+            record_duration(result.duration_ms / 1000.0 if result.duration_ms else per_op, attrs_entity)
+            if op.enqueued_at:
+                record_wait(max(0.0, now - op.enqueued_at), attrs_entity)
         for (operation, is_error), count in counts.items():
             self.entity_ops.add(count, {"entity": entity, "operation": operation,
                                         "outcome": "error" if is_error else "success"})
-        per_op = seconds / max(1, len(operations))
-        for result in results:
-            self.entity_op_duration.record(result.duration_ms / 1000.0 if result.duration_ms else per_op,
-                                           attrs_entity)
-        for op in operations:
-            if op.enqueued_at:
-                self.entity_queue_wait.record(max(0.0, now - op.enqueued_at), attrs_entity)
 
     @contextlib.contextmanager
     def span(self, name: str, traceparent: str | None, attributes: dict[str, Any]) -> Iterator[Any]:
