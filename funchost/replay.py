@@ -146,6 +146,24 @@ class Instance:
     output: Any = None
     parent: ParentRef | None = None
     meta: ReplayMeta = field(default_factory=ReplayMeta)
+    # The JSON of the first `history_json_len` events; history only grows within an execution, so
+    # each episode encodes just its new events (see encode_history).
+    history_json: str | None = field(default=None, compare=False, repr=False)
+    history_json_len: int = field(default=0, compare=False, repr=False)
+
+
+def encode_history(inst: Instance) -> str:
+    """The history as JSON, extending the cached encoding of its prefix instead of re-encoding it all."""
+    cached, known = inst.history_json, inst.history_json_len
+    if cached is None or known > len(inst.history):
+        full = json.dumps(inst.history, separators=(",", ":"))
+    elif known == len(inst.history):
+        full = cached
+    else:
+        tail = ",".join(json.dumps(e, separators=(",", ":")) for e in inst.history[known:])
+        full = f"{cached[:-1]}{',' if known else ''}{tail}]"
+    inst.history_json, inst.history_json_len = full, len(inst.history)
+    return full
 
 
 # Work an episode asks the dispatcher to do once its results are committed.
@@ -287,8 +305,7 @@ def run_episode(
 
 
 def _invoke(inst: Instance, orchestrator: OrchestratorHandle) -> tuple[dict[str, Any] | None, str | None]:
-    context = {
-        "history": inst.history,
+    rest = {
         "input": inst.input,
         "instanceId": inst.instance_id,
         "isReplaying": False,
@@ -296,8 +313,9 @@ def _invoke(inst: Instance, orchestrator: OrchestratorHandle) -> tuple[dict[str,
         "upperSchemaVersion": 1,
         "upperSchemaVersionNew": 2,
     }
+    context = '{"history":' + encode_history(inst) + "," + json.dumps(rest)[1:]
     try:
-        result = orchestrator(json.dumps(context))
+        result = orchestrator(context)
     except Exception as exc:  # user code failed: the SDK raises with its state after a marker
         message, _, data = str(exc).partition(OUT_OF_PROC_MARKER)
         if data:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .replay import Instance, ParentRef, ReplayMeta
+from .replay import Instance, ParentRef, ReplayMeta, encode_history
 
 SCHEMA_VERSION = 1
 
@@ -198,7 +198,7 @@ class Store:
             "custom_status, created, updated, parent, history, meta) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
             (inst.instance_id, inst.name, inst.execution_id, inst.status, inst.input,
              json.dumps(inst.output), json.dumps(inst.custom_status), created, updated, parent,
-             json.dumps(inst.history, separators=(",", ":")), inst.meta.to_json()))
+             encode_history(inst), inst.meta.to_json()))
 
     def get_instance(self, instance_id: str) -> InstanceRow | None:
         row = self._db.execute(
@@ -316,4 +316,5 @@ def _instance_row(row: tuple[Any, ...]) -> InstanceRow:
         output=json.loads(output) if output else None,
         parent=ParentRef(**json.loads(parent)) if parent else None, meta=ReplayMeta.from_json(meta),
     )
+    inst.history_json, inst.history_json_len = history, len(inst.history)
     return InstanceRow(inst, created, updated)

@@ -190,3 +190,12 @@ def test_unknown_action_kind_is_an_engine_error() -> None:
     inst = Instance("x", "o", "e", None, status=replay.RUNNING)
     with pytest.raises(ValueError, match="unknown action type 42"):
         replay._schedule(inst, {"actionType": 42}, 0, T0, [], [])
+
+
+def test_incremental_history_encoding_matches_a_full_encoding(functions: FunctionSet) -> None:
+    inst = drive(functions, "fan_out", "3")
+    assert inst.history_json is not None and 0 < inst.history_json_len < len(inst.history)  # a cached prefix
+    assert json.loads(replay.encode_history(inst)) == inst.history
+    assert inst.history_json_len == len(inst.history)
+    fresh = Instance("x", "o", "e", None, history=list(inst.history))
+    assert json.loads(replay.encode_history(fresh)) == inst.history
