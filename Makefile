@@ -6,7 +6,8 @@ PORT ?= 7071
 DEV_STAMP := $(VENV)/.dev-installed
 BENCH_STAMP := $(VENV)/.bench-installed
 
-.PHONY: run test lint typecheck unit bench install clean
+.PHONY: run test lint typecheck unit bench install clean prometheus
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -31,7 +32,12 @@ lint: $(DEV_STAMP)
 typecheck: $(DEV_STAMP)
 	$(PY) -m mypy
 
-unit: $(DEV_STAMP)
+# The observability tests scrape the host with a real Prometheus (Debian package).
+prometheus:
+	@command -v prometheus >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus; }
+
+unit: $(DEV_STAMP) prometheus
 	$(PY) -m pytest -q -p no:cacheprovider
 
 test: lint typecheck unit

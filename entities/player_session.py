@@ -23,6 +23,7 @@ from typing import Any
 
 import azure.durable_functions as df
 
+import telemetry
 from adaptive.errors import ValidationError
 from adaptive.session import PlayerSession
 from adaptive.validation import parse_attempt, parse_now, parse_performance, validate_player_id
@@ -56,6 +57,7 @@ def _record_attempt(session: PlayerSession | None, player_id: str,
     before = session if session is not None else PlayerSession.new(player_id, now_ms)
     after = before.record_attempt(attempt)
     reason = attempt_reason(before, after, attempt)
+    telemetry.record_attempt(attempt.success, after.tracker.difficulty)
     logger.info("%s@%s record_attempt: %s", ENTITY_NAME, player_id, reason)
     return {**stats_view(after), "reason": reason}, after
 
@@ -67,6 +69,7 @@ def _update_performance(session: PlayerSession | None, player_id: str,
     before = session if session is not None else PlayerSession.new(player_id, now_ms)
     after = before.update_performance(performance, context)
     result = performance_view(before, after, performance, context)
+    telemetry.observe_difficulty(after.tracker.difficulty)
     logger.info("%s@%s update_performance: %s", ENTITY_NAME, player_id, result["reason"])
     return result, after
 

@@ -24,6 +24,7 @@ log = logging.getLogger("funchost.observability")
 Middleware = Callable[..., Awaitable[web.StreamResponse]]
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
+_INTERNAL_PREFIX = "/durabletask/"
 _HTTP_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
 
 
@@ -96,6 +97,8 @@ class Observability:
 
         @web.middleware
         async def measure(request: web.Request, handler: Handler) -> web.StreamResponse:
+            if request.path.startswith(_INTERNAL_PREFIX):  # the app's own client RPC, not user traffic
+                return await handler(request)
             resource = request.match_info.route.resource
             route = resource.canonical if resource is not None else "unmatched"
             start = time.perf_counter()

@@ -74,10 +74,11 @@ class Host:
         """`span_exporter` (e.g. an InMemorySpanExporter in tests) receives every finished span."""
         sdk_speedups.apply()
         self.config = config
+        # Providers first: an app that sets up telemetry at import time must find the host's.
+        self.observability = Observability(enabled=config.telemetry, span_exporter=span_exporter)
         self.functions = functions or load_app(config.script_root)
         self.config.data_path.mkdir(parents=True, exist_ok=True)
         self.store = Store(self.config.data_path / "durable.sqlite3")
-        self.observability = Observability(enabled=config.telemetry, span_exporter=span_exporter)
         self.runner = ActivityRunner(self.functions, config.max_concurrent_activities, config.activity_threads,
                                      config.activity_processes)
         self.dispatcher = Dispatcher(self.store, self.functions, self.runner, self.observability.host_telemetry)

@@ -31,6 +31,7 @@ from typing import Any
 import azure.durable_functions as df
 
 import hostext
+import telemetry
 from harmony import agent
 from harmony.errors import RequestValidationError, SearchStateError
 from harmony.llm import LlmSettings
@@ -45,6 +46,7 @@ ORCHESTRATOR_BY_TASK = {"spice-up": "agent_spice_up", "reharmonize": "agent_reha
                         "create": "agent_create"}
 TASK_BY_ORCHESTRATOR = {name: task for task, name in ORCHESTRATOR_BY_TASK.items()}
 AGENT_ORCHESTRATORS = frozenset(ORCHESTRATOR_BY_TASK.values())
+telemetry.declare_task_types(ORCHESTRATOR_BY_TASK)
 RETRY = df.RetryOptions(first_retry_interval_in_milliseconds=200, max_number_of_attempts=3)
 DEFAULT_GRACE_S = 30.0
 STEP_MS = 150
@@ -61,6 +63,8 @@ def _set_status(context: df.DurableOrchestrationContext, task: str, stage: str, 
                 message: str) -> None:
     context.set_custom_status({"type": task, "stage": stage, "progress": round(progress, 3),
                                "message": message})
+    if not context.is_replaying:  # metrics are side effects: once per step, never on replay
+        telemetry.task_progress(context.instance_id, task, progress)
 
 
 def _check_deadline(context: df.DurableOrchestrationContext, deadline_at: Any, seconds: float,
@@ -70,6 +74,25 @@ def _check_deadline(context: df.DurableOrchestrationContext, deadline_at: Any, s
 
 
 def _agent_task(context: df.DurableOrchestrationContext, task: str) -> Generator[Any, Any, dict[str, Any]]:
+    """`_run_task`, measured: its start in the first episode, its end in the last, never on replay."""
+    started = context.current_utc_datetime
+    if not context.is_replaying:
+        telemetry.task_started(task)
+    try:
+        result = yield from _run_task(context, task)
+    except Exception as exc:
+        if not context.is_replaying:
+            outcome = telemetry.TIMED_OUT if "timed out" in str(exc) else telemetry.FAILED
+            telemetry.task_finished(context.instance_id, task, outcome,
+                                    (context.current_utc_datetime - started).total_seconds())
+        raise
+    if not context.is_replaying:
+        telemetry.task_finished(context.instance_id, task, telemetry.COMPLETED,
+                                (context.current_utc_datetime - started).total_seconds())
+    return result
+
+
+def _run_task(context: df.DurableOrchestrationContext, task: str) -> Generator[Any, Any, dict[str, Any]]:
     """The shared body of the three orchestrators (deterministic: no clock, random or I/O here)."""
     payload = context.get_input(expected_type=dict)
     body = payload.get("request", payload) if isinstance(payload, dict) else payload

@@ -16,6 +16,8 @@ import binascii
 import json
 import logging
 import re
+import time
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -24,6 +26,7 @@ import azure.durable_functions as df
 import azure.functions as func
 from azure.durable_functions.models.DurableOrchestrationStatus import DurableOrchestrationStatus
 
+import telemetry
 from harmony.errors import RequestValidationError
 from harmony.tasks import validate_request
 from orchestrations.agent_tasks import AGENT_ORCHESTRATORS, ORCHESTRATOR_BY_TASK, TASK_BY_ORCHESTRATOR
@@ -58,7 +61,8 @@ def _absolute(req: func.HttpRequest, route: str) -> str:
 
 def _task_id(req: func.HttpRequest) -> str:
     task_id = req.route_params.get("taskId") or ""
-    if not TASK_ID_RE.match(task_id):
+    # An id of dots only never names a task, and in a URL it would be read as a path segment ("." or "..").
+    if not TASK_ID_RE.match(task_id) or not task_id.strip("."):
         raise RequestError(400, "invalid taskId",
                            {"field": "taskId", "message": "must be 1-128 characters of A-Z a-z 0-9 . _ : -"})
     return task_id
@@ -140,6 +144,7 @@ async def _start(req: func.HttpRequest, client: df.DurableOrchestrationClient, t
         return error_response(503, "durable backend unavailable", str(exc))
     status_url = _absolute(req, f"agents/tasks/{instance_id}/status")
     logger.info("agent task %s: started %s (seed %s)", instance_id, task, request["seed"])
+    telemetry.tag_span({"ga.task_id": instance_id, "ga.task_type": task})
     payload = {
         **client.create_http_management_payload(instance_id),
         "taskId": instance_id,
@@ -200,6 +205,8 @@ async def agents_cancel_task(req: func.HttpRequest, client: df.DurableOrchestrat
         state = STATE_BY_RUNTIME.get(status.runtime_status, "Running")
         if state in FINISHED_STATES:
             return error_response(409, f"task already {state.lower()}", {"taskId": task_id, "state": state})
+        telemetry.tag_span({"ga.task_id": task_id})
+        cancel_started = time.perf_counter()
         try:
             await client.terminate(task_id, CANCEL_REASON)
         except Exception as exc:  # the SDK raises a bare Exception for 404 and unexpected codes
@@ -215,7 +222,16 @@ async def agents_cancel_task(req: func.HttpRequest, client: df.DurableOrchestrat
         # It finished before the terminate reached it: a finished task is never turned into Cancelled.
         return error_response(409, f"task already {final_state.lower()}", {"taskId": task_id, "state": final_state})
     logger.info("agent task %s: cancelled", task_id)
+    telemetry.task_cancelled(task_id, TASK_BY_ORCHESTRATOR.get(status.name or "", "unknown"),
+                             time.perf_counter() - cancel_started, _age_s(status))
     return json_response({"taskId": task_id, "state": "Cancelled"}, 202)
+
+
+def _age_s(status: DurableOrchestrationStatus) -> float | None:
+    created = status.created_time
+    if created is None:
+        return None
+    return (datetime.now(UTC) - (created if created.tzinfo else created.replace(tzinfo=UTC))).total_seconds()
 
 
 async def _settled(client: df.DurableOrchestrationClient, task_id: str) -> DurableOrchestrationStatus | None:
@@ -250,7 +266,8 @@ def _top(req: func.HttpRequest) -> int:
     text = req.params.get("top")
     if text is None or text == "":
         return DEFAULT_TOP
-    if not text.isdigit() or not 1 <= int(text) <= MAX_TOP:
+    # isdigit() alone also accepts digits int() cannot read, such as "²".
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_TOP:
         raise RequestError(400, "invalid top",
                            {"field": "top", "message": f"must be an integer between 1 and {MAX_TOP}"})
     return int(text)

@@ -18,6 +18,7 @@ from typing import Any
 
 import aiohttp
 import azure.durable_functions as df
+from opentelemetry import propagate
 
 import hostext
 from orchestrations.entity_call import ENTITY_CALL_ORCHESTRATOR
@@ -79,8 +80,9 @@ async def call_entity(
     body = {"entity": entity, "key": key, "operation": operation, "input": operation_input}
     instance_id = f"entity-call-{uuid.uuid4().hex}"
     url = _create_and_wait_url(client, instance_id, timeout_s)
-    async with _client_session().post(url, data=json.dumps(body),
-                                      headers={"Content-Type": "application/json"}) as resp:
+    headers = {"Content-Type": "application/json"}
+    propagate.inject(headers)  # the orchestration joins the caller's trace
+    async with _client_session().post(url, data=json.dumps(body), headers=headers) as resp:
         text = await resp.text()
         if resp.status == 200:
             _purge_later(client, instance_id)

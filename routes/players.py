@@ -21,6 +21,7 @@ import aiohttp
 import azure.durable_functions as df
 import azure.functions as func
 
+import telemetry
 from adaptive.errors import StateError, ValidationError
 from adaptive.session import PlayerSession
 from adaptive.validation import parse_performance_request, parse_record_request, validate_player_id
@@ -48,6 +49,7 @@ def _route_player_id(req: func.HttpRequest) -> str:
 async def _run(client: df.DurableOrchestrationClient, player_id: str, operation: str,
                operation_input: Any = None) -> func.HttpResponse:
     """Run a write operation on the player's entity and answer with its result."""
+    telemetry.tag_span({"ga.player_id": player_id, "ga.operation": operation})
     try:
         result = await call_entity(client, ENTITY_NAME, player_id, operation, operation_input)
     except EntityCallError as exc:
@@ -68,6 +70,7 @@ async def _read(req: func.HttpRequest, client: df.DurableOrchestrationClient,
         player_id = _route_player_id(req)
     except ValidationError as exc:
         return _invalid(exc)
+    telemetry.tag_span({"ga.player_id": player_id})
     try:
         response = await client.read_entity_state(df.EntityId(ENTITY_NAME, player_id))
     except aiohttp.ClientError as exc:

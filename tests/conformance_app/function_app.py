@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import azure.durable_functions as df
 import azure.functions as func
+from opentelemetry import metrics
 
 app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 _flaky_calls: dict[str, int] = {}
@@ -302,3 +303,51 @@ def timer_then_activity(context: df.DurableOrchestrationContext):
     yield context.create_timer(context.current_utc_datetime + timedelta(seconds=1.5))
     value = yield context.call_activity("add_one", 41)
     return value
+
+
+# -- observability (issue 5): app metrics through the OpenTelemetry API, recorded by the host ------
+_meter = metrics.get_meter("conformance_app")
+_metered_steps = _meter.create_counter(
+    "conformance_metered_steps", unit="{step}", description="Orchestrator steps, counted only when not replaying")
+_unguarded_steps = _meter.create_counter(
+    "conformance_unguarded_steps", unit="{step}", description="Orchestrator steps, counted on every replay too")
+
+
+@app.orchestration_trigger(context_name="context")
+def metered_steps(context: df.DurableOrchestrationContext):
+    """N activity steps; one guarded and one unguarded metric increment after each."""
+    for i in range(context.get_input() or 3):
+        yield context.call_activity("add_one", i)
+        if not context.is_replaying:
+            _metered_steps.add(1)
+        _unguarded_steps.add(1)
+    return "done"
+
+
+@app.entity_trigger(context_name="context", entity_name="Slow")
+def slow(context: df.DurableEntityContext) -> None:
+    """Counts operations; `work` sleeps its input in milliseconds first (a mailbox that fills up)."""
+    count = context.get_state(lambda: 0)
+    if context.operation_name == "work":
+        time.sleep((context.get_input() or 0) / 1000.0)
+    context.set_state(count + 1)
+
+
+# -- auth levels (issue 6): enforced once FUNCHOST_FUNCTION_KEYS / FUNCHOST_ADMIN_KEY are set ------------
+@app.route(route="secure/function", methods=["GET", "POST"], auth_level=func.AuthLevel.FUNCTION)
+def secure_function(req: func.HttpRequest) -> func.HttpResponse:
+    """Needs a function key or the admin key once keys are configured."""
+    return func.HttpResponse(json.dumps({"level": "function", "bytes": len(req.get_body())}),
+                             mimetype="application/json")
+
+
+@app.route(route="secure/admin", methods=["GET"], auth_level=func.AuthLevel.ADMIN)
+def secure_admin(req: func.HttpRequest) -> func.HttpResponse:
+    """Needs the admin key once keys are configured."""
+    return func.HttpResponse(json.dumps({"level": "admin"}), mimetype="application/json")
+
+
+@app.route(route="secure/items/{item?}", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+def secure_items(req: func.HttpRequest) -> func.HttpResponse:
+    """A FUNCTION-level route with an optional parameter: the key is needed with or without it."""
+    return func.HttpResponse(json.dumps({"item": req.route_params.get("item")}), mimetype="application/json")

@@ -1,0 +1,223 @@
+"""The app's metrics (`ga_*`), made with the OpenTelemetry API on the meter "guitar_alchemist".
+
+Instruments are created on first use from the global MeterProvider (after `setup.configure()` has
+had its say), so importing the app costs nothing and the same code runs on funchost (whose
+provider serves them at `GET /metrics`) and on Azure (OTLP). Each function here is one small
+measurement. Labels are bounded enums only (`outcome`, `task_type`); player and task ids never
+become labels: `tag_span` puts them on the current span instead.
+
+Replay safety: every function has a side effect, so orchestrator code calls them only when
+`not context.is_replaying` (entity operations and HTTP handlers run once and call them freely).
+
+Running tasks and their mean progress are observable gauges fed by `RunningTasks`, a registry of
+the agent tasks whose latest step ran in this process; see its docstring for what that means when
+a host runs several worker processes.
+
+Prometheus names (the exporter adds `_total` to counters and `_seconds` for unit "s"):
+`ga_player_attempts_total{outcome}`, `ga_player_difficulty` (histogram), `ga_agent_tasks_started_total{task_type}`,
+`ga_agent_tasks_finished_total{task_type,outcome}`, `ga_agent_tasks_running{task_type}`,
+`ga_agent_task_duration_seconds{task_type,outcome}` (histogram), `ga_agent_task_cancel_latency_seconds`
+(histogram), `ga_agent_task_progress_ratio`.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .setup import configure
+
+METER_NAME = "guitar_alchemist"
+
+SUCCESS, FAILURE = "success", "failure"
+COMPLETED, FAILED, TIMED_OUT, CANCELLED = "completed", "failed", "timed_out", "cancelled"
+
+# A live task refreshes its entry at every step (~0.1 s apart); the longest legitimate gap is one
+# LLM call (LLM_TIMEOUT_S is at most 120 s). Entries older than this belong to tasks that ended
+# where this process could not see it.
+STALE_AFTER_S = 180.0
+
+_DIFFICULTY_BUCKETS = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]
+_TASK_SECONDS_BUCKETS = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300]
+_CANCEL_SECONDS_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
+_ATTEMPT_ATTRS = {True: {"outcome": SUCCESS}, False: {"outcome": FAILURE}}
+
+
+@dataclass
+class _Entry:
+    task_type: str
+    progress: float
+    seen_at: float
+
+
+class RunningTasks:
+    """The agent tasks whose latest step ran in this process: feeds `ga_agent_tasks_running` and
+    `ga_agent_task_progress_ratio`.
+
+    Orchestrator code (when not replaying) refreshes a task's entry at every status change and
+    removes it when the task ends; the cancel route removes it after a confirmed cancel. Entries
+    not refreshed for `stale_after_s` are dropped, so a task that ended out of this process's
+    sight (in another worker process, or terminated outside the routes) does not count forever.
+    On funchost (one process) the gauges are exact. On an Azure host with several worker
+    processes each process reports the tasks it last ran a step of; a task whose steps moved to
+    another process may be counted in both until its entry goes stale.
+
+    Owned by no thread in particular (orchestrators, HTTP handlers and the metric reader's thread
+    all reach it), so every access takes the lock. The observe callbacks never raise.
+    """
+
+    def __init__(self, stale_after_s: float = STALE_AFTER_S, clock: Callable[[], float] = time.monotonic) -> None:
+        self.stale_after_s = stale_after_s
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._tasks: dict[str, _Entry] = {}
+        self._types: set[str] = set()
+
+    def declare(self, task_types: Iterable[str]) -> None:
+        """Report these types (as 0 running) before any task of theirs has run."""
+        with self._lock:
+            self._types.update(task_types)
+
+    def update(self, task_id: str, task_type: str, progress: float) -> None:
+        with self._lock:
+            self._types.add(task_type)
+            self._tasks[task_id] = _Entry(task_type, min(1.0, max(0.0, float(progress))), self.clock())
+
+    def remove(self, task_id: str) -> None:
+        with self._lock:
+            self._tasks.pop(task_id, None)
+
+    def snapshot(self) -> tuple[dict[str, int], float | None]:
+        """Running tasks per type (every known type, 0 included) and their mean progress (None if none)."""
+        with self._lock:
+            oldest = self.clock() - self.stale_after_s
+            for task_id in [t for t, e in self._tasks.items() if e.seen_at < oldest]:
+                del self._tasks[task_id]
+            counts = dict.fromkeys(self._types, 0)
+            for entry in self._tasks.values():
+                counts[entry.task_type] += 1
+            mean = sum(e.progress for e in self._tasks.values()) / len(self._tasks) if self._tasks else None
+        return counts, mean
+
+    def observe_running(self, _options: Any = None) -> list[Any]:
+        from opentelemetry.metrics import Observation
+
+        counts, _ = self.snapshot()
+        return [Observation(count, {"task_type": task_type}) for task_type, count in sorted(counts.items())]
+
+    def observe_progress(self, _options: Any = None) -> list[Any]:
+        """The mean over running tasks; no observation at all (no series) while none is running."""
+        from opentelemetry.metrics import Observation
+
+        _, mean = self.snapshot()
+        return [] if mean is None else [Observation(mean)]
+
+
+TASKS = RunningTasks()
+
+
+class _Instruments:
+    """Every `ga_*` instrument, created together on one meter."""
+
+    def __init__(self, meter: Any, tasks: RunningTasks) -> None:
+        self.attempts = meter.create_counter(
+            "ga_player_attempts", unit="{attempt}", description="Practice attempts recorded, by outcome")
+        self.difficulty = meter.create_histogram(
+            "ga_player_difficulty", unit="1",
+            description="A player's current difficulty (0..1) after each recorded attempt or performance report",
+            explicit_bucket_boundaries_advisory=_DIFFICULTY_BUCKETS)
+        self.started = meter.create_counter(
+            "ga_agent_tasks_started", unit="{task}", description="Agent tasks that began to run, by type")
+        self.finished = meter.create_counter(
+            "ga_agent_tasks_finished", unit="{task}",
+            description="Agent tasks that ended, by type and outcome (completed, failed, timed_out, cancelled)")
+        self.duration = meter.create_histogram(
+            "ga_agent_task_duration", unit="s", description="Agent task time from start to end, by type and outcome",
+            explicit_bucket_boundaries_advisory=_TASK_SECONDS_BUCKETS)
+        self.cancel_latency = meter.create_histogram(
+            "ga_agent_task_cancel_latency", unit="s",
+            description="Time from a cancel request to the task confirmed cancelled",
+            explicit_bucket_boundaries_advisory=_CANCEL_SECONDS_BUCKETS)
+        meter.create_observable_gauge(
+            "ga_agent_tasks_running", callbacks=[tasks.observe_running], unit="{task}",
+            description="Agent tasks running (their latest step ran in this process), by type")
+        meter.create_observable_gauge(
+            "ga_agent_task_progress_ratio", callbacks=[tasks.observe_progress], unit="1",
+            description="Mean progress (0..1) of the running agent tasks; absent while none runs")
+
+
+_instruments: _Instruments | None = None
+_instruments_lock = threading.Lock()
+
+
+def _get() -> _Instruments:
+    global _instruments
+    made = _instruments
+    if made is None:
+        with _instruments_lock:
+            if _instruments is None:
+                configure()
+                from opentelemetry import metrics
+
+                _instruments = _Instruments(metrics.get_meter(METER_NAME), TASKS)
+            made = _instruments
+    return made
+
+
+# -- players ---------------------------------------------------------------------------------------
+def record_attempt(success: bool, difficulty: float) -> None:
+    """One practice attempt stored, and the player's difficulty after it."""
+    made = _get()
+    made.attempts.add(1, _ATTEMPT_ATTRS[bool(success)])
+    made.difficulty.record(difficulty)
+
+
+def observe_difficulty(difficulty: float) -> None:
+    """The player's difficulty after a change other than an attempt (a performance report)."""
+    _get().difficulty.record(difficulty)
+
+
+# -- agent tasks -----------------------------------------------------------------------------------
+def declare_task_types(task_types: Iterable[str]) -> None:
+    """The task types to report as 0 running before any of them ran (no instrument is made here)."""
+    TASKS.declare(task_types)
+
+
+def task_started(task_type: str) -> None:
+    """A task began to run (its orchestration's first episode)."""
+    _get().started.add(1, {"task_type": task_type})
+
+
+def task_progress(task_id: str, task_type: str, progress: float) -> None:
+    """The task is running in this process at `progress` (0..1). The id stays in this process."""
+    _get()
+    TASKS.update(task_id, task_type, progress)
+
+
+def task_finished(task_id: str, task_type: str, outcome: str, duration_s: float | None) -> None:
+    """The task ended with `outcome` (COMPLETED, FAILED, TIMED_OUT or CANCELLED) after `duration_s`."""
+    made = _get()
+    attrs = {"task_type": task_type, "outcome": outcome}
+    made.finished.add(1, attrs)
+    if duration_s is not None:
+        made.duration.record(max(0.0, duration_s), attrs)
+    TASKS.remove(task_id)
+
+
+def task_cancelled(task_id: str, task_type: str, latency_s: float, duration_s: float | None) -> None:
+    """A cancel was confirmed `latency_s` after it was requested; the task ends as CANCELLED."""
+    _get().cancel_latency.record(max(0.0, latency_s))
+    task_finished(task_id, task_type, CANCELLED, duration_s)
+
+
+# -- spans -----------------------------------------------------------------------------------------
+def tag_span(attributes: Mapping[str, str]) -> None:
+    """Put ids (player, task) on the current span, where they belong instead of on metric labels."""
+    from opentelemetry import trace
+
+    span = trace.get_current_span()
+    if span.is_recording():
+        span.set_attributes(dict(attributes))

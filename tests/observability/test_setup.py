@@ -1,0 +1,112 @@
+"""`telemetry.configure()`: OTLP providers when nobody set any and an endpoint is configured, else nothing.
+
+Providers are process-wide and can be set once, so each case runs in a fresh Python process. The
+OTLP endpoint is a local HTTP receiver that records what the real OTLP/HTTP exporters post.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from tests.hostproc import ROOT
+
+SCRIPT = r"""
+import sys
+from opentelemetry import metrics, trace
+if sys.argv[1] == "preset":
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.trace import TracerProvider
+    metrics.set_meter_provider(MeterProvider())
+    trace.set_tracer_provider(TracerProvider())
+before = (type(metrics.get_meter_provider()).__name__, type(trace.get_tracer_provider()).__name__)
+import telemetry
+installed = telemetry.configure()
+again = telemetry.configure()
+telemetry.record_attempt(True, 0.42)
+with trace.get_tracer("probe").start_as_current_span("probe-span"):
+    telemetry.tag_span({"ga.player_id": "probe-player"})
+after = (type(metrics.get_meter_provider()).__name__, type(trace.get_tracer_provider()).__name__)
+for provider in (metrics.get_meter_provider(), trace.get_tracer_provider()):
+    if hasattr(provider, "force_flush"):
+        provider.force_flush()
+print(installed, again, before, after)
+"""
+
+
+class Collector:
+    """Records the path and body of every OTLP/HTTP export."""
+
+    def __init__(self) -> None:
+        self.posts: list[tuple[str, bytes]] = []
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                owner.posts.append((self.path, self.rfile.read(int(self.headers.get("Content-Length") or 0))))
+                self.send_response(200)
+                self.send_header("Content-Type", "application/x-protobuf")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def body(self, path: str) -> bytes:
+        return b"".join(body for p, body in self.posts if p == path)
+
+
+@pytest.fixture
+def collector() -> Iterator[Collector]:
+    running = Collector()
+    yield running
+    running.server.shutdown()
+    running.server.server_close()
+
+
+def _run(case: str, **env: str) -> str:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
+    result = subprocess.run([sys.executable, "-c", SCRIPT, case], cwd=str(ROOT), capture_output=True, text=True,
+                            timeout=60, env={**clean, "PYTHONPATH": str(ROOT), **env})
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip().splitlines()[-1]
+
+
+def test_with_an_otlp_endpoint_and_no_providers_it_exports_metrics_and_spans(collector: Collector) -> None:
+    line = _run("fresh", OTEL_EXPORTER_OTLP_ENDPOINT=collector.endpoint, OTEL_SERVICE_NAME="ga-probe")
+    assert line.startswith("True False"), line  # installed once; the second call changes nothing
+    assert "('MeterProvider', 'TracerProvider')" in line
+    metrics_body = collector.body("/v1/metrics")
+    assert b"ga_player_attempts" in metrics_body and b"ga_player_difficulty" in metrics_body
+    assert b"ga-probe" in metrics_body, "the resource names the service"
+    spans_body = collector.body("/v1/traces")
+    assert b"probe-span" in spans_body and b"probe-player" in spans_body
+
+
+def test_providers_someone_else_set_are_left_alone(collector: Collector) -> None:
+    line = _run("preset", OTEL_EXPORTER_OTLP_ENDPOINT=collector.endpoint)
+    assert line.startswith("False False"), line
+    assert not collector.posts, "the app must not add exporters to a host's providers"
+
+
+DISABLED = {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:9", "OTEL_SDK_DISABLED": "true"}
+
+
+@pytest.mark.parametrize("env", [{}, DISABLED], ids=["no-endpoint", "sdk-disabled"])
+def test_without_an_endpoint_or_when_disabled_it_keeps_the_no_op_api(env: dict[str, str]) -> None:
+    line = _run("fresh", **env)
+    assert line.startswith("False False"), line
+    assert line.endswith("('_ProxyMeterProvider', 'ProxyTracerProvider')"), line
