@@ -470,13 +470,10 @@ class Dispatcher:
             exists, state = row is not None, row.state if row is not None else None
         now_s = self.clock()
         start = time.perf_counter()
-        traced = next((op.traceparent for op in operations if op.traceparent), None)
-        with self.telemetry.span(f"entity {name} batch", traced,
-                                 {"durable.entity_id": target, "durable.entity": name,
-                                  "durable.batch_size": len(operations),
-                                  "durable.operations": ",".join(sorted({op.name for op in operations}))}):
-            outcome = run_batch(self.functions.entity(name), target, state, exists, operations)
+        started_ns = time.time_ns()
+        outcome = run_batch(self.functions.entity(name), target, state, exists, operations)
         elapsed = time.perf_counter() - start
+        self.telemetry.entity_spans(name, target, operations, outcome.results, started_ns, time.time_ns())
         self.stats.entity_batches += 1
         self.stats.entity_operations += len(operations)
         self.telemetry.entity_batch(name, operations, outcome.results, elapsed, now_s)

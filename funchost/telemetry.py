@@ -186,6 +186,26 @@ class HostTelemetry:
         with self.tracer.start_as_current_span(name, context=parent, attributes=attributes) as span:
             yield span
 
+    def entity_spans(self, entity: str, entity_id: str, operations: list[Operation],
+                     results: list[OperationResult], start_ns: int, end_ns: int) -> None:
+        """One span per traced operation, each in its caller's trace (operations of a batch share its time)."""
+        if self.tracer is None:
+            return
+        from opentelemetry.propagate import extract
+        from opentelemetry.trace import Status, StatusCode
+
+        for op, result in zip(operations, results, strict=True):
+            if not op.traceparent:
+                continue
+            span = self.tracer.start_span(
+                f"entity {entity} {op.name}", context=extract({"traceparent": op.traceparent}),
+                start_time=start_ns, attributes={
+                    "durable.entity_id": entity_id, "durable.entity": entity, "durable.operation": op.name,
+                    "durable.batch_size": len(operations)})
+            if result.is_error:
+                span.set_status(Status(StatusCode.ERROR, str(result.result)[:200]))
+            span.end(end_time=end_ns)
+
     def current_traceparent(self) -> str | None:
         if self.tracer is None:
             return None

@@ -88,7 +88,8 @@ async def test_record_performance_is_one_trace_from_http_request_to_entity_opera
     entity_spans = [s for s in members if (s.attributes or {}).get("durable.entity") == "playersession"]
     assert entity_spans, f"no entity span in the request's trace: {[s.name for s in members]}"
     assert all(player in str((s.attributes or {})["durable.entity_id"]) for s in entity_spans)
-    assert "record_attempt" in str((entity_spans[0].attributes or {})["durable.operations"])
+    assert (entity_spans[0].attributes or {})["durable.operation"] == "record_attempt"
+    assert entity_spans[0].name == "entity playersession record_attempt"
 
 
 async def test_agent_task_is_one_trace_from_http_request_through_episodes_and_activities(
