@@ -23,8 +23,10 @@ $(BENCH_STAMP): $(DEV_STAMP)
 
 install: $(DEV_STAMP)
 
+# Sync activities (the agents' CPU-heavy searches) run in worker processes at a lower priority, as
+# FUNCTIONS_WORKER_PROCESS_COUNT does in Azure, so HTTP and player sessions stay responsive.
 run: $(DEV_STAMP)
-	$(PY) -m funchost start --script-root . --port $(PORT)
+	$(PY) -m funchost start --script-root . --port $(PORT) --activity-processes 2
 
 lint: $(DEV_STAMP)
 	$(PY) -m ruff check .

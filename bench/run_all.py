@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import (
+    agent_tasks,
     call_entity,
     entity_rss,
     entity_signals,
@@ -40,6 +41,7 @@ MODULES: list[tuple[str, Callable[[bool], Figures]]] = [
     ("entity_rss", entity_rss.run),
     ("metrics_overhead", metrics_overhead.run),
     ("record_performance", record_performance.run),
+    ("agent_tasks", agent_tasks.run),
 ]
 
 
@@ -96,6 +98,16 @@ ROWS = [
         Target("<=", 100)),
     Row("host RSS MB with N player sessions", "record_performance", "rss_mb_with_sessions", None,
         Target("<=", 300)),
+    Row("agent cancel -> Cancelled p99 ms (worker processes)", "agent_tasks", "processes_cancel_to_cancelled_p99_ms",
+        None, Target("<=", 100)),
+    Row("agent search stops after cancel p99 ms (processes)", "agent_tasks", "processes_search_stop_p99_ms", None,
+        Target("<=", 100)),
+    Row("20 agent tasks, slowest s past budget (processes)", "agent_tasks", "processes_concurrent_max_over_budget_s",
+        None, Target("<=", 3)),
+    Row("default 8-chord spice-up median s (processes)", "agent_tasks", "processes_spice_up_median_s", None,
+        Target("<=", 2)),
+    Row("agent cancel -> Cancelled p99 ms (threads)", "agent_tasks", "threads_cancel_to_cancelled_p99_ms"),
+    Row("20 agent tasks, slowest s past budget (threads)", "agent_tasks", "threads_concurrent_max_over_budget_s"),
 ]
 
 

@@ -104,6 +104,10 @@ def _run_in_worker(name: str, text: str | None, slot: int) -> ActivityOutcome:
     return _call_sync(activity.callable, activity.input_param, text, activity.name, _SharedFlagToken(slot))
 
 
+def _warm_up() -> None:
+    """A no-op run once per worker at start-up (the initializer has loaded the app by then)."""
+
+
 class ActivityRunner:
     """Runs activities with at most `max_concurrent` in flight. Owned by the dispatcher's loop."""
 
@@ -121,6 +125,10 @@ class ActivityRunner:
             self._processes = ProcessPoolExecutor(
                 processes, mp_context=context, initializer=_init_worker,
                 initargs=(str(functions.script_root), self._flags))
+            # The pool starts workers on demand; start them all now so the first burst of
+            # activities does not wait for processes to spawn and import the app.
+            for _ in range(processes):
+                self._processes.submit(_warm_up)
 
     @property
     def uses_processes(self) -> bool:

@@ -1,20 +1,35 @@
-"""Function and host keys, enforced as Azure does when they are configured (Core Tools ignores them).
+"""Function, admin and system keys, enforced as Azure does when they are configured (Core Tools ignores them).
 
 A function with auth level FUNCTION accepts a function key or the admin (master) key, ADMIN only
-the admin key, ANONYMOUS anything. The management API and /metrics need the admin key when one
-is configured. The client RPC prefix is served to loopback callers only. Keys are compared in
-constant time and never logged or echoed.
+the admin key, ANONYMOUS anything. The durable management API (`/runtime/webhooks/durabletask/*`)
+accepts the admin key or the durable *system* key, the one embedded in the check-status links an
+app hands out (as the Durable extension's system key in Azure): that key opens nothing else.
+`/metrics` and `/admin/*` need the admin key. The client RPC prefix is served to loopback callers
+only. Keys are compared in constant time and never logged or echoed.
 """
 
 from __future__ import annotations
 
 import hmac
+import ipaddress
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-_LOOPBACK = ("127.", "::1", "localhost")
+Middleware = Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]
+
+DURABLE_PUBLIC = "/runtime/webhooks/"
+RPC_PREFIX = "/durabletask/"
+
+
+def is_loopback(remote: str | None) -> bool:
+    if not remote:
+        return False
+    try:
+        return ipaddress.ip_address(remote.split("%")[0]).is_loopback
+    except ValueError:
+        return False
 
 
 def _presented(request: web.Request) -> str | None:
@@ -31,28 +46,33 @@ def _unauthorized(message: str) -> web.Response:
     return web.json_response({"error": "unauthorized", "details": message}, status=401)
 
 
-def make_auth_middleware(function_keys: list[str], admin_key: str | None,
-                         levels: dict[str, str]) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
+def make_auth_middleware(function_keys: list[str], admin_key: str | None, system_key: str | None,
+                         levels: dict[str, str]) -> Middleware:
+    """`levels` maps each registered aiohttp path template of an HTTP function to its auth level."""
     admin = [admin_key] if admin_key else []
+    durable = admin + ([system_key] if system_key else [])
     any_key = function_keys + admin
 
     @web.middleware
     async def auth(request: web.Request, handler: Handler) -> web.StreamResponse:
         path = request.path
-        if path.startswith("/durabletask/"):
-            remote = request.remote or ""
-            if not remote.startswith(_LOOPBACK):
+        if path.startswith(RPC_PREFIX):
+            if not is_loopback(request.remote):
                 return web.json_response({"error": "forbidden", "details": "the RPC endpoint is loopback-only"},
                                          status=403)
             return await handler(request)
-        if path.startswith("/runtime/webhooks/") or path == "/metrics" or path.startswith("/admin/"):
+        if path.startswith(DURABLE_PUBLIC):
+            if durable and not _matches(_presented(request), durable):
+                return _unauthorized("the management API needs the admin or durable system key "
+                                     "(x-functions-key header or code query)")
+            return await handler(request)
+        if path == "/metrics" or path.startswith("/admin/"):
             if admin and not _matches(_presented(request), admin):
                 return _unauthorized("this endpoint needs the admin key (x-functions-key header or code query)")
             return await handler(request)
         if any_key:
             resource = request.match_info.route.resource
-            template = resource.canonical if resource is not None else path
-            level = _level_for(template, levels)
+            level = levels.get(resource.canonical, "ANONYMOUS") if resource is not None else "ANONYMOUS"
             if level == "FUNCTION" and not _matches(_presented(request), any_key):
                 return _unauthorized("this function needs a function key (x-functions-key header or code query)")
             if level == "ADMIN" and not _matches(_presented(request), admin):
@@ -62,18 +82,16 @@ def make_auth_middleware(function_keys: list[str], admin_key: str | None,
     return auth
 
 
-def _level_for(template: str, levels: dict[str, str]) -> str:
-    normalized = template.rstrip("/")
-    for route, level in levels.items():
-        if _same_route(route, normalized):
-            return level
-    return "ANONYMOUS"
-
-
-def _same_route(azure_route: str, aiohttp_template: str) -> bool:
-    import re
-
-    def shape(value: str) -> str:
-        return re.sub(r"\{[^}]*\}", "{}", value.rstrip("/"))
-
-    return shape(azure_route) == shape(aiohttp_template)
+@web.middleware
+async def json_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """aiohttp's own errors (404 no route, 405, 413 body too large) as `{error, details}` JSON."""
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        if exc.status < 400 or exc.content_type == "application/json":
+            raise
+        body = {"error": exc.reason, "details": exc.text or exc.reason}
+        if exc.status == 413:
+            body = {"error": "request body too large", "details": exc.text or exc.reason}
+        headers = {k: v for k, v in exc.headers.items() if k.lower() not in ("content-type", "content-length")}
+        return web.json_response(body, status=exc.status, headers=headers)

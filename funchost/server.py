@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import Awaitable, Callable
+import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,6 +40,7 @@ class HostConfig:
     activity_threads: int = 8
     function_keys: list[str] = field(default_factory=list)
     admin_key: str | None = None
+    system_key: str | None = None
     telemetry: bool = True
 
     @property
@@ -58,6 +60,7 @@ class HostConfig:
         keys = env.get("FUNCHOST_FUNCTION_KEYS", "")
         config.function_keys = [k for k in keys.split(",") if k]
         config.admin_key = env.get("FUNCHOST_ADMIN_KEY") or None
+        config.system_key = env.get("FUNCHOST_SYSTEM_KEY") or None
         if env.get("FUNCHOST_TELEMETRY", "1") in ("0", "false"):
             config.telemetry = False
         for key, value in overrides.items():
@@ -82,7 +85,11 @@ class Host:
         self.runner = ActivityRunner(self.functions, config.max_concurrent_activities, config.activity_threads,
                                      config.activity_processes)
         self.dispatcher = Dispatcher(self.store, self.functions, self.runner, self.observability.host_telemetry)
-        self.management = ManagementApi(self.dispatcher, self.functions.task_hub, config.admin_key)
+        # The durable system key: embedded in the management links apps hand out; it opens only the
+        # management API (never /metrics, /admin or ADMIN functions), as the extension's key in Azure.
+        self.system_key = config.system_key or (secrets.token_urlsafe(24)
+                                                if config.admin_key or config.function_keys else None)
+        self.management = ManagementApi(self.dispatcher, self.functions.task_hub, self.system_key)
         self.invoker = HttpInvoker(str(config.script_root), self._client_binding)
         self._runner: web.AppRunner | None = None
         self._site: web.TCPSite | None = None
@@ -91,11 +98,15 @@ class Host:
     def _client_binding(self, request: web.Request) -> str:
         base = f"{request.scheme}://{request.host}{DURABLE_PREFIX}"
         return client_binding(base, f"http://127.0.0.1:{self.port}{RPC_PREFIX}/", self.functions.task_hub,
-                              self.config.admin_key)
+                              self.system_key)
 
     def build_app(self) -> web.Application:
+        from .auth import json_errors, make_auth_middleware
+
+        levels: dict[str, str] = {}  # filled below, as routes are registered
+        auth = make_auth_middleware(self.config.function_keys, self.config.admin_key, self.system_key, levels)
         app = web.Application(client_max_size=self.config.max_body_bytes,
-                              middlewares=self.observability.middlewares(self._auth_middleware()))
+                              middlewares=[json_errors, *self.observability.middlewares(auth)])
         app.add_routes(self.management.routes(DURABLE_PREFIX))
         app.add_routes(self.management.routes(RPC_PREFIX))
         app.router.add_get("/admin/host/status", self._host_status)
@@ -105,15 +116,9 @@ class Host:
         for fn in sorted(self.functions.http, key=route_sort_key):
             handler = self.invoker.handler(fn)
             for path in route_paths(prefix, fn.route):
-                app.router.add_route("*", path, handler, name=None)
+                route = app.router.add_route("*", path, handler, name=None)
+                levels[route.resource.canonical if route.resource else path] = fn.auth_level
         return app
-
-    def _auth_middleware(self) -> Callable[..., Awaitable[web.StreamResponse]]:
-        from .auth import make_auth_middleware
-
-        return make_auth_middleware(self.config.function_keys, self.config.admin_key,
-                                    {_function_path(self.config.script_root, fn.route): fn.auth_level
-                                     for fn in self.functions.http})
 
     async def _host_status(self, request: web.Request) -> web.Response:
         return web.json_response({"state": "Running", "version": "funchost", "functions": len(self.routes())})
@@ -169,11 +174,6 @@ def _route_prefix(script_root: Path) -> str:
         return "api" if prefix is None else str(prefix).strip("/")
     except (OSError, ValueError):
         return "api"
-
-
-def _function_path(script_root: Path, route: str) -> str:
-    prefix = _route_prefix(script_root)
-    return "/" + "/".join(p for p in (prefix, route.strip("/")) if p)
 
 
 async def run_host(config: HostConfig, ready: Callable[[Host], None] | None = None,

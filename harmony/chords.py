@@ -128,7 +128,7 @@ class Chord:
         """The tensions above the seventh: 9, b9, #9, 11, #11, 13, b13."""
         return tuple(i for i in self.intervals if i in _EXT_ORDER)
 
-    @property
+    @functools.cached_property  # pure and hot in the search (hundreds of thousands of reads per task)
     def family(self) -> str:
         """major | minor | dominant | half-diminished | diminished | augmented | suspended | power."""
         third, fifth, seventh = self.third, self.fifth, self.seventh
@@ -152,7 +152,7 @@ class Chord:
     def is_dominant(self) -> bool:
         return self.family == DOMINANT
 
-    @property
+    @functools.cached_property
     def complexity(self) -> int:
         """0 triad/power, 1 seventh or sixth, 2 natural extensions (9/11/13, add9), 3 altered tensions."""
         if any(i in _ALT_EXTENSIONS for i in self.intervals) or (

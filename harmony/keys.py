@@ -10,6 +10,7 @@ related ii of a secondary dominant.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 from collections.abc import Sequence
@@ -84,12 +85,12 @@ class Key:
     def is_minor(self) -> bool:
         return self.mode in MINOR_MODES
 
-    @property
+    @functools.cached_property  # pure and hot in the search (read for every diatonic check)
     def scale(self) -> tuple[int, ...]:
         """Pitch classes of the mode's scale, tonic first."""
         return tuple((self.tonic_pc + step) % 12 for step in MODES[self.mode])
 
-    @property
+    @functools.cached_property
     def harmonic_scale(self) -> frozenset[int]:
         """The scale plus the raised leading tone in minor (so V7 and vii°7 count as diatonic)."""
         notes = set(self.scale)

@@ -63,7 +63,9 @@ class HostProcess:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"host exited with {self.proc.returncode}: {self.log_path.read_text()[-3000:]}")
             try:
-                if self.request("GET", "/admin/host/status").status == 200:
+                key = self.env.get("FUNCHOST_ADMIN_KEY")
+                probe = self.request("GET", "/admin/host/status", headers={"x-functions-key": key} if key else None)
+                if probe.status == 200:
                     return self
             except OSError:
                 time.sleep(0.05)
