@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -67,14 +68,41 @@ def run_load(base: str, count: int, players: int, offset: int = 0) -> Figures:
             "p50_ms": round(ms(percentile(latencies, 50)), 2), "p99_ms": round(ms(percentile(latencies, 99)), 2)}
 
 
-def _start_agent_tasks(host: HostProcess, count: int) -> list[str]:
-    chords = " ".join(["Dm7 G7 Cmaj7 A7"] * 16)  # 64 chords: the heaviest search the API accepts
-    ids = []
-    for _ in range(count):
-        reply = host.request("POST", "/api/agents/tasks/spice-up",
-                             {"progression": chords, "style": "jazz", "budgetMs": 60000})
-        ids.append(str(reply.json()["taskId"]))
-    return ids
+class AgentLoad:
+    """Keeps `slots` long spice-up tasks searching (a finished one is replaced) until stopped."""
+
+    def __init__(self, host: HostProcess, slots: int) -> None:
+        self.host = host
+        self.slots: list[str] = [self._start(i) for i in range(slots)]
+        self.started = slots
+        self.busy_samples: list[int] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._keep_busy, daemon=True)
+        self._thread.start()
+
+    def _start(self, seed: int) -> str:
+        chords = " ".join(["Dm7 G7 Cmaj7 A7"] * 16)  # 64 chords: the heaviest search the API accepts
+        reply = self.host.request("POST", "/api/agents/tasks/spice-up",
+                                  {"progression": chords, "style": "jazz", "budgetMs": 60000, "seed": seed})
+        return str(reply.json()["taskId"])
+
+    def _keep_busy(self) -> None:
+        while not self._stop.wait(0.25):
+            running = 0
+            for index, task_id in enumerate(self.slots):
+                state = self.host.request("GET", f"/api/agents/tasks/{task_id}/status").json()["state"]
+                if state in ("Pending", "Running"):
+                    running += 1
+                else:
+                    self.started += 1
+                    self.slots[index] = self._start(self.started)
+            self.busy_samples.append(running)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(10)
+        for task_id in self.slots:
+            self.host.request("POST", f"/api/agents/tasks/{task_id}/cancel")
 
 
 def run(quick: bool = False) -> Figures:
@@ -88,16 +116,17 @@ def run(quick: bool = False) -> Figures:
             log(f"record_performance: {requests} requests, {CONCURRENCY} in flight")
             for key, value in run_load(host.base, requests, 500).items():
                 figures[f"alone_{key}"] = value
-            tasks = _start_agent_tasks(host, 4)
+            agents = AgentLoad(host, 4)
             time.sleep(1.0)
-            busy = [host.request("GET", f"/api/agents/tasks/{t}/status").json()["state"] for t in tasks]
-            log(f"record_performance: beside 4 agent tasks ({busy})")
-            for key, value in run_load(host.base, requests, 500, offset=requests).items():
-                figures[f"with_agents_{key}"] = value
-            figures["agent_tasks_running_during_load"] = sum(
-                host.request("GET", f"/api/agents/tasks/{t}/status").json()["state"] == "Running" for t in tasks)
-            for task_id in tasks:
-                host.request("POST", f"/api/agents/tasks/{task_id}/cancel")
+            log("record_performance: beside 4 agent tasks kept searching")
+            try:
+                for key, value in run_load(host.base, requests, 500, offset=requests).items():
+                    figures[f"with_agents_{key}"] = value
+            finally:
+                agents.stop()
+            samples = agents.busy_samples or [0]
+            figures["agent_tasks_running_mean_during_load"] = round(sum(samples) / len(samples), 2)
+            figures["agent_tasks_started"] = agents.started
             log(f"record_performance: storing {sessions} player sessions")
             stored = run_load(host.base, sessions, sessions, offset=2 * requests)
             figures["sessions_stored"] = sessions

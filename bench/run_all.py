@@ -24,6 +24,7 @@ from . import (
     call_entity,
     entity_rss,
     entity_signals,
+    load_test,
     metrics_overhead,
     orchestrations,
     peer,
@@ -42,6 +43,7 @@ MODULES: list[tuple[str, Callable[[bool], Figures]]] = [
     ("metrics_overhead", metrics_overhead.run),
     ("record_performance", record_performance.run),
     ("agent_tasks", agent_tasks.run),
+    ("load_test", load_test.run),
 ]
 
 
@@ -106,6 +108,8 @@ ROWS = [
         None, Target("<=", 3)),
     Row("default 8-chord spice-up median s (processes)", "agent_tasks", "processes_spice_up_median_s", None,
         Target("<=", 2)),
+    Row("load test 60 s at 1000 req/s: error rate", "load_test", "error_rate", None, Target("<=", 0)),
+    Row("load test 60 s at 1000 req/s: p99 ms", "load_test", "p99_ms"),
     Row("agent cancel -> Cancelled p99 ms (threads)", "agent_tasks", "threads_cancel_to_cancelled_p99_ms"),
     Row("20 agent tasks, slowest s past budget (threads)", "agent_tasks", "threads_concurrent_max_over_budget_s"),
 ]
