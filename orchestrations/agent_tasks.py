@@ -5,6 +5,16 @@ One orchestrator per task type shares `_agent_task`:
     agent_prepare -> [agent_llm_plan raced with the deadline timer] -> agent_search_step x N
         -> agent_voicings -> agent_assemble
 
+Bounded history. Every step's input and output carry the whole search state (~2 KB at 8 chords,
+~17 KB at 64), and Durable replays an execution's whole history at every episode, so the search runs
+`STEPS_PER_EXECUTION` steps per execution and then continues as new (same instance id) with
+everything the later stages need: the prepared request and analysis, the search state, the absolute
+deadline computed once at the start, the created-at instant, the progress so far, the warnings and
+the LLM plan result. A continued execution never re-runs the start-only work (validation and
+analysis, the LLM consultation, the "task started" metric); the "task finished" metric is recorded
+once, by the execution that ends the task. The search is deterministic per iteration, so the
+result does not depend on where executions begin and end.
+
 Each search step is ~10-100 ms of CPU (a fixed number of iterations, see harmony.search), so a
 terminate takes effect at the next step boundary on Azure; on funchost the step activity also polls
 `hostext.cancellation_token()` between iterations and returns at once. Activities are retried on
@@ -14,7 +24,8 @@ runs before every step on the replay-safe clock, and the LLM call is raced again
 that is cancelled as soon as the call wins, so no timer is left pending when the orchestration ends.
 
 Custom status (what is running now) at every step: {"type", "stage", "progress", "message"}, progress
-never decreasing and 1.0 on completion. Stages in order: queued (0.0, validating and analysing),
+never decreasing (across executions too: a continued execution sets the carried stage and progress
+before its first yield) and 1.0 on completion. Stages in order: queued (0.0, validating and analysing),
 consulting-llm (0.1, only when an LLM is configured), searching (0.15 -> 0.85 by iterations done),
 voicing (0.9), assembling (0.95), completed (1.0).
 """
@@ -25,7 +36,7 @@ import asyncio
 import logging
 import os
 from collections.abc import Generator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import azure.durable_functions as df
@@ -50,6 +61,10 @@ telemetry.declare_task_types(ORCHESTRATOR_BY_TASK)
 RETRY = df.RetryOptions(first_retry_interval_in_milliseconds=200, max_number_of_attempts=3)
 DEFAULT_GRACE_S = 30.0
 STEP_MS = 150
+# Search steps per execution before continue-as-new: each step adds its input and output state to the
+# history (~40 KB of history at 64 chords), so an execution's history stays near 200 KB at most.
+STEPS_PER_EXECUTION = 4
+CONTINUED = "continued"  # the orchestration input key that marks a continued execution
 
 # Progress bands per stage; searching fills SEARCH_START..SEARCH_END in proportion to iterations.
 SEARCH_START, SEARCH_END = 0.15, 0.85
@@ -73,28 +88,42 @@ def _check_deadline(context: df.DurableOrchestrationContext, deadline_at: Any, s
         raise AgentTaskFailed(f"agent task timed out after {seconds:g} s while {stage}")
 
 
-def _agent_task(context: df.DurableOrchestrationContext, task: str) -> Generator[Any, Any, dict[str, Any]]:
-    """`_run_task`, measured: its start in the first episode, its end in the last, never on replay."""
-    started = context.current_utc_datetime
-    if not context.is_replaying:
+def _carried(context: df.DurableOrchestrationContext) -> tuple[Any, dict[str, Any] | None]:
+    """The orchestration input and, for a continued execution, what the previous execution carried."""
+    payload = context.get_input(expected_type=dict)
+    carried = payload.get(CONTINUED) if isinstance(payload, dict) else None
+    return payload, carried if isinstance(carried, dict) else None
+
+
+def _agent_task(context: df.DurableOrchestrationContext, task: str) -> Generator[Any, Any, dict[str, Any] | None]:
+    """`_run_task`, measured: its start in the first episode of its first execution, its end in the last
+    episode of the execution that ends it (not one that continues as new), never on replay."""
+    payload, carried = _carried(context)
+    started = datetime.fromisoformat(carried["createdAt"]) if carried else context.current_utc_datetime
+    if carried is None and not context.is_replaying:
         telemetry.task_started(task)
     try:
-        result = yield from _run_task(context, task)
+        result = yield from _run_task(context, task, payload, carried)
     except Exception as exc:
         if not context.is_replaying:
             outcome = telemetry.TIMED_OUT if "timed out" in str(exc) else telemetry.FAILED
             telemetry.task_finished(context.instance_id, task, outcome,
                                     (context.current_utc_datetime - started).total_seconds())
         raise
+    if context.will_continue_as_new:
+        return None
     if not context.is_replaying:
         telemetry.task_finished(context.instance_id, task, telemetry.COMPLETED,
                                 (context.current_utc_datetime - started).total_seconds())
     return result
 
 
-def _run_task(context: df.DurableOrchestrationContext, task: str) -> Generator[Any, Any, dict[str, Any]]:
-    """The shared body of the three orchestrators (deterministic: no clock, random or I/O here)."""
-    payload = context.get_input(expected_type=dict)
+def _begin(context: df.DurableOrchestrationContext, task: str,
+           payload: Any) -> Generator[Any, Any, dict[str, Any]]:
+    """The start-only work of the first execution: validate and analyse, consult the LLM if configured.
+
+    Returns what the search and the later stages need, in the form carried across executions.
+    """
     body = payload.get("request", payload) if isinstance(payload, dict) else payload
     started = context.current_utc_datetime
     instance = context.instance_id
@@ -125,39 +154,71 @@ def _run_task(context: df.DurableOrchestrationContext, task: str) -> Generator[A
         if outcome.get("state"):
             state, llm = outcome["state"], outcome.get("llm")
     _set_status(context, task, "searching", SEARCH_START, f"searching in {prepared['key']}")
+    return {"createdAt": started.isoformat(), "deadlineAt": deadline_at.isoformat(), "deadlineSeconds": seconds,
+            "prepared": prepared, "state": state, "llm": llm, "warnings": warnings, "progress": SEARCH_START,
+            "execution": 1}
+
+
+def _search_progress(state: dict[str, Any]) -> tuple[float, str]:
+    fraction = agent.progress(state)
+    return SEARCH_START + (SEARCH_END - SEARCH_START) * fraction, f"search {round(100 * fraction)}% done"
+
+
+def _run_task(context: df.DurableOrchestrationContext, task: str, payload: Any,
+              carried: dict[str, Any] | None) -> Generator[Any, Any, dict[str, Any] | None]:
+    """The shared body of the three orchestrators (deterministic: no clock, random or I/O here).
+
+    Returns None after scheduling continue-as-new (the search goes on in the next execution).
+    """
+    if carried is None:
+        carry = yield from _begin(context, task, payload)
+    else:
+        carry = carried
+        # Before any yield, so a status read between executions already shows where the task is.
+        progress, message = _search_progress(carry["state"])
+        _set_status(context, task, "searching", max(float(carry.get("progress") or 0.0), progress), message)
+    prepared, state = carry["prepared"], carry["state"]
+    seconds = float(carry["deadlineSeconds"])
+    deadline_at = datetime.fromisoformat(carry["deadlineAt"])
+    steps = 0
     while not state["done"]:
         _check_deadline(context, deadline_at, seconds, "searching")
         state = yield context.call_activity_with_retry(
-            "agent_search_step", RETRY, {"state": state, "instanceId": instance}, expected_type=dict)
-        fraction = agent.progress(state)
-        _set_status(context, task, "searching", SEARCH_START + (SEARCH_END - SEARCH_START) * fraction,
-                    f"search {round(100 * fraction)}% done")
+            "agent_search_step", RETRY, {"state": state, "instanceId": context.instance_id}, expected_type=dict)
+        steps += 1
+        progress, message = _search_progress(state)
+        _set_status(context, task, "searching", progress, message)
+        if not state["done"] and steps >= STEPS_PER_EXECUTION:
+            context.continue_as_new({"type": task, CONTINUED: {
+                **carry, "state": state, "progress": round(progress, 3),
+                "execution": int(carry.get("execution") or 1) + 1}})
+            return None
     _check_deadline(context, deadline_at, seconds, "voicing")
     _set_status(context, task, "voicing", 0.9, "choosing guitar voicings")
     voicings = yield context.call_activity_with_retry(
         "agent_voicings", RETRY, {"request": prepared["request"], "state": state}, expected_type=list)
     _set_status(context, task, "assembling", 0.95, "writing the explanations and tips")
     result = yield context.call_activity_with_retry(
-        "agent_assemble", RETRY, {"prepared": prepared, "state": state, "voicings": voicings, "llm": llm,
-                                  "warnings": warnings}, expected_type=dict)
+        "agent_assemble", RETRY, {"prepared": prepared, "state": state, "voicings": voicings,
+                                  "llm": carry["llm"], "warnings": carry["warnings"]}, expected_type=dict)
     _set_status(context, task, "completed", 1.0, "done")
     return result
 
 
 @bp.orchestration_trigger(context_name="context", orchestration="agent_spice_up")
-def agent_spice_up(context: df.DurableOrchestrationContext) -> Generator[Any, Any, dict[str, Any]]:
+def agent_spice_up(context: df.DurableOrchestrationContext) -> Generator[Any, Any, dict[str, Any] | None]:
     """Spice up a progression: richer chords for a style, cadence preserved by default."""
     return (yield from _agent_task(context, "spice-up"))
 
 
 @bp.orchestration_trigger(context_name="context", orchestration="agent_reharmonize")
-def agent_reharmonize(context: df.DurableOrchestrationContext) -> Generator[Any, Any, dict[str, Any]]:
+def agent_reharmonize(context: df.DurableOrchestrationContext) -> Generator[Any, Any, dict[str, Any] | None]:
     """Reharmonize a progression for a style and feel, first/last chords locked by default."""
     return (yield from _agent_task(context, "reharmonize"))
 
 
 @bp.orchestration_trigger(context_name="context", orchestration="agent_create")
-def agent_create(context: df.DurableOrchestrationContext) -> Generator[Any, Any, dict[str, Any]]:
+def agent_create(context: df.DurableOrchestrationContext) -> Generator[Any, Any, dict[str, Any] | None]:
     """Create a progression from a key, style, mood and skill level."""
     return (yield from _agent_task(context, "create"))
 

@@ -20,7 +20,9 @@ from urllib.parse import quote
 import pytest
 from aiohttp import web
 
+from harmony import agent
 from harmony.chords import parse_chord
+from orchestrations.agent_tasks import CONTINUED, STEPS_PER_EXECUTION
 from tests.hostproc import ROOT, HostProcess
 
 TASKS = "/api/agents/tasks"
@@ -38,6 +40,8 @@ AUTUMN = "Cm7 F7 Bbmaj7 Ebmaj7 Am7b5 D7 Gm7 Gm6"
 II_V_I = "Dm7 G7 | Cmaj7 | A7 | Dm7 G7 | Cmaj7"
 # 16 chords: each search step takes long enough (and there are enough of them) to cancel mid-search.
 LONG = f"{AUTUMN} {AUTUMN}"
+# 64 chords, the most a request may have: the largest search state (~17 KB) of any task.
+LONGEST = " ".join([AUTUMN] * 8)
 
 
 # -- helpers ----------------------------------------------------------------------------------------
@@ -205,6 +209,82 @@ def test_cancel_mid_search_stops_the_task_for_good(app_host: HostProcess) -> Non
     assert history(app_host, task_id) == events  # no step scheduled after the terminate
     assert task_id not in {t["taskId"] for t in active_tasks(app_host)}
     assert cancel(app_host, task_id)[0] == 409
+
+
+def full_history(host: HostProcess, task_id: str) -> list[dict[str, Any]]:
+    """The current execution's history with every input and output: what a replay of it parses."""
+    reply = host.request("GET", f"{INSTANCES}/{task_id}?showHistory=true&showHistoryOutput=true&showInput=true")
+    assert reply.status in (200, 202), reply.body  # 202 while the instance runs
+    events: list[dict[str, Any]] = reply.json()["historyEvents"]
+    return events
+
+
+def execution_number(events: list[dict[str, Any]]) -> int:
+    """1 for the first execution of a task, n for its (n-1)th continue-as-new."""
+    started = json.loads(events[0]["Input"])
+    assert events[0]["EventType"] == "ExecutionStarted"
+    return int(started[CONTINUED]["execution"]) if CONTINUED in started else 1
+
+
+def test_long_search_continues_as_new_and_keeps_each_history_small(app_host: HostProcess) -> None:
+    """64 chords and 100 search steps: before continue-as-new the one history grew to ~4.3 MB."""
+    body = {"progression": LONGEST, "style": "jazz", "seed": 7, "budgetMs": 60_000}
+    task_id = start(app_host, "spice-up", body)["taskId"]
+    reads: list[dict[str, Any]] = []
+    searching_sizes: dict[int, int] = {}  # execution -> largest history seen while it searched
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        reads.append(status(app_host, task_id))
+        if reads[-1]["state"] in FINISHED:
+            break
+        events = full_history(app_host, task_id)
+        if events and not any(e.get("FunctionName") == "agent_voicings" for e in events):
+            number = execution_number(events)
+            searching_sizes[number] = max(searching_sizes.get(number, 0), len(json.dumps(events)))
+        time.sleep(0.01)
+    assert_sane_progress(reads)
+    done = reads[-1]
+    assert done["state"] == "Completed" and (done["progress"], done["stage"]) == (1.0, "completed"), done
+
+    result = done["result"]
+    assert set(result) == RESULT_FIELDS and result["warnings"] == []
+    assert_chords_parse(result["progression"])
+    assert [shape["chord"] for shape in result["voicings"]] == result["progression"]
+    # The same document as the whole pipeline run in one go, in-process.
+    assert result == agent.run_local("spice-up", body, result["metadata"]["createdAt"])
+
+    events = full_history(app_host, task_id)
+    names = [e.get("Name") for e in events if e["EventType"] == "TaskScheduled"]
+    steps = names.count("agent_search_step")
+    assert names == ["agent_search_step"] * steps + ["agent_voicings", "agent_assemble"], names
+    assert 1 <= steps <= STEPS_PER_EXECUTION
+    last = execution_number(events)
+    assert (last - 1) * STEPS_PER_EXECUTION + steps > 20  # many steps, over many executions
+    assert len(searching_sizes) >= 3 and max(searching_sizes) <= last
+    # Each execution's history holds at most STEPS_PER_EXECUTION steps (~40 KB each at 64 chords, input and
+    # output); the last one adds the voicings and the result (the result twice, ~65 KB each).
+    assert max(searching_sizes.values()) < 220_000, searching_sizes
+    assert len(json.dumps(events)) < 500_000
+
+
+def test_cancel_in_a_continued_execution_stops_the_task(app_host: HostProcess) -> None:
+    task_id = start(app_host, "spice-up", {"progression": LONGEST, "budgetMs": 60_000})["taskId"]
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        events = full_history(app_host, task_id)
+        if events and execution_number(events) >= 2:
+            break
+        time.sleep(0.005)
+    assert status(app_host, task_id)["state"] == "Running"
+
+    assert cancel(app_host, task_id) == (202, {"taskId": task_id, "state": "Cancelled"})
+    view = status(app_host, task_id)
+    assert (view["state"], view["stage"], view["result"]) == ("Cancelled", "cancelled", None)
+    events = history(app_host, task_id)
+    assert events[-1]["EventType"] == "ExecutionTerminated"
+    time.sleep(1.0)  # several steps' and executions' worth: nothing may continue the task
+    assert (status(app_host, task_id)["state"], history(app_host, task_id)) == ("Cancelled", events)
+    assert task_id not in {t["taskId"] for t in active_tasks(app_host)}
 
 
 def test_cancel_of_a_completed_task_is_409_and_keeps_the_result(app_host: HostProcess) -> None:
