@@ -56,6 +56,17 @@ class Message:
     target: str
     body: dict[str, Any]
     visible_at: float
+    # An activity's completion is not written as a message: its durable record is the activity row,
+    # deleted in the same transaction as the episode that consumes the completion (a crash before
+    # that re-runs the activity: at-least-once). `activity_seq` names that row.
+    activity_seq: int | None = None
+
+
+def _deletions(messages: list[Message]) -> tuple[list[int], list[int]]:
+    """(message rows, activity rows) that consuming these messages removes from the store."""
+    rows = sorted(m.seq for m in messages if m.activity_seq is None)
+    activities = sorted(m.activity_seq for m in messages if m.activity_seq is not None)
+    return rows, activities
 
 
 @dataclass
@@ -141,6 +152,7 @@ class Dispatcher:
             task.cancel()
         for task in list(self._activity_tasks):
             task.cancel()
+        self._persist_completions()
         self._flush()
         for futures in self._waiters.values():
             for future in futures:
@@ -152,6 +164,18 @@ class Dispatcher:
                 waiter.set_exception(HostShuttingDown())
         self._entity_waiters.clear()
         self.runner.shutdown()
+
+    def _persist_completions(self) -> None:
+        """On a clean stop, keep finished activities' results rather than re-running them on restart."""
+        done = [m for messages in self._pending.values() for m in messages if m.activity_seq is not None]
+        if not done:
+            return
+
+        def write() -> None:
+            self.store.delete_activities(sorted(m.activity_seq for m in done if m.activity_seq is not None))
+            self.store.add_messages([(m.seq, m.target, json.dumps(m.body), 0.0) for m in done])
+
+        self._commits.append(_Commit(write, None, asyncio.get_running_loop().create_future()))
 
     # -- commit ---------------------------------------------------------------------------------
     def _submit(self, write: Callable[[], None], after: Callable[[], None] | None = None) -> asyncio.Future[None]:
@@ -295,7 +319,9 @@ class Dispatcher:
                                  {"durable.instance_id": target, "durable.orchestrator": inst.name}):
             episode = replay.run_episode(inst, events, handle, self.registry, now)
         self.stats.episodes += 1
-        consumed = {live[i].seq for i in episode.consumed} | {m.seq for m in stale}
+        used = [live[i] for i in episode.consumed] + stale
+        consumed = {m.seq for m in used}
+        message_rows, activity_rows = _deletions(used)
         if not consumed:
             self._running.discard(target)
             return
@@ -315,9 +341,11 @@ class Dispatcher:
             self.telemetry.episode(inst.name, time.perf_counter() - episode_start, inst.status, new.status)
 
         def write() -> None:
-            self.store.delete_messages(sorted(consumed))
+            self.store.delete_messages(message_rows)
+            self.store.delete_activities(activity_rows)
             if terminal:
                 self.store.delete_messages_for(target)
+                self.store.delete_activities_for(target)
             for child in plan.children:
                 self.store.put_instance(child, now_s, now_s)
             self.store.put_instance(new, created, now_s)
@@ -345,8 +373,13 @@ class Dispatcher:
         self._submit(write, after)
 
     def _drop_messages(self, target: str, messages: list[Message]) -> None:
-        seqs = [m.seq for m in messages]
-        self._submit(lambda: self.store.delete_messages(seqs), lambda: self._release(target, set(seqs)))
+        message_rows, activity_rows = _deletions(messages)
+
+        def write() -> None:
+            self.store.delete_messages(message_rows)
+            self.store.delete_activities(activity_rows)
+
+        self._submit(write, lambda: self._release(target, {m.seq for m in messages}))
 
     def _drop_mailbox(self, target: str) -> None:
         for message in self._pending.get(target, []):
@@ -448,12 +481,8 @@ class Dispatcher:
             done = event(EventType.TASK_FAILED, now, TaskScheduledId=activity.task_id, Reason=outcome.reason,
                          Details=outcome.details)
         message = self._new_message(activity.instance_id, {"e": done, "x": activity.execution_id})
-
-        def write() -> None:
-            self.store.delete_activity(activity.seq)
-            self.store.add_messages([(message.seq, message.target, json.dumps(message.body), 0.0)])
-
-        await self._submit(write, lambda: self._enqueue(message))
+        message.activity_seq = activity.seq
+        self._enqueue(message)
 
     def _cancel_activities(self, instance_id: str) -> None:
         for token in list(self._tokens.get(instance_id, ())):

@@ -182,8 +182,11 @@ class Store:
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
             [(a.seq, a.instance_id, a.execution_id, a.task_id, a.name, a.input, a.kind) for a in rows])
 
-    def delete_activity(self, seq: int) -> None:
-        self._db.execute("DELETE FROM activities WHERE seq = ?", (seq,))
+    def delete_activities(self, seqs: list[int]) -> None:
+        self._db.executemany("DELETE FROM activities WHERE seq = ?", [(s,) for s in seqs])
+
+    def delete_activities_for(self, instance_id: str) -> None:
+        self._db.execute("DELETE FROM activities WHERE instance_id = ?", (instance_id,))
 
     def all_activities(self) -> list[StoredActivity]:
         cur = self._db.execute(
