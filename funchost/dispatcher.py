@@ -76,11 +76,15 @@ class _Record:
     updated: float
 
 
+MessageRow = tuple[int, str, str, float]
+
+
 @dataclass
 class _Commit:
-    write: Callable[[], None]
+    write: Callable[[], None] | None
     after: Callable[[], None] | None
     future: asyncio.Future[None]
+    rows: list[MessageRow] | None = None  # messages to insert; a flush inserts all of them in one call
 
 
 @dataclass
@@ -178,10 +182,11 @@ class Dispatcher:
         self._commits.append(_Commit(write, None, asyncio.get_running_loop().create_future()))
 
     # -- commit ---------------------------------------------------------------------------------
-    def _submit(self, write: Callable[[], None], after: Callable[[], None] | None = None) -> asyncio.Future[None]:
+    def _submit(self, write: Callable[[], None] | None, after: Callable[[], None] | None = None,
+                rows: list[MessageRow] | None = None) -> asyncio.Future[None]:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[None] = loop.create_future()
-        self._commits.append(_Commit(write, after, future))
+        self._commits.append(_Commit(write, after, future, rows))
         if not self._flush_scheduled:
             self._flush_scheduled = True
             loop.call_soon(self._flush)
@@ -197,7 +202,9 @@ class Dispatcher:
         try:
             with self.store.transaction():
                 for commit in commits:
-                    commit.write()
+                    if commit.write is not None:
+                        commit.write()
+                self.store.add_messages([row for commit in commits if commit.rows for row in commit.rows])
             outcomes: list[BaseException | None] = [None] * len(commits)
         except Exception:
             log.exception("group commit of %d writes failed; committing them one by one", len(commits))
@@ -219,7 +226,10 @@ class Dispatcher:
     def _commit_alone(self, commit: _Commit) -> BaseException | None:
         try:
             with self.store.transaction():
-                commit.write()
+                if commit.write is not None:
+                    commit.write()
+                if commit.rows:
+                    self.store.add_messages(commit.rows)
             return None
         except Exception as exc:
             return exc
@@ -610,9 +620,8 @@ class Dispatcher:
 
     async def _send_control(self, instance_id: str, ev: HistoryEvent) -> None:
         message = self._new_message(instance_id, {"e": ev, "x": None})
-        await self._submit(
-            lambda: self.store.add_messages([(message.seq, instance_id, json.dumps(message.body), 0.0)]),
-            lambda: self._enqueue(message))
+        await self._submit(None, lambda: self._enqueue(message),
+                           [(message.seq, instance_id, json.dumps(message.body), 0.0)])
 
     async def signal_entity(self, entity_id: str, operation: str, input_text: str | None,
                             builtin_delete: bool = False, traceparent: str | None = None) -> None:
@@ -624,9 +633,8 @@ class Dispatcher:
         op = Operation(seq=0, name=operation, input=input_text, signal=True, enqueued_at=self.clock(),
                        builtin_delete=builtin_delete, traceparent=traceparent)
         message = self._new_message(entity_id, op.to_json())
-        await self._submit(
-            lambda: self.store.add_messages([(message.seq, entity_id, json.dumps(message.body), 0.0)]),
-            lambda: self._enqueue(message))
+        await self._submit(None, lambda: self._enqueue(message),
+                           [(message.seq, entity_id, json.dumps(message.body), 0.0)])
 
     async def call_entity(self, entity_id: str, operation: str, input_text: str | None,
                           timeout_s: float = 30.0, traceparent: str | None = None) -> OperationResult:
@@ -647,9 +655,8 @@ class Dispatcher:
         waiter: asyncio.Future[OperationResult] = asyncio.get_running_loop().create_future()
         self._entity_waiters[request_id] = waiter
         try:
-            await self._submit(
-                lambda: self.store.add_messages([(message.seq, entity_id, json.dumps(message.body), 0.0)]),
-                lambda: self._enqueue(message))
+            await self._submit(None, lambda: self._enqueue(message),
+                               [(message.seq, entity_id, json.dumps(message.body), 0.0)])
             return await asyncio.wait_for(waiter, timeout_s)
         finally:
             self._entity_waiters.pop(request_id, None)

@@ -320,9 +320,11 @@ class ManagementApi:
             if raw.strip():
                 if "json" in (request.content_type or ""):
                     try:
-                        input_text = as_json_text(json.loads(raw))
+                        value = json.loads(raw)
                     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
                         raise BadRequest(f"the request body is not valid JSON: {exc}") from None
+                    # A JSON string is the Python client's double encoding; anything else is kept as sent.
+                    input_text = value if isinstance(value, str) else raw.decode().strip()
                 else:
                     input_text = json.dumps(raw.decode("utf-8", errors="replace"))
             traceparent = self.dispatcher.telemetry.current_traceparent() or request.headers.get("traceparent")

@@ -160,6 +160,8 @@ class Store:
         return int(max(a, b))
 
     def add_messages(self, rows: list[tuple[int, str, str, float]]) -> None:
+        if not rows:
+            return
         self._db.executemany("INSERT INTO messages (seq, target, body, visible_at) VALUES (?, ?, ?, ?)", rows)
 
     def delete_messages(self, seqs: list[int]) -> None:
