@@ -40,6 +40,7 @@ from .errors import (
 from .history import EventType, HistoryEvent, event, from_epoch
 from .httpcall import call_http
 from .ids import is_entity_id, split_entity_id
+from .messages import Message, MessageRow, deletions, started_event, traceparent_of
 from .replay import Instance, ParentRef
 from .store import InstanceQuery, InstanceRow, Store, StoredActivity
 from .telemetry import HostTelemetry
@@ -51,32 +52,10 @@ STEPS_PER_YIELD = 64
 
 
 @dataclass
-class Message:
-    seq: int
-    target: str
-    body: dict[str, Any]
-    visible_at: float
-    # An activity's completion is not written as a message: its durable record is the activity row,
-    # deleted in the same transaction as the episode that consumes the completion (a crash before
-    # that re-runs the activity: at-least-once). `activity_seq` names that row.
-    activity_seq: int | None = None
-
-
-def _deletions(messages: list[Message]) -> tuple[list[int], list[int]]:
-    """(message rows, activity rows) that consuming these messages removes from the store."""
-    rows = sorted(m.seq for m in messages if m.activity_seq is None)
-    activities = sorted(m.activity_seq for m in messages if m.activity_seq is not None)
-    return rows, activities
-
-
-@dataclass
 class _Record:
     instance: Instance
     created: float
     updated: float
-
-
-MessageRow = tuple[int, str, str, float]
 
 
 @dataclass
@@ -325,13 +304,13 @@ class Dispatcher:
         handle = self.functions.orchestrator(inst.name)
         episode_start = time.perf_counter()
         events = [m.body["e"] for m in live]
-        with self.telemetry.span(f"orchestration {inst.name}", _traceparent(inst, events),
+        with self.telemetry.span(f"orchestration {inst.name}", traceparent_of(inst, events),
                                  {"durable.instance_id": target, "durable.orchestrator": inst.name}):
             episode = replay.run_episode(inst, events, handle, self.registry, now)
         self.stats.episodes += 1
         used = [live[i] for i in episode.consumed] + stale
         consumed = {m.seq for m in used}
-        message_rows, activity_rows = _deletions(used)
+        message_rows, activity_rows = deletions(used)
         if not consumed:
             self._running.discard(target)
             return
@@ -383,7 +362,7 @@ class Dispatcher:
         self._submit(write, after)
 
     def _drop_messages(self, target: str, messages: list[Message]) -> None:
-        message_rows, activity_rows = _deletions(messages)
+        message_rows, activity_rows = deletions(messages)
 
         def write() -> None:
             self.store.delete_messages(message_rows)
@@ -402,10 +381,7 @@ class Dispatcher:
         fresh = Instance(instance_id=inst.instance_id, name=inst.name, execution_id=uuid.uuid4().hex,
                          input=new_input, status=replay.RUNNING, custom_status=inst.custom_status,
                          parent=inst.parent)
-        started = _started_event(fresh, now)
-        traceparent = _traceparent(inst, [])
-        if traceparent:
-            started["ParentTraceContext"] = {"TraceParent": traceparent}
+        started = started_event(fresh, now, traceparent_of(inst, []))
         plan.messages.append(self._new_message(inst.instance_id, {"e": started, "x": fresh.execution_id}))
         return fresh
 
@@ -429,7 +405,7 @@ class Dispatcher:
                                request_id=item.request_id,
                                parent=None if item.signal else inst.instance_id,
                                parent_execution=None if item.signal else inst.execution_id, enqueued_at=now_s,
-                               traceparent=_traceparent(inst, []))
+                               traceparent=traceparent_of(inst, []))
                 plan.messages.append(self._new_message(item.entity_id, op.to_json()))
             elif isinstance(item, replay.StartSubOrchestration):
                 self._plan_child(inst, item, now, plan)
@@ -449,10 +425,7 @@ class Dispatcher:
                          input=item.input, status=replay.PENDING,
                          parent=ParentRef(parent.instance_id, parent.execution_id, item.task_id))
         plan.children.append(child)
-        child_started = _started_event(child, now)
-        traceparent = _traceparent(parent, [])
-        if traceparent:
-            child_started["ParentTraceContext"] = {"TraceParent": traceparent}
+        child_started = started_event(child, now, traceparent_of(parent, []))
         plan.messages.append(self._new_message(child.instance_id, {"e": child_started, "x": child.execution_id}))
 
     # -- activities -----------------------------------------------------------------------------
@@ -466,7 +439,7 @@ class Dispatcher:
         self._tokens.setdefault(activity.instance_id, set()).add(token)
         start = time.perf_counter()
         record = self._instances.get(activity.instance_id)
-        traceparent = _traceparent(record.instance, []) if record else None
+        traceparent = traceparent_of(record.instance, []) if record else None
         try:
             with self.telemetry.span(f"activity {activity.name}", traceparent,
                                      {"durable.instance_id": activity.instance_id, "durable.activity": activity.name}):
@@ -563,10 +536,8 @@ class Dispatcher:
             raise InstanceAlreadyExists(instance_id, existing.instance.status)
         now_s = self.clock()
         inst = Instance(instance_id=instance_id, name=known[0], execution_id=uuid.uuid4().hex, input=input_text)
-        started_event = _started_event(inst, from_epoch(now_s))
-        if traceparent:
-            started_event["ParentTraceContext"] = {"TraceParent": traceparent}
-        started = self._new_message(instance_id, {"e": started_event, "x": inst.execution_id})
+        started = self._new_message(instance_id, {"e": started_event(inst, from_epoch(now_s), traceparent),
+                                                  "x": inst.execution_id})
         self._instances[instance_id] = _Record(inst, now_s, now_s)  # reserve the id until committed
 
         def write() -> None:
@@ -784,24 +755,3 @@ class _Plan:
     messages: list[Message] = field(default_factory=list)
     activities: list[StoredActivity] = field(default_factory=list)
     children: list[Instance] = field(default_factory=list)
-
-
-def _traceparent(inst: Instance, events: list[HistoryEvent]) -> str | None:
-    """The W3C traceparent the execution was started under (kept in its ExecutionStarted event)."""
-    for ev in (inst.history[1:2] if len(inst.history) > 1 else []) + events[:1]:
-        if ev.get("EventType") == EventType.EXECUTION_STARTED:
-            context = ev.get("ParentTraceContext") or {}
-            return context.get("TraceParent")
-    return None
-
-
-def _started_event(inst: Instance, now: datetime) -> HistoryEvent:
-    fields: dict[str, Any] = {
-        "Name": inst.name, "Version": "", "Input": inst.input,
-        "OrchestrationInstance": {"InstanceId": inst.instance_id, "ExecutionId": inst.execution_id},
-    }
-    if inst.parent is not None:
-        fields["ParentInstance"] = {"OrchestrationInstance": {"InstanceId": inst.parent.instance_id,
-                                                              "ExecutionId": inst.parent.execution_id},
-                                    "TaskScheduleId": inst.parent.task_id}
-    return event(EventType.EXECUTION_STARTED, now, **fields)
