@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -77,55 +77,46 @@ class HostTelemetry:
     def bind_dispatcher(self, dispatcher: Dispatcher) -> None:
         self._dispatcher = dispatcher
 
-    def _observations(self, values: dict[str, int], label: str) -> Iterable[Any]:
+    @staticmethod
+    def _observations(values: Mapping[Any, int], *labels: str) -> Iterable[Any]:
+        """Observations of `values`, whose keys are label values (a tuple when there are several labels)."""
         from opentelemetry.metrics import Observation
 
-        return [Observation(v, {label: k}) for k, v in values.items()]
+        return [Observation(v, dict(zip(labels, k if isinstance(k, tuple) else (k,), strict=True)))
+                for k, v in list(values.items())]
+
+    def _per_entity_type(self, values: dict[str, int]) -> Iterable[Any]:
+        """Every registered entity type, zero where nothing is waiting or active."""
+        if self._dispatcher is not None:
+            for name in self._dispatcher.functions.entities:
+                values.setdefault(name, 0)
+        return self._observations(values, "entity")
 
     def _observe_entity_ops(self, _options: Any) -> Iterable[Any]:
-        from opentelemetry.metrics import Observation
-
-        return [Observation(v, {"entity": e, "operation": o, "outcome": r})
-                for (e, o, r), v in list(self._entity_ops.items())]
+        return self._observations(self._entity_ops, "entity", "operation", "outcome")
 
     def _observe_started(self, _options: Any) -> Iterable[Any]:
-        from opentelemetry.metrics import Observation
-
-        return [Observation(v, {"name": n}) for n, v in list(self._orch_started.items())]
+        return self._observations(self._orch_started, "name")
 
     def _observe_completed(self, _options: Any) -> Iterable[Any]:
-        from opentelemetry.metrics import Observation
-
-        return [Observation(v, {"name": n, "status": st}) for (n, st), v in list(self._orch_completed.items())]
+        return self._observations(self._orch_completed, "name", "status")
 
     def _observe_depth(self, _options: Any) -> Iterable[Any]:
-        if self._dispatcher is None:
-            return []
-        depths = self._dispatcher.mailbox_depths()
-        for name in self._dispatcher.functions.entities:
-            depths.setdefault(name, 0)
-        return self._observations(depths, "entity")
+        return self._per_entity_type(self._dispatcher.mailbox_depths()) if self._dispatcher else []
 
     def _observe_active(self, _options: Any) -> Iterable[Any]:
-        if self._dispatcher is None:
-            return []
-        active = self._dispatcher.active_entities()
-        for name in self._dispatcher.functions.entities:
-            active.setdefault(name, 0)
-        return self._observations(active, "entity")
+        return self._per_entity_type(self._dispatcher.active_entities()) if self._dispatcher else []
 
     def _observe_running(self, _options: Any) -> Iterable[Any]:
         if self._dispatcher is None:
             return []
         running = self._dispatcher.running_by_name()
-        for _, (name, _fn) in self._dispatcher.functions.orchestrators.items():
+        for name, _fn in self._dispatcher.functions.orchestrators.values():
             running.setdefault(name, 0)
         return self._observations(running, "name")
 
     def _observe_pending(self, _options: Any) -> Iterable[Any]:
-        if self._dispatcher is None:
-            return []
-        return self._observations(self._dispatcher.pending_work(), "kind")
+        return self._observations(self._dispatcher.pending_work(), "kind") if self._dispatcher else []
 
     def commit(self, seconds: float) -> None:
         if self.meter is not None:
