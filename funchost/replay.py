@@ -384,11 +384,11 @@ def _apply_state(
     work: list[Work] = []
     new_events: list[HistoryEvent] = []
     _advance_retries(inst, appended, now, new_events, work)
-    continue_input: str | None = None
+    continue_as_new: dict[str, Any] | None = None
     for action in actions[len(meta.action_ids):]:
         kind = action.get("actionType")
-        if kind == Action.CONTINUE_AS_NEW:
-            continue_input = action.get("input")
+        if kind == Action.CONTINUE_AS_NEW:  # always the last action: nothing runs after it
+            continue_as_new = action
             break
         error = _unknown_target(action, registry)
         if error:
@@ -399,25 +399,23 @@ def _apply_state(
         _schedule(inst, action, task_id, now, new_events, work)
     inst.history.extend(new_events)
     inst.history.append(event(EventType.ORCHESTRATOR_COMPLETED, now))
-    if continue_input is not None or (state.get("isDone") and _has_continue(actions)):
-        if continue_input is None:
-            continue_input = next(a.get("input") for a in actions if a.get("actionType") == Action.CONTINUE_AS_NEW)
+    if continue_as_new is not None:
+        # Only signals outlive the execution; other work of the old execution is discarded.
         inst.status = CONTINUED_AS_NEW
-        signals = [w for w in work if isinstance(w, SendEntityMessage) and w.signal]
-        return Episode(inst, consumed, list(signals), invoked=True, continue_input=continue_input)
+        return Episode(inst, consumed, _signals(work), invoked=True,
+                       continue_input=continue_as_new.get("input") or "null")
     if state.get("isDone"):
         inst.status = COMPLETED
         inst.output = state.get("output")
         inst.history.append(event(EventType.EXECUTION_COMPLETED, now, OrchestrationStatus=COMPLETED,
                                   Result=json.dumps(inst.output)))
-        return Episode(inst, consumed, [w for w in work if isinstance(w, SendEntityMessage) and w.signal],
-                       invoked=True)
+        return Episode(inst, consumed, _signals(work), invoked=True)
     inst.status = RUNNING
     return Episode(inst, consumed, work, invoked=True)
 
 
-def _has_continue(actions: list[dict[str, Any]]) -> bool:
-    return any(a.get("actionType") == Action.CONTINUE_AS_NEW for a in actions)
+def _signals(work: list[Work]) -> list[Work]:
+    return [w for w in work if isinstance(w, SendEntityMessage) and w.signal]
 
 
 def _check_determinism(actions: list[dict[str, Any]], meta: ReplayMeta,
