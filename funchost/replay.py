@@ -221,6 +221,57 @@ class Episode:
         return self.instance.status
 
 
+@dataclass
+class Selection:
+    """Which pending events an episode takes: indices consumed, events appended to history, and so on."""
+
+    consumed: list[int] = field(default_factory=list)
+    appended: list[HistoryEvent] = field(default_factory=list)
+    deliverable: int = 0
+    suspended: bool = False
+    terminate: HistoryEvent | None = None
+
+
+def select_events(inst: Instance, pending: list[HistoryEvent]) -> Selection:
+    """Pick the events this episode delivers, in arrival order.
+
+    A terminate wins over everything; suspend holds every other event until resume, which then
+    delivers the held ones; while a retry is in flight only one completion goes per episode; a
+    second ExecutionStarted for a running execution is dropped.
+    """
+    sel = Selection(suspended=inst.status == SUSPENDED)
+    one_at_a_time = inst.meta.has_active_retry()
+    held: list[int] = []
+
+    def deliver(index: int) -> None:
+        sel.consumed.append(index)
+        sel.appended.append(pending[index])
+        sel.deliverable += 1
+
+    for index, ev in enumerate(pending):
+        kind = ev["EventType"]
+        if kind == EventType.EXECUTION_TERMINATED:
+            sel.terminate = ev
+            return sel
+        if kind in (EventType.EXECUTION_SUSPENDED, EventType.EXECUTION_RESUMED):
+            suspend = kind == EventType.EXECUTION_SUSPENDED
+            if sel.suspended != suspend:
+                sel.suspended = suspend
+                sel.appended.append(ev)
+            sel.consumed.append(index)
+            if not suspend:
+                while held and not (one_at_a_time and sel.deliverable >= 1):
+                    deliver(held.pop(0))
+        elif sel.suspended:
+            held.append(index)
+        elif kind == EventType.EXECUTION_STARTED and inst.history:
+            sel.consumed.append(index)  # a duplicate start of an execution already under way
+        elif not (one_at_a_time and sel.deliverable >= 1):
+            deliver(index)
+    sel.consumed.sort()
+    return sel
+
+
 def run_episode(
     instance: Instance,
     pending: list[HistoryEvent],
@@ -235,48 +286,11 @@ def run_episode(
     assigned in the same order as the SDK assigns them during replay.
     """
     inst = replace(instance, history=list(instance.history), meta=instance.meta.copy())
-    consumed: list[int] = []
-    appended: list[HistoryEvent] = []
-    deliverable = 0
-    suspended = inst.status == SUSPENDED
-    one_at_a_time = inst.meta.has_active_retry()
-    held: list[int] = []
-    for index, ev in enumerate(pending):
-        kind = ev["EventType"]
-        if kind == EventType.EXECUTION_TERMINATED:
-            return _terminate(inst, ev, list(range(len(pending))), now)
-        if kind == EventType.EXECUTION_SUSPENDED:
-            if not suspended:
-                suspended = True
-                appended.append(ev)
-            consumed.append(index)
-            continue
-        if kind == EventType.EXECUTION_RESUMED:
-            if suspended:
-                suspended = False
-                appended.append(ev)
-            consumed.append(index)
-            # Events held while suspended are delivered now, in their arrival order.
-            for earlier in held:
-                if one_at_a_time and deliverable >= 1:
-                    break
-                consumed.append(earlier)
-                appended.append(pending[earlier])
-                deliverable += 1
-            held = [i for i in held if i not in consumed]
-            continue
-        if suspended:
-            held.append(index)
-            continue
-        if kind == EventType.EXECUTION_STARTED and inst.history:
-            consumed.append(index)  # a duplicate start of an execution already under way
-            continue
-        if one_at_a_time and deliverable >= 1:
-            continue
-        consumed.append(index)
-        appended.append(ev)
-        deliverable += 1
-    consumed.sort()
+    selection = select_events(inst, pending)
+    if selection.terminate is not None:
+        return _terminate(inst, selection.terminate, list(range(len(pending))), now)
+    consumed, appended, deliverable, suspended = (selection.consumed, selection.appended, selection.deliverable,
+                                                  selection.suspended)
     if not inst.history and not any(e["EventType"] == EventType.EXECUTION_STARTED for e in appended):
         # Nothing can run before the execution has started; keep the events for later.
         return Episode(inst, [], [], invoked=False)
