@@ -309,9 +309,7 @@ class Dispatcher:
             episode = replay.run_episode(inst, events, handle, self.registry, now)
         self.stats.episodes += 1
         used = [live[i] for i in episode.consumed] + stale
-        consumed = {m.seq for m in used}
-        message_rows, activity_rows = deletions(used)
-        if not consumed:
+        if not used:
             self._running.discard(target)
             return
         new = episode.instance
@@ -319,15 +317,20 @@ class Dispatcher:
         if episode.continue_input is not None:
             new = self._continue_as_new(new, episode.continue_input, now, plan)
         self._plan_work(new, episode.work, now_s, now, plan)
-        terminal = new.status in replay.TERMINAL_STATUSES
-        if terminal and new.parent is not None:
+        if new.status in replay.TERMINAL_STATUSES and new.parent is not None:
             completion = replay.completion_event_for_parent(new, now)
             if completion is not None:
                 plan.messages.append(self._new_message(new.parent.instance_id,
                                                        {"e": completion, "x": new.parent.execution_id}))
-        created = record.created
         if episode.invoked:
             self.telemetry.episode(inst.name, time.perf_counter() - episode_start, inst.status, new.status)
+        self._commit_episode(target, new, used, plan, record.created, now_s)
+
+    def _commit_episode(self, target: str, new: Instance, used: list[Message], plan: _Plan, created: float,
+                        now_s: float) -> None:
+        """Write the episode's outcome in the group commit, then release its effects in memory."""
+        terminal = new.status in replay.TERMINAL_STATUSES
+        message_rows, activity_rows = deletions(used)
 
         def write() -> None:
             self.store.delete_messages(message_rows)
@@ -350,7 +353,7 @@ class Dispatcher:
                 self._instances[target] = _Record(new, created, now_s)
             for child in plan.children:
                 self._instances[child.instance_id] = _Record(child, now_s, now_s)
-            self._release(target, consumed)
+            self._release(target, {m.seq for m in used})
             for message in plan.messages:
                 self._enqueue(message)
             for activity in plan.activities:
