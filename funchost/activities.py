@@ -130,10 +130,6 @@ class ActivityRunner:
             for _ in range(processes):
                 self._processes.submit(_warm_up)
 
-    @property
-    def uses_processes(self) -> bool:
-        return self._processes is not None
-
     async def run(self, name: str, text: str | None, token: cancellation.CancellationToken) -> ActivityOutcome:
         activity = self.functions.activities.get(name.lower())
         if activity is None:

@@ -73,7 +73,6 @@ class DispatcherStats:
     entity_operations: int = 0
     commits: int = 0
     activities: int = 0
-    extra: dict[str, int] = field(default_factory=dict)
 
 
 class Dispatcher:
@@ -323,7 +322,7 @@ class Dispatcher:
                 plan.messages.append(self._new_message(new.parent.instance_id,
                                                        {"e": completion, "x": new.parent.execution_id}))
         if episode.invoked:
-            self.telemetry.episode(inst.name, time.perf_counter() - episode_start, inst.status, new.status)
+            self.telemetry.episode(inst.name, time.perf_counter() - episode_start)
         self._commit_episode(target, new, used, plan, record.created, now_s)
 
     def _commit_episode(self, target: str, new: Instance, used: list[Message], plan: _Plan, created: float,

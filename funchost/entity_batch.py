@@ -12,8 +12,6 @@ from .ids import split_entity_id
 
 EntityHandle = Callable[[str], str]
 
-DELETE_OPERATION = "delete"
-
 
 @dataclass(frozen=True)
 class Operation:

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import secrets
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -174,17 +172,3 @@ def _route_prefix(script_root: Path) -> str:
         return "api" if prefix is None else str(prefix).strip("/")
     except (OSError, ValueError):
         return "api"
-
-
-async def run_host(config: HostConfig, ready: Callable[[Host], None] | None = None,
-                   stop_event: asyncio.Event | None = None) -> None:
-    """Start a host, call `ready`, and serve until `stop_event` is set."""
-    host = Host(config)
-    await host.start()
-    if ready is not None:
-        ready(host)
-    stop_event = stop_event or asyncio.Event()
-    try:
-        await stop_event.wait()
-    finally:
-        await host.stop()

@@ -150,9 +150,6 @@ class Store:
         finally:
             self._in_tx = False
 
-    def integrity_check(self) -> str:
-        return str(self._db.execute("PRAGMA integrity_check").fetchone()[0])
-
     # -- messages -------------------------------------------------------------------------------
     def max_seq(self) -> int:
         a = self._db.execute("SELECT COALESCE(MAX(seq), 0) FROM messages").fetchone()[0]
@@ -247,9 +244,6 @@ class Store:
         self._db.execute("DELETE FROM activities WHERE instance_id = ?", (instance_id,))
         return cur.rowcount > 0
 
-    def count_instances(self) -> int:
-        return int(self._db.execute("SELECT COUNT(*) FROM instances").fetchone()[0])
-
     # -- entities -------------------------------------------------------------------------------
     def get_entity(self, entity_id: str) -> EntityRow | None:
         row = self._db.execute(
@@ -289,9 +283,6 @@ class Store:
             sql += " LIMIT ?"
             args.append(top)
         return [EntityRow(*r) for r in self._db.execute(sql, args)]
-
-    def count_entities(self) -> int:
-        return int(self._db.execute("SELECT COUNT(*) FROM entities").fetchone()[0])
 
 
 def _instance_filter(q: InstanceQuery) -> tuple[list[str], list[Any]]:

@@ -130,7 +130,7 @@ class HostTelemetry:
         if self.meter is not None and status in _TERMINAL:
             self._orch_completed[(name, status)] += 1
 
-    def episode(self, name: str, seconds: float, before: str, after: str) -> None:
+    def episode(self, name: str, seconds: float) -> None:
         if self.meter is not None:
             self.episode_duration.record(seconds, {"name": name})
 
