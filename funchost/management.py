@@ -23,7 +23,7 @@ from .errors import (
     UnknownFunction,
 )
 from .history import from_epoch, iso_seconds, parse_iso
-from .ids import entity_id, validate_entity_key, validate_entity_name, validate_instance_id
+from .ids import entity_id, validate_entity_name, validate_instance_id
 from .replay import ACTIVE_STATUSES, COMPLETED, FAILED, TERMINAL_STATUSES
 from .status import management_urls, status_payload
 from .store import InstanceQuery
@@ -296,9 +296,8 @@ class ManagementApi:
 
     # -- entities -------------------------------------------------------------------------------
     def _entity(self, request: web.Request) -> str:
-        name = validate_entity_name(request.match_info["name"])
         key = request.match_info["key"]
-        return entity_id(name, "" if key == "$" else validate_entity_key(key))
+        return entity_id(request.match_info["name"], "" if key == "$" else key)  # validates both
 
     async def read_entity(self, request: web.Request) -> web.StreamResponse:
         async def run() -> web.StreamResponse:
