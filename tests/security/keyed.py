@@ -9,10 +9,10 @@ from tests.hostproc import HostProcess, Reply
 
 
 class KeyedHost(HostProcess):
-    """HostProcess for a host with keys: its readiness probe presents the admin key.
+    """HostProcess for a host with keys (HostProcess's readiness probe presents the admin key from its env).
 
-    Every other request goes out exactly as the test wrote it, so the tests decide which key, if any,
-    each request carries.
+    Every request goes out exactly as the test wrote it, so the tests decide which key, if any,
+    each request carries; `admin` adds the admin key.
     """
 
     def __init__(self, script_root: Path, data_dir: Path, function_keys: str, admin_key: str,
@@ -20,12 +20,6 @@ class KeyedHost(HostProcess):
         super().__init__(script_root, data_dir, env={"FUNCHOST_FUNCTION_KEYS": function_keys,
                                                      "FUNCHOST_ADMIN_KEY": admin_key, **(env or {})}, args=args)
         self.admin_key = admin_key
-
-    def request(self, method: str, path: str, body: Any = None, raw: bytes | None = None,
-                headers: dict[str, str] | None = None, timeout: float = 30.0) -> Reply:
-        if headers is None and path == "/admin/host/status":
-            headers = {"x-functions-key": self.admin_key}
-        return super().request(method, path, body, raw=raw, headers=headers, timeout=timeout)
 
     def admin(self, method: str, path: str, body: Any = None, raw: bytes | None = None) -> Reply:
         """A request carrying the admin key in the x-functions-key header."""
