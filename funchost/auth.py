@@ -82,16 +82,24 @@ def make_auth_middleware(function_keys: list[str], admin_key: str | None, system
     return auth
 
 
+def json_error_response(exc: web.HTTPException) -> web.Response | None:
+    """aiohttp's own error (404 no route, 405, 413 body too large) as `{error, details}` JSON; None to re-raise."""
+    if exc.status < 400 or exc.content_type == "application/json":
+        return None
+    body = {"error": exc.reason, "details": exc.text or exc.reason}
+    if exc.status == 413:
+        body = {"error": "request body too large", "details": exc.text or exc.reason}
+    headers = {k: v for k, v in exc.headers.items() if k.lower() not in ("content-type", "content-length")}
+    return web.json_response(body, status=exc.status, headers=headers)
+
+
 @web.middleware
 async def json_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """aiohttp's own errors (404 no route, 405, 413 body too large) as `{error, details}` JSON."""
+    """`json_error_response` as a middleware (the HTTP metrics middleware does the same when telemetry is on)."""
     try:
         return await handler(request)
     except web.HTTPException as exc:
-        if exc.status < 400 or exc.content_type == "application/json":
+        response = json_error_response(exc)
+        if response is None:
             raise
-        body = {"error": exc.reason, "details": exc.text or exc.reason}
-        if exc.status == 413:
-            body = {"error": "request body too large", "details": exc.text or exc.reason}
-        headers = {k: v for k, v in exc.headers.items() if k.lower() not in ("content-type", "content-length")}
-        return web.json_response(body, status=exc.status, headers=headers)
+        return response

@@ -17,6 +17,7 @@ from typing import Any
 
 from aiohttp import web
 
+from .bound_metrics import BufferedHistogram
 from .telemetry import HostTelemetry
 
 log = logging.getLogger("funchost.observability")
@@ -83,37 +84,53 @@ class Observability:
         self.host_telemetry = HostTelemetry(meter, self.tracer)
 
     def middlewares(self, auth: Middleware) -> list[Middleware]:
+        """The app's middlewares, outermost first: JSON errors (measured when enabled), then `auth`."""
+        from .auth import json_errors
+
         if not self.enabled:
-            return [auth]
+            return [json_errors, auth]
         return [self._http_middleware(), auth]
 
     def _http_middleware(self) -> Middleware:
+        """JSON errors and `http.server.request.duration` in one layer (a SERVER span too with a tracer)."""
         from opentelemetry import context as otel_context
         from opentelemetry.propagate import extract
         from opentelemetry.trace import SpanKind
 
+        from .auth import json_error_response, json_errors
+
         tracer = self.tracer
         duration = self._http_duration
+        buffers = self.host_telemetry.buffers
+        by_key: dict[tuple[str, str, int], BufferedHistogram] = {}
+
+        def record(route: str, method: str, status: int, seconds: float) -> None:
+            histogram = by_key.get((route, method, status))
+            if histogram is None:  # routes, methods and statuses are few: one buffered histogram each
+                histogram = by_key[(route, method, status)] = buffers.histogram(duration, {
+                    "http.route": route, "http.request.method": method, "http.response.status_code": status})
+            histogram.record(seconds)
 
         @web.middleware
         async def measure(request: web.Request, handler: Handler) -> web.StreamResponse:
             if request.path.startswith(_INTERNAL_PREFIX):  # the app's own client RPC, not user traffic
-                return await handler(request)
+                return await json_errors(request, handler)
             resource = request.match_info.route.resource
             route = resource.canonical if resource is not None else "unmatched"
             start = time.perf_counter()
-            status = 500
             try:
                 response = await handler(request)
-                status = response.status
-                return response
             except web.HTTPException as exc:
-                status = exc.status
+                converted = json_error_response(exc)
+                record(route, request.method, exc.status, time.perf_counter() - start)
+                if converted is None:
+                    raise
+                return converted
+            except BaseException:
+                record(route, request.method, 500, time.perf_counter() - start)
                 raise
-            finally:
-                duration.record(time.perf_counter() - start, {
-                    "http.route": route, "http.request.method": request.method,
-                    "http.response.status_code": status})
+            record(route, request.method, response.status, time.perf_counter() - start)
+            return response
 
         if tracer is None:
             return measure

@@ -99,12 +99,12 @@ class Host:
                               self.system_key)
 
     def build_app(self) -> web.Application:
-        from .auth import json_errors, make_auth_middleware
+        from .auth import make_auth_middleware
 
         levels: dict[str, str] = {}  # filled below, as routes are registered
         auth = make_auth_middleware(self.config.function_keys, self.config.admin_key, self.system_key, levels)
         app = web.Application(client_max_size=self.config.max_body_bytes,
-                              middlewares=[json_errors, *self.observability.middlewares(auth)])
+                              middlewares=self.observability.middlewares(auth))
         app.add_routes(self.management.routes(DURABLE_PREFIX))
         app.add_routes(self.management.routes(RPC_PREFIX))
         app.router.add_get("/admin/host/status", self._host_status)
