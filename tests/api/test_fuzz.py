@@ -90,7 +90,7 @@ def _attempts_as_integer_literal(case: Any) -> Any:
 def _cases() -> list[tuple[str, str, str]]:
     """(method, path, mode) for every operation; negative only where there is an input to get wrong."""
     spec = load_spec()
-    found = []
+    found: list[tuple[str, str, str]] = []
     for method, path in operations(spec):
         operation = spec["paths"][path][method.lower()]
         modes = ["positive", "negative"] if operation.get("parameters") or operation.get("requestBody") else [

@@ -209,7 +209,7 @@ def test_instance_queries_filter_and_page(conformance_host: HostProcess) -> None
     seen: list[str] = []
     token = None
     while True:
-        headers = {"x-ms-continuation-token": token} if token else {}
+        headers: dict[str, str] = {"x-ms-continuation-token": token} if token else {}
         page = conformance_host.request("GET", f"{API}/instances?top=2", headers=headers)
         seen.extend(s["instanceId"] for s in page.json())
         token = page.headers.get("x-ms-continuation-token")

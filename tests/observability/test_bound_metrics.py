@@ -24,16 +24,19 @@ VALUES = [0.0, 0.0004, 0.001, 0.0011, 0.5, 3.0, 9.99, 10.0, 12345.0, -1.0, math.
 
 def _points(reader: InMemoryMetricReader) -> dict[str, list[tuple[Any, ...]]]:
     """Per metric name: sorted (attributes, count, sum, buckets, min, max) of every data point."""
-    data = reader.get_metrics_data()
     found: dict[str, list[tuple[Any, ...]]] = {}
-    assert data is not None
-    for resource_metrics in data.resource_metrics:
-        for scope in resource_metrics.scope_metrics:
-            for metric in scope.metrics:
-                found[metric.name] = sorted(
-                    (tuple(sorted(p.attributes.items())), p.count, p.sum, tuple(p.bucket_counts), p.min, p.max)
-                    for p in metric.data.data_points)
+    for name, points in _data_points(reader).items():
+        found[name] = sorted((tuple(sorted(p.attributes.items())), p.count, p.sum, tuple(p.bucket_counts), p.min,
+                              p.max) for p in points)
     return found
+
+
+def _data_points(reader: InMemoryMetricReader) -> dict[str, list[Any]]:
+    """Per metric name, the data points of one collection."""
+    data = reader.get_metrics_data()
+    assert data is not None
+    return {m.name: list(m.data.data_points) for rm in data.resource_metrics for sm in rm.scope_metrics
+            for m in sm.metrics}
 
 
 def _pair(provider: MeterProvider) -> tuple[Any, Any]:
@@ -170,13 +173,9 @@ def test_buffered_falls_back_value_by_value(setup: str) -> None:
     buffers = HistogramBuffers(provider.get_meter("bound-test"))
     for collection in range(2):
         _record_buffered(via_api, buffers, bound, 40)
-        data = reader.get_metrics_data()
-        assert data is not None
-        metrics = {m.name: m for rm in data.resource_metrics for sm in rm.scope_metrics for m in sm.metrics}
-        api_points = sorted((tuple(sorted(p.attributes.items())), p.count, p.sum) for p in
-                            metrics["via_api"].data.data_points)
-        bound_points = sorted((tuple(sorted(p.attributes.items())), p.count, p.sum) for p in
-                              metrics["bound"].data.data_points)
+        points = _data_points(reader)
+        api_points = sorted((tuple(sorted(p.attributes.items())), p.count, p.sum) for p in points["via_api"])
+        bound_points = sorted((tuple(sorted(p.attributes.items())), p.count, p.sum) for p in points["bound"])
         assert bound_points == api_points
         # delta: each collection counts its own 40 rounds; cumulative: all rounds so far
         assert {p[1] for p in bound_points} == {360 if setup == "delta" else 360 * (collection + 1)}
