@@ -12,7 +12,12 @@ The shortcut is taken only where it is exactly equivalent to the API call; anywh
 (another SDK layout, exemplars on, a view selecting attribute keys, delta temporality, which
 replaces aggregations on collection, the meter disabled, a reader added later, a value the SDK
 would reject) the bound histogram calls `Histogram.record` with the same attributes.
-`tests/observability/test_bound_metrics.py` checks both paths export the same thing.
+
+`BufferedHistogram` goes one step further for the host's hot paths: values are appended to a buffer
+and added to the aggregations in bulk, flushed by size and before every collection
+(`HistogramBuffers`), so exports are unchanged. One difference, irrelevant to the host, which sets
+its readers up once: values still buffered when a reader is added reach that reader too.
+`tests/observability/test_bound_metrics.py` checks both classes export what the API path does.
 """
 
 from __future__ import annotations
