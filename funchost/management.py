@@ -326,8 +326,9 @@ class ManagementApi:
                     input_text = value if isinstance(value, str) else raw.decode().strip()
                 else:
                     input_text = json.dumps(raw.decode("utf-8", errors="replace"))
-            traceparent = self.dispatcher.telemetry.current_traceparent() or request.headers.get("traceparent")
-            await self.dispatcher.signal_entity(target, operation, input_text, traceparent=traceparent)
+            await self.dispatcher.signal_entity(target, operation, input_text,
+                                                traceparent=self.dispatcher.telemetry.operation_traceparent(
+                                                    request.headers.get("traceparent")))
             return web.Response(status=202)
 
         return await self._guard(request, run)

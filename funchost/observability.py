@@ -94,8 +94,8 @@ class Observability:
     def _http_middleware(self) -> Middleware:
         """JSON errors and `http.server.request.duration` in one layer (a SERVER span too with a tracer)."""
         from opentelemetry import context as otel_context
-        from opentelemetry.propagate import extract
-        from opentelemetry.trace import SpanKind
+        from opentelemetry.propagate import extract, get_global_textmap
+        from opentelemetry.trace import SpanKind, Status, StatusCode, set_span_in_context
 
         from .auth import json_error_response, json_errors
 
@@ -135,29 +135,43 @@ class Observability:
         if tracer is None:
             return measure
 
+        propagator_fields = tuple(get_global_textmap().fields)
+
         @web.middleware
         async def observe(request: web.Request, handler: Handler) -> web.StreamResponse:
-            """A SERVER span around `measure`, in the trace of the caller's `traceparent`."""
+            """A SERVER span around `measure`, in the trace of the caller's `traceparent`.
+
+            One context attach per request; the caller's context is only extracted when the request
+            carries one of the propagator's headers, and a span the sampler dropped gets no attributes."""
             resource = request.match_info.route.resource
             route = resource.canonical if resource is not None else "unmatched"
-            token = otel_context.attach(extract(dict(request.headers)))
+            headers = request.headers
+            parent = extract(headers) if any(f in headers for f in propagator_fields) else None
+            span = tracer.start_span(f"{request.method} {route}", context=parent, kind=SpanKind.SERVER)
+            recording = span.is_recording()
+            if recording:
+                span.set_attributes({"http.request.method": request.method, "http.route": route,
+                                     "url.path": request.path})
+            token = otel_context.attach(set_span_in_context(span, parent))
+            status = 500
             try:
-                with tracer.start_as_current_span(f"{request.method} {route}", kind=SpanKind.SERVER) as span:
-                    span.set_attribute("http.request.method", request.method)
-                    span.set_attribute("http.route", route)
-                    span.set_attribute("url.path", request.path)
-                    status = 500
-                    try:
-                        response = await measure(request, handler)
-                        status = response.status
-                        return response
-                    except web.HTTPException as exc:
-                        status = exc.status
-                        raise
-                    finally:
-                        span.set_attribute("http.response.status_code", status)
+                response = await measure(request, handler)
+                status = response.status
+                return response
+            except web.HTTPException as exc:
+                status = exc.status
+                raise
+            except BaseException as exc:
+                if recording:
+                    span.record_exception(exc)
+                raise
             finally:
                 otel_context.detach(token)
+                if recording:
+                    span.set_attribute("http.response.status_code", status)
+                    if status >= 500:
+                        span.set_status(Status(StatusCode.ERROR, f"HTTP {status}"))
+                span.end()
 
         return observe
 

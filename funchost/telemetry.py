@@ -21,6 +21,27 @@ if TYPE_CHECKING:
 _TERMINAL = {"Completed", "Failed", "Terminated", "Canceled"}
 
 
+def _drops_unsampled_remote_parents(tracer: Any | None) -> bool:
+    """True when the tracer's sampler drops every child of an unsampled remote parent (the default
+    `parentbased_*` samplers do), so such spans need not be started only to be discarded."""
+    if tracer is None:
+        return False
+    try:
+        from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ParentBased
+    except ImportError:
+        return False
+    sampler = getattr(tracer, "sampler", None)
+    return isinstance(sampler, ParentBased) and getattr(sampler, "_remote_parent_not_sampled", None) is ALWAYS_OFF
+
+
+def _sampled(traceparent: str) -> bool:
+    """The W3C `sampled` flag of a `traceparent` (`00-<trace>-<span>-<flags>`); malformed counts as sampled."""
+    try:
+        return bool(int(traceparent[-2:], 16) & 1)
+    except ValueError:
+        return True
+
+
 class HostTelemetry:
     """Records host metrics; all methods are called on the dispatcher's loop thread."""
 
@@ -28,6 +49,7 @@ class HostTelemetry:
         self.meter = meter
         self.tracer = tracer
         self._dispatcher: Dispatcher | None = None
+        self._drop_unsampled_parents = _drops_unsampled_remote_parents(tracer)
         if meter is None:
             return
         seconds_buckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
@@ -195,12 +217,16 @@ class HostTelemetry:
         """One span per traced operation, each in its caller's trace (operations of a batch share its time)."""
         if self.tracer is None:
             return
+        drop_unsampled = self._drop_unsampled_parents
+        # untraced operations, and those whose span the sampler would drop anyway, make no span at all
+        traced = [(op, result) for op, result in zip(operations, results, strict=True)
+                  if op.traceparent and not (drop_unsampled and not _sampled(op.traceparent))]
+        if not traced:
+            return
         from opentelemetry.propagate import extract
         from opentelemetry.trace import Status, StatusCode
 
-        for op, result in zip(operations, results, strict=True):
-            if not op.traceparent:
-                continue
+        for op, result in traced:
             span = self.tracer.start_span(
                 f"entity {entity} {op.name}", context=extract({"traceparent": op.traceparent}),
                 start_time=start_ns, attributes={
@@ -210,11 +236,23 @@ class HostTelemetry:
                 span.set_status(Status(StatusCode.ERROR, str(result.result)[:200]))
             span.end(end_time=end_ns)
 
+    def operation_traceparent(self, caller: str | None) -> str | None:
+        """The `traceparent` an entity operation carries: the current span's when tracing (None when
+        the sampler dropped it, as it would drop the operation's span too), else the caller's header."""
+        if self.tracer is None:
+            return caller
+        traceparent = self.current_traceparent()
+        if traceparent is not None and self._drop_unsampled_parents and not _sampled(traceparent):
+            return None
+        return traceparent
+
     def current_traceparent(self) -> str | None:
+        """The W3C `traceparent` of the current span (the host's own carrier format), if there is one."""
         if self.tracer is None:
             return None
-        from opentelemetry.propagate import inject
+        from opentelemetry.trace import get_current_span
 
-        carrier: dict[str, str] = {}
-        inject(carrier)
-        return carrier.get("traceparent")
+        context = get_current_span().get_span_context()
+        if not context.is_valid:
+            return None
+        return f"00-{context.trace_id:032x}-{context.span_id:016x}-{context.trace_flags:02x}"
