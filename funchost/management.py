@@ -24,6 +24,7 @@ from .errors import (
 )
 from .history import from_epoch, iso_seconds, parse_iso
 from .ids import entity_id, validate_entity_name, validate_instance_id
+from .observability import DROPPED_TRACE
 from .replay import ACTIVE_STATUSES, COMPLETED, FAILED, TERMINAL_STATUSES
 from .status import management_urls, status_payload
 from .store import InstanceQuery
@@ -179,7 +180,8 @@ class ManagementApi:
                         from None
                 if not 0 <= wait_s <= 3600:
                     raise BadRequest("query parameter 'timeout' must be between 0 and 3600 seconds")
-            traceparent = self.dispatcher.telemetry.current_traceparent() or request.headers.get("traceparent")
+            traceparent = self.dispatcher.telemetry.request_traceparent(request.get(DROPPED_TRACE),
+                                                                       request.headers.get("traceparent"))
             new_id = await self.dispatcher.start_orchestration(name, instance_id, input_text, traceparent)
             if wait_s is None:
                 return self.check_status(request, new_id)
@@ -328,7 +330,7 @@ class ManagementApi:
                     input_text = json.dumps(raw.decode("utf-8", errors="replace"))
             await self.dispatcher.signal_entity(target, operation, input_text,
                                                 traceparent=self.dispatcher.telemetry.operation_traceparent(
-                                                    request.headers.get("traceparent")))
+                                                    request.get(DROPPED_TRACE), request.headers.get("traceparent")))
             return web.Response(status=202)
 
         return await self._guard(request, run)

@@ -26,6 +26,10 @@ Middleware = Callable[..., Awaitable[web.StreamResponse]]
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 _INTERNAL_PREFIX = "/durabletask/"
+_HOST_PREFIXES = ("/runtime/webhooks/", "/durabletask/")  # the management API and the client RPC
+# Request key of the `head_sampling.DroppedTrace` of a request the sampler dropped (no span was made).
+DROPPED_TRACE: Any = (web.RequestKey("funchost.dropped_trace", object) if hasattr(web, "RequestKey")
+                      else "funchost.dropped_trace")
 _HTTP_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
 
 
@@ -72,7 +76,12 @@ class Observability:
         # Spans cost as much as the work they describe on the entity hot path; with nobody to
         # receive them (no OTLP endpoint, no test exporter) the host makes none.
         if processors or os.environ.get("FUNCHOST_TRACING") == "1":
-            self.tracer_provider = TracerProvider(resource=resource)
+            from .head_sampling import PresetIdGenerator
+
+            # The host's id generator lets head sampling draw a trace id before the SDK does
+            # (`head_sampling`); a generator named in OTEL_PYTHON_ID_GENERATOR takes precedence.
+            ids = None if os.environ.get("OTEL_PYTHON_ID_GENERATOR") else PresetIdGenerator()
+            self.tracer_provider = TracerProvider(resource=resource, id_generator=ids)
             for processor in processors:
                 self.tracer_provider.add_span_processor(processor)
             self.tracer = self.tracer_provider.get_tracer("funchost")
@@ -98,6 +107,7 @@ class Observability:
         from opentelemetry.trace import SpanKind, Status, StatusCode, set_span_in_context
 
         from .auth import json_error_response, json_errors
+        from .head_sampling import RootSampling
 
         tracer = self.tracer
         duration = self._http_duration
@@ -136,6 +146,7 @@ class Observability:
             return measure
 
         propagator_fields = tuple(get_global_textmap().fields)
+        root_sampling = RootSampling(tracer)
 
         @web.middleware
         async def observe(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -146,8 +157,18 @@ class Observability:
             resource = request.match_info.route.resource
             route = resource.canonical if resource is not None else "unmatched"
             headers = request.headers
-            parent = extract(headers) if any(f in headers for f in propagator_fields) else None
-            span = tracer.start_span(f"{request.method} {route}", context=parent, kind=SpanKind.SERVER)
+            name = f"{request.method} {route}"
+            parent = None
+            for field in propagator_fields:
+                if field in headers:
+                    parent = extract(headers)
+                    break
+            if parent is None and root_sampling.enabled and request.path.startswith(_HOST_PREFIXES):
+                dropped = root_sampling.dropped(name)
+                if dropped is not None:  # no span; the management API passes the decision on
+                    request[DROPPED_TRACE] = dropped
+                    return await measure(request, handler)
+            span = tracer.start_span(name, context=parent, kind=SpanKind.SERVER)
             recording = span.is_recording()
             if recording:
                 span.set_attributes({"http.request.method": request.method, "http.route": route,

@@ -236,23 +236,45 @@ class HostTelemetry:
                 span.set_status(Status(StatusCode.ERROR, str(result.result)[:200]))
             span.end(end_time=end_ns)
 
-    def operation_traceparent(self, caller: str | None) -> str | None:
-        """The `traceparent` an entity operation carries: the current span's when tracing (None when
-        the sampler dropped it, as it would drop the operation's span too), else the caller's header."""
+    def operation_traceparent(self, dropped: Any | None, caller: str | None) -> str | None:
+        """The `traceparent` an entity operation carries: the request span's when tracing (None when
+        the sampler dropped it, as it would drop the operation's span too), else the caller's header.
+        `dropped` is the request's `observability.DROPPED_TRACE`, if any."""
         if self.tracer is None:
             return caller
+        if dropped is not None:
+            return None
         traceparent = self.current_traceparent()
         if traceparent is not None and self._drop_unsampled_parents and not _sampled(traceparent):
             return None
         return traceparent
 
+    def request_traceparent(self, dropped: Any | None, caller: str | None) -> str | None:
+        """The `traceparent` work started by a request runs under (sampled or not, so that the
+        sampling decision carries on): the request span's when tracing, else the caller's header.
+        `dropped` is the request's `observability.DROPPED_TRACE`, if any."""
+        if self.tracer is None:
+            return caller
+        if dropped is not None:
+            return str(dropped.traceparent())
+        return self.current_traceparent() or caller
+
     def current_traceparent(self) -> str | None:
         """The W3C `traceparent` of the current span (the host's own carrier format), if there is one."""
         if self.tracer is None:
             return None
-        from opentelemetry.trace import get_current_span
+        return _traceparent(_get_current_span().get_span_context())
 
-        context = get_current_span().get_span_context()
-        if not context.is_valid:
-            return None
-        return f"00-{context.trace_id:032x}-{context.span_id:016x}-{context.trace_flags:02x}"
+
+def _get_current_span() -> Any:
+    from opentelemetry.trace import get_current_span
+
+    global _get_current_span  # resolved once: the import is not free on a hot path
+    _get_current_span = get_current_span
+    return get_current_span()
+
+
+def _traceparent(context: Any) -> str | None:
+    if not context.is_valid:
+        return None
+    return f"00-{context.trace_id:032x}-{context.span_id:016x}-{context.trace_flags:02x}"

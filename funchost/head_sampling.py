@@ -1,0 +1,87 @@
+"""Head sampling of the host's own requests without making spans the sampler would drop.
+
+With tracing on and a ratio sampler (`OTEL_TRACES_SAMPLER=parentbased_traceidratio`), most
+requests are not sampled. The SDK still builds a non-recording span for each, and the request
+still switches context, which costs about as much on an entity signal as the host's metrics
+together. For requests to the host's own routes (the management API and the client RPC, where no
+user code runs that could start spans of its own) that carry no trace context, `RootSampling`
+takes the sampler's decision up front, on a trace id it draws itself:
+
+- dropped: no span, no context switch; the request keeps a `DroppedTrace`, whose `traceparent()`
+  carries the unsampled decision on to the orchestrations the request starts (entity operations,
+  which start nothing, carry none);
+- sampled: `PresetIdGenerator` hands the same trace id to the SDK's `start_span`, so the SDK's
+  own decision is the same and the span is made as usual.
+
+It applies only where that repeat decision is certain: root spans under the SDK's deterministic
+samplers (always on/off, trace-id ratio, and `parentbased_*` of those), with the host's id
+generator. Anything else (another sampler, `OTEL_PYTHON_ID_GENERATOR`) takes the SDK path.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
+from opentelemetry.sdk.trace.sampling import ParentBased, StaticSampler, TraceIdRatioBased
+from opentelemetry.trace import SpanKind, TraceFlags
+
+
+class PresetIdGenerator(RandomIdGenerator):
+    """Random ids, except that the next trace id of this thread can be set beforehand."""
+
+    def __init__(self) -> None:
+        self._next = threading.local()
+
+    def preset(self, trace_id: int) -> None:
+        self._next.trace_id = trace_id
+
+    def generate_trace_id(self) -> int:
+        preset = getattr(self._next, "trace_id", None)
+        if preset is not None:
+            self._next.trace_id = None
+            return int(preset)
+        return super().generate_trace_id()
+
+    def is_trace_id_random(self) -> bool:
+        return True
+
+
+class DroppedTrace:
+    """A new trace the sampler dropped at a host route: no span was made."""
+
+    __slots__ = ("flags", "ids", "trace_id")
+
+    def __init__(self, trace_id: int, flags: int, ids: PresetIdGenerator) -> None:
+        self.trace_id = trace_id
+        self.flags = flags
+        self.ids = ids
+
+    def traceparent(self) -> str:
+        """A W3C `traceparent` in this trace, not sampled, for work started by the request."""
+        return f"00-{self.trace_id:032x}-{self.ids.generate_span_id():016x}-{self.flags:02x}"
+
+
+class RootSampling:
+    """Samples new traces at the host's routes ahead of the SDK (see the module docstring)."""
+
+    def __init__(self, tracer: Any) -> None:
+        self._tracer = tracer
+        sampler = getattr(tracer, "sampler", None)
+        root = sampler._root if isinstance(sampler, ParentBased) else sampler
+        ids = getattr(tracer, "id_generator", None)
+        self.enabled = type(root) in (StaticSampler, TraceIdRatioBased) and isinstance(ids, PresetIdGenerator)
+        self._sampler = sampler
+        self._ids = ids if isinstance(ids, PresetIdGenerator) else PresetIdGenerator()
+        self._dropped_flags = int(TraceFlags.DEFAULT) | (0x02 if self._ids.is_trace_id_random() else 0)
+
+    def dropped(self, name: str) -> DroppedTrace | None:
+        """The dropped trace, or None after readying the SDK to make the (sampled) span itself."""
+        assert self._sampler is not None
+        trace_id = self._ids.generate_trace_id()
+        decision = self._sampler.should_sample(None, trace_id, name, SpanKind.SERVER).decision
+        if decision.is_recording():
+            self._ids.preset(trace_id)  # start_span draws this trace id and decides the same way
+            return None
+        return DroppedTrace(trace_id, self._dropped_flags, self._ids)
