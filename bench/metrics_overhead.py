@@ -27,7 +27,7 @@ from .common import Figures, bench_main, log, running_host
 from .entity_signals import many_plan, measure, warm_up
 from .load import SignalRun
 
-FULL = {"rounds": 2, "signals": 20000, "keys": 1000}
+FULL = {"rounds": 3, "signals": 20000, "keys": 1000}
 QUICK = {"rounds": 1, "signals": 5000, "keys": 1000}
 SETTINGS = ("off", "metrics", "traced", "traced_1pct")
 
