@@ -77,7 +77,8 @@ class RootSampling:
         self._dropped_flags = int(TraceFlags.DEFAULT) | (0x02 if self._ids.is_trace_id_random() else 0)
 
     def dropped(self, name: str) -> DroppedTrace | None:
-        """The dropped trace, or None after readying the SDK to make the (sampled) span itself."""
+        """The dropped trace, or None after readying the SDK to make the (sampled) span itself.
+        (`name` is the span's name for the sampler; the samplers this applies to do not read it.)"""
         assert self._sampler is not None
         trace_id = self._ids.generate_trace_id()
         decision = self._sampler.should_sample(None, trace_id, name, SpanKind.SERVER).decision

@@ -180,7 +180,7 @@ class ManagementApi:
                         from None
                 if not 0 <= wait_s <= 3600:
                     raise BadRequest("query parameter 'timeout' must be between 0 and 3600 seconds")
-            traceparent = self.dispatcher.telemetry.request_traceparent(request.get(DROPPED_TRACE),
+            traceparent = self.dispatcher.telemetry.request_traceparent(self._dropped_trace(request),
                                                                        request.headers.get("traceparent"))
             new_id = await self.dispatcher.start_orchestration(name, instance_id, input_text, traceparent)
             if wait_s is None:
@@ -330,10 +330,14 @@ class ManagementApi:
                     input_text = json.dumps(raw.decode("utf-8", errors="replace"))
             await self.dispatcher.signal_entity(target, operation, input_text,
                                                 traceparent=self.dispatcher.telemetry.operation_traceparent(
-                                                    request.get(DROPPED_TRACE), request.headers.get("traceparent")))
+                                                    self._dropped_trace(request), request.headers.get("traceparent")))
             return web.Response(status=202)
 
         return await self._guard(request, run)
+
+    def _dropped_trace(self, request: web.Request) -> Any:
+        """The request's `DROPPED_TRACE` (looked up only when tracing: a missing key costs an exception)."""
+        return request.get(DROPPED_TRACE) if self.dispatcher.telemetry.tracer is not None else None
 
     async def delete_entity(self, request: web.Request) -> web.StreamResponse:
         async def run() -> web.StreamResponse:

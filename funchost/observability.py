@@ -122,11 +122,13 @@ class Observability:
             histogram.record(seconds)
 
         @web.middleware
-        async def measure(request: web.Request, handler: Handler) -> web.StreamResponse:
+        async def measure(request: web.Request, handler: Handler, route: str | None = None) -> web.StreamResponse:
+            """The middleware when not tracing; `observe` calls it with the route it has looked up."""
             if request.path.startswith(_INTERNAL_PREFIX):  # the app's own client RPC, not user traffic
                 return await json_errors(request, handler)
-            resource = request.match_info.route.resource
-            route = resource.canonical if resource is not None else "unmatched"
+            if route is None:
+                resource = request.match_info.route.resource
+                route = resource.canonical if resource is not None else "unmatched"
             start = time.perf_counter()
             try:
                 response = await handler(request)
@@ -157,18 +159,17 @@ class Observability:
             resource = request.match_info.route.resource
             route = resource.canonical if resource is not None else "unmatched"
             headers = request.headers
-            name = f"{request.method} {route}"
             parent = None
             for field in propagator_fields:
                 if field in headers:
                     parent = extract(headers)
                     break
             if parent is None and root_sampling.enabled and request.path.startswith(_HOST_PREFIXES):
-                dropped = root_sampling.dropped(name)
+                dropped = root_sampling.dropped(route)
                 if dropped is not None:  # no span; the management API passes the decision on
                     request[DROPPED_TRACE] = dropped
-                    return await measure(request, handler)
-            span = tracer.start_span(name, context=parent, kind=SpanKind.SERVER)
+                    return await measure(request, handler, route)
+            span = tracer.start_span(f"{request.method} {route}", context=parent, kind=SpanKind.SERVER)
             recording = span.is_recording()
             if recording:
                 span.set_attributes({"http.request.method": request.method, "http.route": route,
@@ -176,7 +177,7 @@ class Observability:
             token = otel_context.attach(set_span_in_context(span, parent))
             status = 500
             try:
-                response = await measure(request, handler)
+                response = await measure(request, handler, route)
                 status = response.status
                 return response
             except web.HTTPException as exc:

@@ -215,7 +215,7 @@ class HostTelemetry:
     def entity_spans(self, entity: str, entity_id: str, operations: list[Operation],
                      results: list[OperationResult], start_ns: int, end_ns: int) -> None:
         """One span per traced operation, each in its caller's trace (operations of a batch share its time)."""
-        if self.tracer is None:
+        if self.tracer is None or (len(operations) == 1 and not operations[0].traceparent):
             return
         drop_unsampled = self._drop_unsampled_parents
         # untraced operations, and those whose span the sampler would drop anyway, make no span at all
