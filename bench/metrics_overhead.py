@@ -1,7 +1,6 @@
 """Cost of telemetry (issue 5): many-entity signal throughput with metrics, and with tracing, versus off.
 
-Settings, each in its own funchost subprocess, in alternating order per round (so drift on the
-shared machine hits all of them):
+Settings, each its own funchost subprocess, all four running side by side:
 
 - `off`: `FUNCHOST_TELEMETRY=0`, no metrics, no spans;
 - `metrics`: the default, metrics at `/metrics`; no spans, since nothing would receive them;
@@ -9,26 +8,29 @@ shared machine hits all of them):
   (the default `parentbased_always_on` sampler);
 - `traced_1pct`: the same with `OTEL_TRACES_SAMPLER=parentbased_traceidratio`, 1 % of new traces.
 
-Each run warms up, then runs the same many-entities plan as `bench.entity_signals`. Reported per
-setting: the median applied rate and host CPU microseconds per signal, and each over `off`
-(rate 1.0 means free, 0.9 means it costs 10 % of throughput; CPU per signal is less sensitive to
-noise from other processes). The receiver runs in this process and only counts what it gets.
+The load comes in chunks (the many-entities plan of `bench.entity_signals`, fresh keys each time),
+one chunk to each host in turn, in alternating order, so that the slow drifts of a shared machine
+(which move CPU per signal by about as much as what is measured) hit every setting alike.
+Reported per setting: applied rate and host CPU microseconds per signal over all its chunks, and
+the ratios to `off`: each chunk against the `off` chunk next to it in time, median over the chunks
+(rate 1.0 means free, 0.9 means telemetry costs 10 % of throughput). The receivers run in this
+process and only count what they get.
 """
 
 from __future__ import annotations
 
+import contextlib
 import statistics
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from .common import Figures, bench_main, log, running_host
 from .entity_signals import many_plan, measure, warm_up
 from .load import SignalRun
 
-FULL = {"rounds": 3, "signals": 20000, "keys": 1000}
-QUICK = {"rounds": 1, "signals": 5000, "keys": 1000}
+FULL = {"chunks": 8, "signals": 8000, "keys": 1000}
+QUICK = {"chunks": 2, "signals": 2500, "keys": 1000}
 SETTINGS = ("off", "metrics", "traced", "traced_1pct")
 
 
@@ -61,7 +63,7 @@ class Receiver:
         return f"http://127.0.0.1:{self.server.server_address[1]}"
 
 
-@contextmanager
+@contextlib.contextmanager
 def receiver() -> Iterator[Receiver]:
     found = Receiver()
     try:
@@ -82,45 +84,56 @@ def _env(setting: str, endpoint: str) -> dict[str, str]:
     return env
 
 
-def one_run(setting: str, signals: int, keys: int) -> tuple[SignalRun, int]:
-    """The run, and the span export requests the receiver got during it (host shutdown flushes)."""
-    with receiver() as otlp:
-        with running_host(env=_env(setting, otlp.endpoint)) as host:
-            warm_up(host)
-            run = measure(host, many_plan(signals, keys))
-        return run, otlp.requests.get("/v1/traces", 0)
+def rate_of(run: SignalRun) -> float | None:
+    return run.acked / run.applied_s if run.applied_s else None
+
+
+def cpu_of(run: SignalRun) -> float | None:
+    return run.host_cpu_s / run.acked if run.host_cpu_s and run.acked else None
+
+
+def _ratio(value: float | None, base: float | None) -> float | None:
+    return value / base if value is not None and base else None
 
 
 def _median(values: list[float | None]) -> float | None:
     known = [v for v in values if v is not None]
-    return round(statistics.median(known), 1) if known else None
+    return round(statistics.median(known), 3) if known else None
 
 
 def run(quick: bool = False) -> Figures:
     sizes = QUICK if quick else FULL
     runs: dict[str, list[SignalRun]] = {s: [] for s in SETTINGS}
-    exports: dict[str, int] = {s: 0 for s in SETTINGS}
-    for round_index in range(sizes["rounds"]):
-        order = SETTINGS if round_index % 2 == 0 else tuple(reversed(SETTINGS))
-        for setting in order:
-            log(f"metrics_overhead: round {round_index + 1}, {setting}")
-            result, span_exports = one_run(setting, sizes["signals"], sizes["keys"])
-            runs[setting].append(result)
-            exports[setting] += span_exports
-    rate = {s: _median([r.acked / r.applied_s if r.applied_s else None for r in runs[s]]) for s in SETTINGS}
-    cpu = {s: _median([r.host_cpu_s / r.acked * 1e6 if r.host_cpu_s else None for r in runs[s]]) for s in SETTINGS}
+    with contextlib.ExitStack() as stack:
+        receivers = {s: stack.enter_context(receiver()) for s in SETTINGS if s.startswith("traced")}
+        hosts = {}
+        for setting in SETTINGS:
+            endpoint = receivers[setting].endpoint if setting in receivers else ""
+            hosts[setting] = stack.enter_context(running_host(env=_env(setting, endpoint)))
+            warm_up(hosts[setting])
+        for chunk in range(sizes["chunks"]):
+            log(f"metrics_overhead: chunk {chunk + 1} of {sizes['chunks']} to each setting")
+            for setting in SETTINGS if chunk % 2 == 0 else tuple(reversed(SETTINGS)):
+                runs[setting].append(measure(hosts[setting], many_plan(sizes["signals"], sizes["keys"])))
+        exports = {s: r.requests.get("/v1/traces", 0) for s, r in receivers.items()}
     figures: Figures = {}
     for setting in SETTINGS:
-        figures[f"{setting}_applied_per_s"] = rate[setting]
-        figures[f"{setting}_host_cpu_us_per_signal"] = cpu[setting]
-        if setting != "off":
-            on, off, cpu_on, cpu_off = rate[setting], rate["off"], cpu[setting], cpu["off"]
-            figures[f"{setting}_over_off"] = round(on / off, 3) if on and off else None
-            figures[f"{setting}_cpu_ratio_over_off"] = round(cpu_on / cpu_off, 3) if cpu_on and cpu_off else None
-        if setting.startswith("traced"):
-            figures[f"{setting}_span_export_requests"] = exports[setting]
-    figures["telemetry_rounds"] = sizes["rounds"]
-    figures["telemetry_signals_per_run"] = sizes["signals"]
+        done = runs[setting]
+        acked = sum(r.acked for r in done)
+        applied = sum(r.applied_s or 0.0 for r in done)
+        host_cpu = sum(r.host_cpu_s or 0.0 for r in done)
+        figures[f"{setting}_applied_per_s"] = round(acked / applied, 1) if applied else None
+        figures[f"{setting}_host_cpu_us_per_signal"] = round(host_cpu / acked * 1e6, 1) if acked else None
+    for setting in SETTINGS[1:]:
+        # each chunk against the `off` chunk next to it in time, then the median over chunks
+        rates = [_ratio(rate_of(on), rate_of(off)) for on, off in zip(runs[setting], runs["off"], strict=True)]
+        cpus = [_ratio(cpu_of(on), cpu_of(off)) for on, off in zip(runs[setting], runs["off"], strict=True)]
+        figures[f"{setting}_over_off"] = _median(rates)
+        figures[f"{setting}_cpu_ratio_over_off"] = _median(cpus)
+    for setting, count in exports.items():
+        figures[f"{setting}_span_export_requests"] = count
+    figures["telemetry_chunks"] = sizes["chunks"]
+    figures["telemetry_signals_per_chunk"] = sizes["signals"]
     return figures
 
 

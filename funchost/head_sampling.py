@@ -73,6 +73,11 @@ class RootSampling:
         ids = getattr(tracer, "id_generator", None)
         self.enabled = type(root) in (StaticSampler, TraceIdRatioBased) and isinstance(ids, PresetIdGenerator)
         self._sampler = sampler
+        # A trace-id ratio root samples when the id's low 64 bits are under its bound: that test is
+        # the whole decision, so it is made here without building a SamplingResult per request.
+        self._ratio: tuple[int, int] | None = None
+        if type(root) is TraceIdRatioBased:
+            self._ratio = (root.TRACE_ID_LIMIT, root.bound)
         self._ids = ids if isinstance(ids, PresetIdGenerator) else PresetIdGenerator()
         self._dropped_flags = int(TraceFlags.DEFAULT) | (0x02 if self._ids.is_trace_id_random() else 0)
 
@@ -81,8 +86,12 @@ class RootSampling:
         (`name` is the span's name for the sampler; the samplers this applies to do not read it.)"""
         assert self._sampler is not None
         trace_id = self._ids.generate_trace_id()
-        decision = self._sampler.should_sample(None, trace_id, name, SpanKind.SERVER).decision
-        if decision.is_recording():
+        if self._ratio is not None:
+            limit, bound = self._ratio
+            sampled = trace_id & limit < bound
+        else:
+            sampled = self._sampler.should_sample(None, trace_id, name, SpanKind.SERVER).decision.is_recording()
+        if sampled:
             self._ids.preset(trace_id)  # start_span draws this trace id and decides the same way
             return None
         return DroppedTrace(trace_id, self._dropped_flags, self._ids)
