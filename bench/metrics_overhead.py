@@ -14,16 +14,16 @@ one chunk to each host in turn, in alternating order, so that the slow drifts of
 Reported per setting: applied rate and host CPU microseconds per signal over all its chunks, and
 the ratios to `off`: each chunk against the `off` chunk next to it in time, median over the chunks
 (rate 1.0 means free, 0.9 means telemetry costs 10 % of throughput). The receivers run in this
-process and only count what they get.
+process.
 """
 
 from __future__ import annotations
 
 import contextlib
 import statistics
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from tests.observability.otlp import Collector
 
 from .common import Figures, bench_main, log, running_host
 from .entity_signals import many_plan, measure, warm_up
@@ -34,38 +34,10 @@ QUICK = {"chunks": 2, "signals": 2500, "keys": 1000}
 SETTINGS = ("off", "metrics", "traced", "traced_1pct")
 
 
-class Receiver:
-    """An OTLP/HTTP endpoint that answers 200 and counts export requests and bytes per path."""
-
-    def __init__(self) -> None:
-        self.requests: dict[str, int] = {}
-        self.bytes: dict[str, int] = {}
-        owner = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                size = len(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
-                owner.requests[self.path] = owner.requests.get(self.path, 0) + 1
-                owner.bytes[self.path] = owner.bytes.get(self.path, 0) + size
-                self.send_response(200)
-                self.send_header("Content-Type", "application/x-protobuf")
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
-
-    @property
-    def endpoint(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
-
-
 @contextlib.contextmanager
-def receiver() -> Iterator[Receiver]:
-    found = Receiver()
+def receiver() -> Iterator[Collector]:
+    """A local OTLP/HTTP receiver (the one the observability tests use), shut down afterwards."""
+    found = Collector()
     try:
         yield found
     finally:
@@ -115,7 +87,7 @@ def run(quick: bool = False) -> Figures:
             log(f"metrics_overhead: chunk {chunk + 1} of {sizes['chunks']} to each setting")
             for setting in SETTINGS if chunk % 2 == 0 else tuple(reversed(SETTINGS)):
                 runs[setting].append(measure(hosts[setting], many_plan(sizes["signals"], sizes["keys"])))
-        exports = {s: r.requests.get("/v1/traces", 0) for s, r in receivers.items()}
+        exports = {s: sum(1 for path, _ in r.posts if path == "/v1/traces") for s, r in receivers.items()}
     figures: Figures = {}
     for setting in SETTINGS:
         done = runs[setting]
