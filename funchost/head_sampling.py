@@ -27,6 +27,8 @@ from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
 from opentelemetry.sdk.trace.sampling import ParentBased, StaticSampler, TraceIdRatioBased
 from opentelemetry.trace import SpanKind, TraceFlags
 
+from .telemetry import format_traceparent
+
 
 class PresetIdGenerator(RandomIdGenerator):
     """Random ids, except that the next trace id of this thread can be set beforehand."""
@@ -60,14 +62,13 @@ class DroppedTrace:
 
     def traceparent(self) -> str:
         """A W3C `traceparent` in this trace, not sampled, for work started by the request."""
-        return f"00-{self.trace_id:032x}-{self.ids.generate_span_id():016x}-{self.flags:02x}"
+        return format_traceparent(self.trace_id, self.ids.generate_span_id(), self.flags)
 
 
 class RootSampling:
     """Samples new traces at the host's routes ahead of the SDK (see the module docstring)."""
 
     def __init__(self, tracer: Any) -> None:
-        self._tracer = tracer
         sampler = getattr(tracer, "sampler", None)
         root = sampler._root if isinstance(sampler, ParentBased) else sampler
         ids = getattr(tracer, "id_generator", None)

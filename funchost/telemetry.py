@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from .bound_metrics import BufferedHistogram, HistogramBuffers
@@ -50,6 +50,11 @@ class HostTelemetry:
         self.tracer = tracer
         self._dispatcher: Dispatcher | None = None
         self._drop_unsampled_parents = _drops_unsampled_remote_parents(tracer)
+        self._current_span: Callable[[], Any] | None = None
+        if tracer is not None:
+            from opentelemetry.trace import get_current_span
+
+            self._current_span = get_current_span
         if meter is None:
             return
         seconds_buckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
@@ -240,14 +245,14 @@ class HostTelemetry:
         """The `traceparent` an entity operation carries: the request span's when tracing (None when
         the sampler dropped it, as it would drop the operation's span too), else the caller's header.
         `dropped` is the request's `observability.DROPPED_TRACE`, if any."""
-        if self.tracer is None:
+        if self._current_span is None:
             return caller
         if dropped is not None:
             return None
-        traceparent = self.current_traceparent()
-        if traceparent is not None and self._drop_unsampled_parents and not _sampled(traceparent):
+        context = self._current_span().get_span_context()
+        if self._drop_unsampled_parents and not context.trace_flags.sampled:
             return None
-        return traceparent
+        return _traceparent(context)
 
     def request_traceparent(self, dropped: Any | None, caller: str | None) -> str | None:
         """The `traceparent` work started by a request runs under (sampled or not, so that the
@@ -261,20 +266,15 @@ class HostTelemetry:
 
     def current_traceparent(self) -> str | None:
         """The W3C `traceparent` of the current span (the host's own carrier format), if there is one."""
-        if self.tracer is None:
+        if self._current_span is None:
             return None
-        return _traceparent(_get_current_span().get_span_context())
+        return _traceparent(self._current_span().get_span_context())
 
 
-def _get_current_span() -> Any:
-    from opentelemetry.trace import get_current_span
-
-    global _get_current_span  # resolved once: the import is not free on a hot path
-    _get_current_span = get_current_span
-    return get_current_span()
+def format_traceparent(trace_id: int, span_id: int, flags: int) -> str:
+    """A W3C `traceparent` (version 00)."""
+    return f"00-{trace_id:032x}-{span_id:016x}-{flags:02x}"
 
 
 def _traceparent(context: Any) -> str | None:
-    if not context.is_valid:
-        return None
-    return f"00-{context.trace_id:032x}-{context.span_id:016x}-{context.trace_flags:02x}"
+    return format_traceparent(context.trace_id, context.span_id, context.trace_flags) if context.is_valid else None
