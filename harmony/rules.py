@@ -135,7 +135,9 @@ def _insert(prog: Progression, index: int, symbol: str, bar: int, rule: str) -> 
     return (*prog[:index], Slot(symbol, bar, -1, rule), *prog[index:])
 
 
-def _pick(rng: random.Random, palette: Sequence[tuple[str, float]]) -> str | None:
+def weighted_choice(rng: random.Random, palette: Sequence[tuple[str, float]]) -> str | None:
+    """One name drawn with probability proportional to its weight (one `rng.random()`); None if no
+    weight is positive."""
     choices = [(quality, weight) for quality, weight in palette if weight > 0]
     if not choices:
         return None
@@ -274,7 +276,7 @@ def _sites_extension(ctx: RuleContext, prog: Progression) -> list[int]:
 
 
 def _apply_extension(ctx: RuleContext, prog: Progression, index: int, rng: random.Random) -> Progression | None:
-    quality = _pick(rng, colour_options(ctx, prog, index))
+    quality = weighted_choice(rng, colour_options(ctx, prog, index))
     if quality is None:
         return None
     slot = prog[index]
@@ -301,7 +303,7 @@ def _apply_secondary(ctx: RuleContext, prog: Progression, index: int, rng: rando
     target = prog[index].chord
     root = interval_above(target.root, "5", ctx.key.prefer_flats)
     context = "dominant-to-minor" if target.family == MINOR else "dominant-to-major"
-    quality = _pick(rng, _dominant_palette(ctx, context)) or "7"
+    quality = weighted_choice(rng, _dominant_palette(ctx, context)) or "7"
     symbol = root + quality
     before = prog[index - 1]
     replaceable = (index - 1 > 0 and before.chord.root_pc != ctx.key.tonic_pc and not before.chord.bass
@@ -351,7 +353,7 @@ def _sites_tritone(ctx: RuleContext, prog: Progression) -> list[int]:
 def _apply_tritone(ctx: RuleContext, prog: Progression, index: int, rng: random.Random) -> Progression | None:
     chord = prog[index].chord
     root = interval_above(chord.root, "b5", prefer_flats=True)
-    quality = _pick(rng, _dominant_palette(ctx, "dominant-sub")) or "7"
+    quality = weighted_choice(rng, _dominant_palette(ctx, "dominant-sub")) or "7"
     return _replace(ctx, prog, index, root + quality, "tritone-substitution")
 
 
@@ -390,7 +392,7 @@ def _apply_related_ii(ctx: RuleContext, prog: Progression, index: int, rng: rand
         quality = "m7b5"
     else:
         options = [(q, w) for q, w in ctx.style.palette("minor") if q in ("m7", "m9", "m11")]
-        candidate = _pick(rng, [(q, w) for q, w in options
+        candidate = weighted_choice(rng, [(q, w) for q, w in options
                                 if parse_chord("C" + q).complexity <= ctx.max_complexity])
         quality = candidate or "m7"
     return _insert(prog, index, root + quality, prog[index].bar, "related-ii")
@@ -484,7 +486,7 @@ def _apply_interchange(ctx: RuleContext, prog: Progression, index: int, rng: ran
         return None
     degree, palette = borrowing
     options = [(q, w) for q, w in palette if parse_chord("C" + q).complexity <= ctx.max_complexity]
-    quality = _pick(rng, options)
+    quality = weighted_choice(rng, options)
     if quality is None:
         return None
     root = ctx.key.spell(ctx.key.tonic_pc + degree, raised=False)
@@ -514,7 +516,7 @@ def _sites_backdoor(ctx: RuleContext, prog: Progression) -> list[int]:
 
 
 def _apply_backdoor(ctx: RuleContext, prog: Progression, index: int, rng: random.Random) -> Progression | None:
-    quality = _pick(rng, _dominant_palette(ctx, "dominant-sub")) or "7"
+    quality = weighted_choice(rng, _dominant_palette(ctx, "dominant-sub")) or "7"
     root = ctx.key.spell(ctx.key.tonic_pc + 10, raised=False)
     result = _replace(ctx, prog, index, root + quality, "backdoor-dominant")
     if index > 0 and rng.random() < 0.5:
@@ -589,7 +591,7 @@ def _sites_cadence(ctx: RuleContext, prog: Progression) -> list[int]:
 
 
 def _apply_cadence(ctx: RuleContext, prog: Progression, index: int, rng: random.Random) -> Progression | None:
-    quality = _pick(rng, colour_options(ctx, prog, index, cadence=True))
+    quality = weighted_choice(rng, colour_options(ctx, prog, index, cadence=True))
     if quality is None:
         return None
     slot = prog[index]

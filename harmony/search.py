@@ -39,6 +39,7 @@ from harmony.rules import (
     Slot,
     colour_context,
     violations,
+    weighted_choice,
 )
 from harmony.styles import RULE_NAMES, STYLES, with_mood
 from harmony.voicings import pc_distance
@@ -420,7 +421,7 @@ def _propose(ctx: RuleContext, beam: Sequence[Candidate], weights: Sequence[tupl
         reverted = _revert(ctx, prog, rng)
         return None if reverted is None else Candidate(reverted, 0.0)
     for _ in range(3):
-        name = _weighted(rng, weights)
+        name = weighted_choice(rng, weights)
         if name is None:
             return None
         rule = RULES[name]
@@ -432,18 +433,6 @@ def _propose(ctx: RuleContext, beam: Sequence[Candidate], weights: Sequence[tupl
             return None
         return Candidate(child, 0.0)
     return None
-
-
-def _weighted(rng: random.Random, weights: Sequence[tuple[str, float]]) -> str | None:
-    total = sum(weight for _, weight in weights)
-    if total <= 0:
-        return None
-    point = rng.random() * total
-    for name, weight in weights:
-        point -= weight
-        if point <= 0:
-            return name
-    return weights[-1][0]
 
 
 def _revert(ctx: RuleContext, prog: Progression, rng: random.Random) -> Progression | None:
