@@ -23,6 +23,7 @@ from aiohttp import web
 from harmony import agent
 from harmony.chords import parse_chord
 from orchestrations.agent_tasks import CONTINUED, STEPS_PER_EXECUTION
+from tests.harmony.test_llm import GOOD_PLAN  # the same valid plan the unit tests use
 from tests.hostproc import ROOT, HostProcess
 
 TASKS = "/api/agents/tasks"
@@ -482,14 +483,6 @@ def test_task_past_its_deadline_fails_as_timed_out(tmp_path: Path) -> None:
 
 # -- the LLM path, against a fake OpenAI-compatible server ------------------------------------------
 API_KEY = "sk-e2e-NEVER-SHOW-4242"
-GOOD_PLAN = {
-    "title": "Autumn in Rio",
-    "summary": "Bossa colours over the Autumn Leaves changes.",
-    "progression": ["Cm9", "F13", "Bbmaj9", "Ebmaj7#11", "Am7b5", "D7b9", "Gm9", "Gm6"],
-    "changes": [{"index": 1, "rule": "style-extension", "explanation": "F13 adds the 9th and 13th."}],
-    "practiceIdeas": ["Play the bass on beats 1 and 3."],
-    "techniqueTips": ["Keep the thumb relaxed."],
-}
 
 
 class FakeLlm:
