@@ -157,3 +157,46 @@ async def test_host_exports_whole_traces_or_nothing(tmp_path: Path, monkeypatch:
         assert "orchestration sequence" in names and names.count("activity say_hello") == 2, names
     for trace_id in signal_traces:
         assert [s.name for s in traces[trace_id] if s.name.startswith("entity ")] == ["entity counter add"]
+
+
+async def test_callers_trace_context_good_unsampled_and_malformed(tmp_path: Path) -> None:
+    """A caller's `traceparent` is followed (sampled or not); a malformed one starts a new trace."""
+    exporter = InMemorySpanExporter()
+    host = Host(HostConfig(script_root=CONFORMANCE_APP, port=0, data_dir=tmp_path), span_exporter=exporter)
+    await host.start()
+    base = f"http://127.0.0.1:{host.port}/runtime/webhooks/durabletask"
+    sampled = (0x0AF7651916CD43DD8448EB211C80319C, 0xB7AD6B7169203331)
+    unsampled = (0x1AF7651916CD43DD8448EB211C80319C, 0xC7AD6B7169203331)
+    callers = {"sampled": f"00-{sampled[0]:032x}-{sampled[1]:016x}-01",
+               "unsampled": f"00-{unsampled[0]:032x}-{unsampled[1]:016x}-00",
+               "malformed": "00-not-a-trace-context-01"}
+    try:
+        async with aiohttp.ClientSession() as session:
+            for kind, traceparent in callers.items():
+                async with session.post(f"{base}/entities/Counter/{kind}?op=add", json=1,
+                                        headers={"traceparent": traceparent}) as resp:
+                    assert resp.status == 202, await resp.text()
+            for kind in callers:
+                for _ in range(500):
+                    async with session.get(f"{base}/entities/Counter/{kind}") as resp:
+                        if resp.status == 200 and (await resp.json()) == 1:
+                            break
+                    await asyncio.sleep(0.02)
+                else:
+                    pytest.fail(f"the {kind} signal was not applied")
+    finally:
+        await host.stop()
+    traces = _by_trace(exporter.get_finished_spans())
+    assert unsampled[0] not in traces, "the caller did not sample this trace: nothing may be exported"
+    followed = traces[sampled[0]]
+    server = [s for s in followed if s.kind == SpanKind.SERVER]
+    assert len(server) == 1 and server[0].parent is not None and server[0].parent.span_id == sampled[1]
+    assert [s.name for s in followed if s.name.startswith("entity ")] == ["entity counter add"]
+    malformed = [spans for tid, spans in traces.items()
+                 if any(s.kind == SpanKind.SERVER and s.name.startswith("POST ")
+                        and str((s.attributes or {}).get("url.path", "")).endswith("/malformed") for s in spans)]
+    assert len(malformed) == 1, "a malformed traceparent starts one new trace"
+    [spans] = malformed
+    root = next(s for s in spans if s.kind == SpanKind.SERVER)
+    assert root.parent is None
+    assert [s.name for s in spans if s.name.startswith("entity ")] == ["entity counter add"]
