@@ -10,30 +10,82 @@ import signal
 import sys
 import time
 from pathlib import Path
+from typing import NoReturn
 
-from .errors import AppLoadError
+from .errors import AppLoadError, FunchostError
 from .server import Host, HostConfig
+
+LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (0-65535)") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{value} is out of range: a port is 0-65535 (0 picks a free one)")
+    return value
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} must be 0 or more")
+    return value
+
+
+def _log_level(text: str) -> str:
+    level = text.upper()
+    if level not in LOG_LEVELS:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a log level (one of {', '.join(LOG_LEVELS)})")
+    return level
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("guitar-alchemist-functions")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage errors as one line (`funchost: error: ...`, exit 2), not argparse's usage block."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"funchost: error: {message} (see funchost {self.prog.split()[-1]} --help)\n"
+                  if " " in self.prog else f"funchost: error: {message} (see funchost --help)\n")
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="funchost", description="Run an Azure Functions Python app locally.")
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = _Parser(prog="funchost", description="Run an Azure Functions Python app locally.")
+    parser.add_argument("--version", action="version", version=f"funchost {_version()}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     start = sub.add_parser("start", help="serve the function app in the script root")
     start.add_argument("--script-root", type=Path, default=Path.cwd(),
                        help="folder with function_app.py and host.json (default: current folder)")
-    start.add_argument("--port", type=int, default=7071, help="HTTP port (default 7071; 0 picks a free one)")
+    start.add_argument("--port", type=_port, default=7071, help="HTTP port (default 7071; 0 picks a free one)")
     start.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     start.add_argument("--data", type=Path, default=None,
                        help="folder for the SQLite store (default: <script-root>/.funchost)")
-    start.add_argument("--activity-processes", type=int, default=None,
+    start.add_argument("--activity-processes", type=_count, default=None,
                        help="run sync activities in N worker processes (default: threads)")
-    start.add_argument("--log-level", default="WARNING")
+    start.add_argument("--log-level", type=_log_level, default="WARNING",
+                       help=f"log level of the host's own records: {', '.join(LOG_LEVELS)} (default WARNING)")
+    start.add_argument("--verbose", action="store_true",
+                       help="log at DEBUG and print a traceback with start-up errors")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level="DEBUG" if args.verbose else args.log_level,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     began = time.perf_counter()
     script_root = args.script_root.resolve()
     config = HostConfig.from_env(script_root, port=args.port, host=args.host, data_dir=args.data,
@@ -41,16 +93,26 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return asyncio.run(_serve(config, began))
     except AppLoadError as exc:
-        print(f"funchost: error: {exc}", file=sys.stderr)
-        return 2
+        return _fail(args, exc, f"funchost: error: {exc}", 2)
+    except FunchostError as exc:
+        return _fail(args, exc, f"funchost: error: {exc}", 1)
     except OSError as exc:
         if exc.errno == errno.EADDRINUSE:
-            print(f"funchost: error: port {config.port} on {config.host} is already in use", file=sys.stderr)
-        else:
-            print(f"funchost: error: {exc}", file=sys.stderr)
-        return 1
+            return _fail(args, exc, f"funchost: error: port {config.port} on {config.host} is already in use "
+                         "(pick another with --port N, or make run PORT=N)", 1)
+        return _fail(args, exc, f"funchost: error: {exc}", 1)
     except KeyboardInterrupt:
         return 0
+
+
+def _fail(args: argparse.Namespace, exc: BaseException, line: str, code: int) -> int:
+    """One line on stderr; the traceback too only with --verbose."""
+    if args.verbose:
+        import traceback
+
+        traceback.print_exception(exc, file=sys.stderr)
+    print(line, file=sys.stderr)
+    return code
 
 
 async def _serve(config: HostConfig, began: float) -> int:

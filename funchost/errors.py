@@ -71,3 +71,26 @@ class HostShuttingDown(FunchostError):
 
     def __init__(self) -> None:
         super().__init__("the host is shutting down")
+
+
+class DataFolderInUse(FunchostError):
+    """Another host holds the data folder's lock: two hosts must never share a store."""
+
+    def __init__(self, folder: str, pid: int | None = None, port: int | None = None) -> None:
+        owner = ""
+        if pid is not None:
+            owner = f" (pid {pid}" + (f", port {port}" if port is not None else "") + ")"
+        super().__init__(f"the data folder {folder} is in use by another funchost{owner}; "
+                         "stop that host or pass another --data folder")
+        self.folder = folder
+        self.pid = pid
+        self.port = port
+
+
+class StoreOpenError(FunchostError):
+    """The store cannot be opened as this host needs it (schema, permissions, corruption)."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"cannot open the store {path}: {reason}")
+        self.path = path
+        self.reason = reason

@@ -12,6 +12,7 @@ from aiohttp import web
 
 from . import direct, sdk_speedups
 from .activities import ActivityRunner
+from .datalock import DataFolderLock
 from .discovery import FunctionSet, load_app
 from .dispatcher import Dispatcher
 from .http_functions import HttpInvoker, route_paths, route_sort_key
@@ -79,7 +80,13 @@ class Host:
         self.observability = Observability(enabled=config.telemetry, span_exporter=span_exporter)
         self.functions = functions or load_app(config.script_root)
         self.config.data_path.mkdir(parents=True, exist_ok=True)
-        self.store = Store(self.config.data_path / "durable.sqlite3")
+        self.data_lock = DataFolderLock(self.config.data_path)
+        self.data_lock.acquire()
+        try:
+            self.store = Store(self.config.data_path / "durable.sqlite3")
+        except BaseException:
+            self.data_lock.release()
+            raise
         self.runner = ActivityRunner(self.functions, config.max_concurrent_activities, config.activity_threads,
                                      config.activity_processes)
         self.dispatcher = Dispatcher(self.store, self.functions, self.runner, self.observability.host_telemetry)
@@ -135,6 +142,7 @@ class Host:
         sockets = getattr(server, "sockets", None) or []
         if sockets:
             self.port = sockets[0].getsockname()[1]
+        self.data_lock.record(self.port)
 
     async def stop(self, grace_s: float = 5.0) -> None:
         """Stop accepting requests, let in-flight work finish for `grace_s`, commit and close."""
@@ -146,6 +154,7 @@ class Host:
             await self._runner.cleanup()
         self.invoker.shutdown()
         self.store.close()
+        self.data_lock.release()
         self.observability.shutdown()
 
     def routes(self) -> list[str]:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .errors import StoreOpenError
 from .replay import Instance, ParentRef, ReplayMeta, encode_history
 
 SCHEMA_VERSION = 1
@@ -117,7 +118,21 @@ class Store:
 
     def __init__(self, path: Path | str) -> None:
         self.path = str(path)
-        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        try:
+            self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        except sqlite3.Error as exc:
+            raise StoreOpenError(self.path, str(exc)) from None
+        try:
+            self._open()
+        except sqlite3.Error as exc:
+            self._db.close()
+            raise StoreOpenError(self.path, _open_reason(exc)) from None
+        except StoreOpenError:
+            self._db.close()
+            raise
+        self._in_tx = False
+
+    def _open(self) -> None:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA busy_timeout=5000")
@@ -127,8 +142,9 @@ class Store:
         if row is None:
             self._db.execute("INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION,))
         elif row[0] != SCHEMA_VERSION:
-            raise RuntimeError(f"store {self.path} has schema version {row[0]}, this host needs {SCHEMA_VERSION}")
-        self._in_tx = False
+            newer = "a newer funchost" if row[0] > SCHEMA_VERSION else "an older funchost"
+            raise StoreOpenError(self.path, f"it has schema version {row[0]}, written by {newer}; this host "
+                                 f"reads version {SCHEMA_VERSION} (use a matching funchost or another --data folder)")
 
     def close(self) -> None:
         self._db.close()
@@ -314,3 +330,13 @@ def _instance_row(row: tuple[Any, ...]) -> InstanceRow:
     )
     inst.history_json, inst.history_json_len = history, len(inst.history)
     return InstanceRow(inst, created, updated)
+
+
+def _open_reason(exc: sqlite3.Error) -> str:
+    """A one-line reason for a store that cannot be opened, in the user's terms."""
+    text = str(exc)
+    if "readonly" in text or "read-only" in text:
+        return "it is read-only (check the file's and folder's permissions)"
+    if "not a database" in text or "malformed" in text:
+        return f"it is not a valid SQLite database ({text}); move it aside or pass another --data folder"
+    return text

@@ -48,7 +48,8 @@ def test_port_in_use_is_reported(tmp_path: Path) -> None:
         port = busy.getsockname()[1]
         result = run_cli("start", "--script-root", str(APP), "--port", str(port), "--data", str(tmp_path))
     assert result.returncode == 1
-    assert result.stderr.strip() == f"funchost: error: port {port} on 127.0.0.1 is already in use"
+    assert result.stderr.strip() == (f"funchost: error: port {port} on 127.0.0.1 is already in use "
+                                     "(pick another with --port N, or make run PORT=N)")
 
 
 def test_prints_routes_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
@@ -58,3 +59,49 @@ def test_prints_routes_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     assert "hello: [GET] http://127.0.0.1:" in log and "/api/hello" in log
     assert "Counter: entityTrigger" in log and "Host stopped." in log
     assert (ROOT / ".gitignore").read_text().count(".funchost/") == 1
+
+
+def test_bad_options_are_one_line_each() -> None:
+    cases = {
+        ("--port", "99999"): "argument --port: 99999 is out of range: a port is 0-65535",
+        ("--port", "http"): "argument --port: 'http' is not a port number",
+        ("--log-level", "LOUD"): "argument --log-level: 'LOUD' is not a log level (one of CRITICAL, ERROR,",
+        ("--activity-processes", "-1"): "argument --activity-processes: -1 must be 0 or more",
+    }
+    for args, message in cases.items():
+        result = run_cli("start", "--script-root", str(APP), *args)
+        assert result.returncode == 2, args
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith(f"funchost: error: {message}"), (args, lines)
+        assert "Traceback" not in result.stderr
+
+
+def test_version_and_log_level_help() -> None:
+    result = run_cli("--version")
+    assert result.returncode == 0 and result.stdout.startswith("funchost ")
+    assert result.stdout.split()[1][0].isdigit()
+    helptext = run_cli("start", "--help").stdout
+    assert "--log-level" in helptext and "--verbose" in helptext and "--version" not in helptext
+
+
+def test_store_with_a_newer_schema_is_one_line(tmp_path: Path) -> None:
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "durable.sqlite3") as db:
+        db.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+        db.execute("INSERT INTO schema_version VALUES (99)")
+    result = run_cli("start", "--script-root", str(APP), "--port", "0", "--data", str(tmp_path))
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "schema version 99, written by a newer funchost" in lines[0], lines
+    verbose = run_cli("start", "--script-root", str(APP), "--port", "0", "--data", str(tmp_path), "--verbose")
+    assert verbose.returncode == 1 and "Traceback" in verbose.stderr
+
+
+def test_corrupt_store_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "durable.sqlite3").write_bytes(b"this is not a database, just some bytes" * 200)
+    result = run_cli("start", "--script-root", str(APP), "--port", "0", "--data", str(tmp_path))
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "is not a valid SQLite database" in lines[0], lines
+    assert "Traceback" not in result.stderr
