@@ -4,6 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PORT ?= 7071
 DEV_STAMP := $(VENV)/.dev-installed
+RUN_STAMP := $(VENV)/.run-installed
 BENCH_STAMP := $(VENV)/.bench-installed
 
 .PHONY: run test lint typecheck unit bench install clean prometheus
@@ -17,6 +18,12 @@ $(DEV_STAMP): $(PY) pyproject.toml
 	$(PY) -m pip install -q -e '.[dev]'
 	touch $(DEV_STAMP)
 
+# `make run` needs only the app and the host, not the test toolchain; `make test` installs the rest.
+$(RUN_STAMP): $(PY) pyproject.toml
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e .
+	touch $(RUN_STAMP)
+
 $(BENCH_STAMP): $(DEV_STAMP)
 	$(PY) -m pip install -q -e '.[dev,bench]'
 	touch $(BENCH_STAMP)
@@ -25,7 +32,7 @@ install: $(DEV_STAMP)
 
 # Sync activities (the agents' CPU-heavy searches) run in worker processes at a lower priority, as
 # FUNCTIONS_WORKER_PROCESS_COUNT does in Azure, so HTTP and player sessions stay responsive.
-run: $(DEV_STAMP)
+run: $(if $(wildcard $(DEV_STAMP)),$(DEV_STAMP),$(RUN_STAMP))
 	$(PY) -m funchost start --script-root . --port $(PORT) --activity-processes 2
 
 lint: $(DEV_STAMP)

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import errno
 import logging
+import os
 import signal
 import sys
 import time
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from .errors import AppLoadError, FunchostError
+from .local_settings import LocalSettings, apply_local_settings, check_host_json, parse_cors
 from .server import Host, HostConfig
 
 LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
@@ -69,12 +71,18 @@ def _parser() -> argparse.ArgumentParser:
     start = sub.add_parser("start", help="serve the function app in the script root")
     start.add_argument("--script-root", type=Path, default=Path.cwd(),
                        help="folder with function_app.py and host.json (default: current folder)")
-    start.add_argument("--port", type=_port, default=7071, help="HTTP port (default 7071; 0 picks a free one)")
+    start.add_argument("--port", type=_port, default=None,
+                       help="HTTP port (default: Host.LocalHttpPort of local.settings.json, else 7071; "
+                       "0 picks a free one)")
     start.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     start.add_argument("--data", type=Path, default=None,
                        help="folder for the SQLite store (default: <script-root>/.funchost)")
     start.add_argument("--activity-processes", type=_count, default=None,
                        help="run sync activities in N worker processes (default: threads)")
+    start.add_argument("--cors", default=None,
+                       help="comma-separated origins allowed by CORS, or * (default: Host.CORS of local.settings.json)")
+    start.add_argument("--cors-credentials", action="store_true", default=None,
+                       help="allow credentialed CORS requests (default: Host.CORSCredentials)")
     start.add_argument("--log-level", type=_log_level, default="WARNING",
                        help=f"log level of the host's own records: {', '.join(LOG_LEVELS)} (default WARNING)")
     start.add_argument("--verbose", action="store_true",
@@ -88,8 +96,17 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     began = time.perf_counter()
     script_root = args.script_root.resolve()
-    config = HostConfig.from_env(script_root, port=args.port, host=args.host, data_dir=args.data,
-                                 activity_processes=args.activity_processes)
+    data_dir = args.data.resolve() if args.data is not None else None  # relative to where funchost started
+    try:
+        settings = _prepare_script_root(script_root)
+    except FunchostError as exc:
+        return _fail(args, exc, f"funchost: error: {exc}", 2)
+    cors = parse_cors(args.cors) if args.cors is not None else settings.cors
+    credentials = args.cors_credentials if args.cors_credentials is not None else settings.cors_credentials
+    port = args.port if args.port is not None else (settings.local_http_port or 7071)
+    config = HostConfig.from_env(script_root, port=port, host=args.host, data_dir=data_dir,
+                                 activity_processes=args.activity_processes, cors_origins=cors,
+                                 cors_credentials=credentials)
     try:
         return asyncio.run(_serve(config, began))
     except AppLoadError as exc:
@@ -103,6 +120,18 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(args, exc, f"funchost: error: {exc}", 1)
     except KeyboardInterrupt:
         return 0
+
+
+def _prepare_script_root(script_root: Path) -> LocalSettings:
+    """What Core Tools does before the worker imports the app: settings into the environment, a checked
+    host.json, and the script root as the working directory (for the import, every invocation and the
+    worker processes, which inherit it)."""
+    if not script_root.is_dir():
+        raise AppLoadError(str(script_root), "the script root is not a directory")
+    settings = apply_local_settings(script_root)
+    check_host_json(script_root)
+    os.chdir(script_root)
+    return settings
 
 
 def _fail(args: argparse.Namespace, exc: BaseException, line: str, code: int) -> int:

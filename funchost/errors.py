@@ -94,3 +94,12 @@ class StoreOpenError(FunchostError):
         super().__init__(f"cannot open the store {path}: {reason}")
         self.path = path
         self.reason = reason
+
+
+class SettingsError(FunchostError):
+    """A settings file (local.settings.json, host.json) cannot be used; the message names it."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+        self.reason = reason

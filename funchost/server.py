@@ -12,6 +12,7 @@ from aiohttp import web
 
 from . import direct, sdk_speedups
 from .activities import ActivityRunner
+from .cors import CorsMiddleware
 from .datalock import DataFolderLock
 from .discovery import FunctionSet, load_app
 from .dispatcher import Dispatcher
@@ -41,6 +42,8 @@ class HostConfig:
     admin_key: str | None = None
     system_key: str | None = None
     telemetry: bool = True
+    cors_origins: list[str] = field(default_factory=list)
+    cors_credentials: bool = False
 
     @property
     def data_path(self) -> Path:
@@ -110,8 +113,14 @@ class Host:
 
         levels: dict[str, str] = {}  # filled below, as routes are registered
         auth = make_auth_middleware(self.config.function_keys, self.config.admin_key, self.system_key, levels)
-        app = web.Application(client_max_size=self.config.max_body_bytes,
-                              middlewares=self.observability.middlewares(auth))
+        middlewares = self.observability.middlewares(auth)
+        cors = CorsMiddleware(self.config.cors_origins, self.config.cors_credentials) if self.config.cors_origins \
+            else None
+        if cors is not None:  # preflights are answered before the key check, as in Core Tools
+            middlewares.insert(len(middlewares) - 1, cors.middleware)
+        app = web.Application(client_max_size=self.config.max_body_bytes, middlewares=middlewares)
+        if cors is not None:
+            cors.install(app)
         app.add_routes(self.management.routes(DURABLE_PREFIX))
         app.add_routes(self.management.routes(RPC_PREFIX))
         app.router.add_get("/admin/host/status", self._host_status)

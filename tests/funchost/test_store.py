@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from funchost.errors import StoreOpenError
 from funchost.replay import Instance
 from funchost.store import InstanceQuery, Store
 
@@ -41,7 +42,7 @@ def test_newer_schema_is_refused(tmp_path: Path) -> None:
     db = sqlite3.connect(tmp_path / "s.sqlite3")
     db.execute("UPDATE schema_version SET version = 99")
     db.commit()
-    with pytest.raises(RuntimeError, match="schema version 99"):
+    with pytest.raises(StoreOpenError, match="schema version 99, written by a newer funchost"):
         Store(tmp_path / "s.sqlite3")
 
 
