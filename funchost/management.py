@@ -66,10 +66,13 @@ def _time(request: web.Request, name: str) -> float | None:
         raise BadRequest(f"query parameter {name!r} is not an ISO-8601 time: {value!r}") from None
 
 
-def _top(request: web.Request) -> int | None:
+DEFAULT_PAGE_SIZE = 100  # the extension pages instance queries at 100 when `top` is not given
+
+
+def _top(request: web.Request, default: int | None = None) -> int | None:
     value = request.query.get("top")
     if value is None:
-        return None
+        return default
     if not value.isdigit() or int(value) < 1:
         raise BadRequest(f"query parameter 'top' must be a positive integer, got {value!r}")
     return min(int(value), 10000)
@@ -227,13 +230,14 @@ class ManagementApi:
         token = request.headers.get(CONTINUATION_HEADER)
         return InstanceQuery(
             created_from=created_from, created_to=_time(request, "createdTimeTo"), statuses=statuses,
-            prefix=request.query.get("instanceIdPrefix") or None, top=None if purge else _top(request),
+            prefix=request.query.get("instanceIdPrefix") or None,
+            top=None if purge else _top(request, DEFAULT_PAGE_SIZE),
             after=_decode_token(token) if token else None)
 
     async def list_instances(self, request: web.Request) -> web.StreamResponse:
         async def run() -> web.StreamResponse:
             query = self._query(request, purge=False)
-            show_input = _flag(request, "showInput", False)
+            show_input = _flag(request, "showInput", True)  # the extension includes input unless told not to
             rows = self.dispatcher.query(query)
             headers = {}
             if query.top and len(rows) == query.top:
@@ -263,6 +267,12 @@ class ManagementApi:
     async def raise_event(self, request: web.Request) -> web.StreamResponse:
         async def run() -> web.StreamResponse:
             instance_id = request.match_info["instance_id"]
+            row = self.dispatcher.get_instance(instance_id)  # as the extension: 404/410 before the body
+            if row is None:
+                raise InstanceNotFound(instance_id)
+            if row.instance.status in TERMINAL_STATUSES:
+                return error(410, f"instance {instance_id!r} is {row.instance.status}: it can no longer "
+                             "receive events", "InvalidOperationException")
             if "json" not in (request.content_type or ""):
                 raise BadRequest("raiseEvent needs Content-Type: application/json")
             body = await _json_body(request, required=True)
