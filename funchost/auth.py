@@ -39,7 +39,15 @@ def _presented(request: web.Request) -> str | None:
 def _matches(candidate: str | None, keys: list[str]) -> bool:
     if not candidate:
         return False
-    return any(hmac.compare_digest(candidate.encode(), key.encode()) for key in keys)
+    # surrogatepass: a header byte that is not UTF-8 (e.g. 0xFF) arrives as a lone surrogate; it simply
+    # does not match instead of raising.
+    given = candidate.encode("utf-8", "surrogatepass")
+    return any(hmac.compare_digest(given, key.encode()) for key in keys)
+
+
+def presented_a_key(request: web.Request, function_keys: list[str], admin_key: str | None) -> bool:
+    """Whether the caller presented a valid function or admin key (who may receive durable links with a key)."""
+    return _matches(_presented(request), function_keys + ([admin_key] if admin_key else []))
 
 
 def _unauthorized(message: str) -> web.Response:
