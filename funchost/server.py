@@ -104,8 +104,9 @@ class Host:
                               self.system_key, self.system_key if keyed else None)
 
     def build_app(self) -> web.Application:
-        from .auth import make_auth_middleware
+        from .auth import install_protocol_error_filter, make_auth_middleware
 
+        install_protocol_error_filter()
         levels: dict[str, str] = {}  # filled below, as routes are registered
         auth = make_auth_middleware(self.config.function_keys, self.config.admin_key, self.system_key, levels)
         app = web.Application(client_max_size=self.config.max_body_bytes,
