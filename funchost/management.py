@@ -13,6 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
+from . import safejson
 from .dispatcher import Dispatcher
 from .errors import (
     HostShuttingDown,
@@ -73,7 +74,7 @@ def _top(request: web.Request, default: int | None = None) -> int | None:
     value = request.query.get("top")
     if value is None:
         return default
-    if not value.isdigit() or int(value) < 1:
+    if not (value.isascii() and value.isdigit()) or int(value) < 1:  # "²".isdigit() is True
         raise BadRequest(f"query parameter 'top' must be a positive integer, got {value!r}")
     return min(int(value), 10000)
 
@@ -90,8 +91,8 @@ async def _json_body(request: web.Request, required: bool) -> Any:
             raise BadRequest("the request body must be JSON")
         return None
     try:
-        return json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return safejson.loads(raw)
+    except safejson.UnsafeJson as exc:
         raise BadRequest(f"the request body is not valid JSON: {exc}") from None
 
 

@@ -95,7 +95,7 @@ class Host:
         self.dispatcher = Dispatcher(self.store, self.functions, self.runner, self.observability.host_telemetry)
         # The durable system key: embedded in the management links apps hand out; it opens only the
         # management API (never /metrics, /admin or ADMIN functions), as the extension's key in Azure.
-        self.system_key = config.system_key or (secrets.token_urlsafe(24)
+        self.system_key = config.system_key or (_persisted_system_key(self.config.data_path)
                                                 if config.admin_key or config.function_keys else None)
         self.management = ManagementApi(self.dispatcher, self.functions.task_hub, self.system_key)
         self.invoker = HttpInvoker(str(config.script_root), self._client_binding)
@@ -104,13 +104,19 @@ class Host:
         self.port = config.port
 
     def _client_binding(self, request: web.Request) -> str:
+        from .auth import presented_a_key
+
         base = f"{request.scheme}://{request.host}{DURABLE_PREFIX}"
+        # Management links (handed back to callers) carry the system key only for a caller who
+        # presented a function or admin key: an anonymous caller never receives a key.
+        keyed = presented_a_key(request, self.config.function_keys, self.config.admin_key)
         return client_binding(base, f"http://127.0.0.1:{self.port}{RPC_PREFIX}/", self.functions.task_hub,
-                              self.system_key)
+                              self.system_key, self.system_key if keyed else None)
 
     def build_app(self) -> web.Application:
-        from .auth import make_auth_middleware
+        from .auth import install_protocol_error_filter, make_auth_middleware
 
+        install_protocol_error_filter()
         levels: dict[str, str] = {}  # filled below, as routes are registered
         auth = make_auth_middleware(self.config.function_keys, self.config.admin_key, self.system_key, levels)
         middlewares = self.observability.middlewares(auth)
@@ -179,6 +185,28 @@ class Host:
                             ("entityTrigger", [n for n, _ in self.functions.entities.values()])):
             lines.extend(f"{name}: {kind}" for name in sorted(names))
         return lines
+
+
+SYSTEM_KEY_FILE = "durable-system-key"
+
+
+def _persisted_system_key(data_path: Path) -> str:
+    """The durable system key kept in the data folder (owner-only), so links survive restarts, as in Azure.
+
+    Rotate it by deleting the file (a new one is made at the next start) or by setting FUNCHOST_SYSTEM_KEY.
+    """
+    path = data_path / SYSTEM_KEY_FILE
+    try:
+        existing = path.read_text().strip()
+    except FileNotFoundError:
+        existing = ""
+    if existing:
+        return existing
+    key = secrets.token_urlsafe(24)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key + "\n")
+    return key
 
 
 def _route_prefix(script_root: Path) -> str:

@@ -95,10 +95,18 @@ def management_urls(base: str, instance_id: str, task_hub: str, code: str | None
     }
 
 
-def client_binding(base: str, rpc_base: str, task_hub: str, code: str | None) -> str:
-    """The `durableClient` binding JSON an HTTP function receives (DurableOrchestrationClientToString)."""
+def client_binding(base: str, rpc_base: str, task_hub: str, code: str | None,
+                   link_code: str | None = None) -> str:
+    """The `durableClient` binding JSON an HTTP function receives (DurableOrchestrationClientToString).
+
+    `code` (the durable system key) goes into the creation URLs, which the app calls itself; the
+    management URLs, which apps hand back to their callers, carry `link_code` only: the host passes the
+    system key there only when the caller presented a function or admin key, so an anonymous caller
+    never receives it.
+    """
     code_q = f"&code={quote(code)}" if code else ""
-    query = f"taskHub={quote(task_hub)}&connection=Storage{code_q}"
+    link_q = f"&code={quote(link_code)}" if link_code else ""
+    query = f"taskHub={quote(task_hub)}&connection=Storage{link_q}"
     root = f"{base}/instances/INSTANCEID"
     return json.dumps({
         "taskHubName": task_hub,
