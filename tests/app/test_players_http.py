@@ -176,3 +176,13 @@ def test_routes_match_case_insensitively_and_ignore_a_trailing_slash(app_host: H
     # host routes keep their own matching, and an unknown path is still a 404
     assert app_host.request("GET", "/api/adaptive-ai/no-such-route").status == 404
     assert app_host.request("GET", "/api/adaptive-ai/player-stats/CaseReader//").status == 404
+
+
+def test_an_integral_float_attempts_is_accepted_and_a_fraction_rejected(app_host: HostProcess) -> None:
+    body = attempt("float-reader")
+    body["attempts"] = 3.0
+    assert app_host.request("POST", RECORD, body).status == 200
+    body["attempts"] = 3.5
+    reply = app_host.request("POST", RECORD, body)
+    assert reply.status == 400 and "attempts" in reply.body.decode(), reply.body
+    assert app_host.request("GET", "/api/adaptive-ai/player-stats/float-reader").json()["totalAttempts"] == 1
