@@ -12,7 +12,7 @@ ignored. The rules:
 - `timeMs`: a finite JSON number, 0 < timeMs <= 3,600,000 (one hour); `true` is not a number. It is
   kept in whole milliseconds (rounded, at least 1): finer precision means nothing for a chord change
   and integer totals keep the stored session small.
-- `attempts`: a JSON integer, 1..1000.
+- `attempts`: a JSON integer, 1..1000; as in JSON Schema an integral float (`3.0`) is an integer, `3.5` is not.
 - `shapeId`: a string of 1..64 characters from `[A-Za-z0-9._~#+/():-]` (chord names such as
   `Cmaj7-drop2`, `F#m7b5`, `G/B`, `C7(#9)`).
 - `accuracy`, `speed`, `consistency`: finite JSON numbers in [0, 1]; NaN and infinities are rejected.
@@ -111,6 +111,8 @@ class _Collector:
         if not self.present(data, field):
             return None
         value = data[field]
+        if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+            value = int(value)  # JSON Schema counts 3.0 as an integer
         if isinstance(value, bool) or not isinstance(value, int):
             self.add(field, f"must be an integer, got {json_type_name(value)}"
                      + (f" {_fmt(value)}" if isinstance(value, float) else ""))

@@ -52,6 +52,11 @@ def test_time_is_kept_in_whole_milliseconds() -> None:
     assert parse_record_request(record(timeMs=0.2), NOW)[1].time_ms == 1
 
 
+def test_an_integral_float_is_an_integer_as_in_json_schema() -> None:
+    parsed = parse_record_request(record(attempts=3.0), NOW)[1].attempts
+    assert parsed == 3 and type(parsed) is int
+
+
 @pytest.mark.parametrize("field", ["playerId", "success", "timeMs", "attempts", "shapeId"])
 def test_every_record_field_is_required(field: str) -> None:
     assert rejected_fields(record(**{field: ...})) == (field,)
@@ -63,7 +68,8 @@ def test_every_record_field_is_required(field: str) -> None:
         ("success", 1), ("success", "true"), ("success", None),
         ("timeMs", True), ("timeMs", "1500"), ("timeMs", 0), ("timeMs", -5), ("timeMs", 3_600_001),
         ("timeMs", math.nan), ("timeMs", math.inf), ("timeMs", 10**400),
-        ("attempts", True), ("attempts", 0), ("attempts", 1001), ("attempts", 2.0), ("attempts", "3"),
+        ("attempts", True), ("attempts", 0), ("attempts", 1001), ("attempts", 2.5), ("attempts", 1000.5),
+        ("attempts", 1001.0), ("attempts", math.inf), ("attempts", "3"),
         ("shapeId", ""), ("shapeId", "x" * 65), ("shapeId", "C maj7"), ("shapeId", "C@7"), ("shapeId", 7),
         ("shapeId", "Cmaj7\n"),
     ],
