@@ -22,6 +22,7 @@ import azure.functions as func
 
 from .errors import AppLoadError
 from .replay import Registry
+from .timers import ScheduleError, TimerFunction, is_async, parse_schedule
 from .validation import validate_function
 
 log = logging.getLogger("funchost.discovery")
@@ -59,7 +60,8 @@ class FunctionSet:
     orchestrators: dict[str, tuple[str, Callable[[str], str]]] = field(default_factory=dict)
     activities: dict[str, ActivityFunction] = field(default_factory=dict)
     entities: dict[str, tuple[str, Callable[[str], str]]] = field(default_factory=dict)
-    other: list[str] = field(default_factory=list)
+    timers: list[TimerFunction] = field(default_factory=list)
+    other: list[tuple[str, str]] = field(default_factory=list)  # (name, trigger type), not run here
     task_hub: str = "TestHubName"
 
     def registry(self) -> Registry:
@@ -164,6 +166,16 @@ def _index(result: FunctionSet, function: func.decorators.function_app.Function)
     elif kind == "entityTrigger":
         durable = str(trigger.get("entityName") or name)
         result.entities[durable.lower()] = (durable, user)
+    elif kind == "timerTrigger":
+        try:
+            schedule = parse_schedule(str(trigger.get("schedule") or ""))
+        except ScheduleError as exc:
+            raise AppLoadError(str(result.script_root), f"function {name}: invalid timer schedule: {exc}") from exc
+        result.timers.append(TimerFunction(
+            name=name, schedule=schedule, run_on_startup=bool(trigger.get("runOnStartup")),
+            trigger_param=trigger["name"],
+            client_params=tuple(b["name"] for b in bindings if b["type"] == "durableClient"),
+            wants_context="context" in inspect.signature(user).parameters, callable=user, is_async=is_async(user)))
     else:
-        log.warning("function %s has trigger %s, which funchost does not run; it is listed but idle", name, kind)
-        result.other.append(name)
+        log.warning("function %s has trigger %s: not supported by funchost: runs on Azure", name, kind)
+        result.other.append((name, kind))

@@ -141,6 +141,13 @@ class HttpInvoker:
 
         return handle
 
+    async def run_sync(self, call: Callable[[], Any]) -> Any:
+        """Run a sync function call in the host's function thread pool."""
+        return await asyncio.get_running_loop().run_in_executor(self._threads, call)
+
+    def context(self, function_name: str) -> _Context:
+        return _Context(function_name, self.script_root)
+
     def shutdown(self) -> None:
         self._threads.shutdown(wait=False, cancel_futures=True)
 

@@ -21,6 +21,7 @@ from .management import ManagementApi
 from .observability import Observability
 from .status import client_binding
 from .store import Store
+from .timers import TimerRunner
 
 log = logging.getLogger("funchost")
 
@@ -99,6 +100,8 @@ class Host:
                                                 if config.admin_key or config.function_keys else None)
         self.management = ManagementApi(self.dispatcher, self.functions.task_hub, self.system_key)
         self.invoker = HttpInvoker(str(config.script_root), self._client_binding)
+        self.timers = TimerRunner(self.functions.timers, self._local_client_binding, self.invoker.run_sync,
+                                  self.invoker.context)
         self._runner: web.AppRunner | None = None
         self._site: web.TCPSite | None = None
         self.port = config.port
@@ -112,6 +115,12 @@ class Host:
         keyed = presented_a_key(request, self.config.function_keys, self.config.admin_key)
         return client_binding(base, f"http://127.0.0.1:{self.port}{RPC_PREFIX}/", self.functions.task_hub,
                               self.system_key, self.system_key if keyed else None)
+
+    def _local_client_binding(self) -> str:
+        """The durable client binding for functions not started by a request (timers)."""
+        base = f"http://127.0.0.1:{self.port}"
+        return client_binding(base + DURABLE_PREFIX, base + RPC_PREFIX + "/", self.functions.task_hub,
+                              self.system_key)
 
     def build_app(self) -> web.Application:
         from .auth import install_protocol_error_filter, make_auth_middleware
@@ -130,6 +139,7 @@ class Host:
         app.add_routes(self.management.routes(DURABLE_PREFIX))
         app.add_routes(self.management.routes(RPC_PREFIX))
         app.router.add_get("/admin/host/status", self._host_status)
+        app.router.add_post("/admin/functions/{name}", self._admin_invoke)
         app.router.add_get("/", self._root)
         self.observability.add_routes(app)
         prefix = _route_prefix(self.config.script_root)
@@ -145,12 +155,34 @@ class Host:
     async def _host_status(self, request: web.Request) -> web.Response:
         return web.json_response({"state": "Running", "version": "funchost", "functions": len(self.routes())})
 
+    async def _admin_invoke(self, request: web.Request) -> web.Response:
+        """Run a non-HTTP function now, as the Functions host's admin API does: 202, the run goes on."""
+        name = request.match_info["name"]
+        timer = self.timers.timers.get(name.lower())
+        if timer is None:
+            kinds = {n.lower(): k for n, k in self.functions.other}
+            details = (f"{name} has trigger {kinds[name.lower()]}, which funchost does not run (it runs on Azure)"
+                       if name.lower() in kinds else f"no timer function named {name} (HTTP functions are called "
+                       "on their route; durable functions are started through the durable client)")
+            return web.json_response({"error": "function not found", "details": details}, status=404)
+        try:
+            body = await request.json() if await request.read() else {}
+        except ValueError:
+            return web.json_response({"error": "invalid body", "details": 'the body must be JSON: {"input": ...}'},
+                                     status=400)
+        if not isinstance(body, dict):
+            return web.json_response({"error": "invalid body", "details": 'the body must be a JSON object '
+                                      '{"input": ...}'}, status=400)
+        self.timers.invoke_now(timer, body.get("input"))
+        return web.Response(status=202)
+
     async def _root(self, request: web.Request) -> web.Response:
         return web.json_response({"host": "funchost", "state": "Running"})
 
     async def start(self) -> None:
         self.dispatcher.start()
         direct.install(self.dispatcher)
+        self.timers.start()
         self._runner = web.AppRunner(self.build_app(), access_log=None, handle_signals=False)
         await self._runner.setup()
         self._site = web.TCPSite(self._runner, self.config.host, self.config.port, reuse_address=True)
@@ -166,6 +198,7 @@ class Host:
         if self._site is not None:
             await self._site.stop()
         direct.install(None)
+        await self.timers.stop()
         await self.dispatcher.stop(grace_s)
         if self._runner is not None:
             await self._runner.cleanup()
@@ -186,6 +219,11 @@ class Host:
                             ("activityTrigger", sorted({a.name for a in self.functions.activities.values()})),
                             ("entityTrigger", [n for n, _ in self.functions.entities.values()])):
             lines.extend(f"{name}: {kind}" for name in sorted(names))
+        for timer in sorted(self.functions.timers, key=lambda t: t.name):
+            lines.append(f"{timer.name}: timerTrigger ({timer.schedule.expression}), next occurrence "
+                         f"{self.timers.next_occurrence(timer).isoformat()}")
+        for name, kind in sorted(self.functions.other):
+            lines.append(f"{name}: {kind}, not supported by funchost: runs on Azure")
         return lines
 
 

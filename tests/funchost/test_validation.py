@@ -43,7 +43,8 @@ def test_accepts_what_the_worker_accepts(app: App, tmp_path: Path, isolated: Non
         pytest.skip(f"{missing} is not installed")
     functions = load_app(app.write(tmp_path))
     assert "f" in [h.name for h in functions.http] + list(functions.orchestrators) + \
-        [a.function_name for a in functions.activities.values()] + functions.other
+        [a.function_name for a in functions.activities.values()] + [t.name for t in functions.timers] + \
+        [name for name, _ in functions.other]
 
 
 def test_conformance_app_passes_validation(isolated: None) -> None:
