@@ -89,6 +89,7 @@ class RuleContext:
     max_complexity: int = 3
     enabled_rules: frozenset[str] = field(default_factory=frozenset)
     blue_sevenths: bool = False
+    keep_alterations: bool = False
 
     @property
     def cadence_origins(self) -> tuple[int, ...]:
@@ -708,6 +709,30 @@ def violations(ctx: RuleContext, prog: Progression) -> list[str]:
     if any(count > MAX_CHORDS_PER_BAR for count in bars.values()):
         problems.append(f"more than {MAX_CHORDS_PER_BAR} chords in a bar")
     problems.extend(_cadence_violations(ctx, prog))
+    if ctx.keep_alterations:
+        problems.extend(_alteration_violations(ctx, prog))
+    return problems
+
+
+ALTERATIONS = frozenset({"b5", "#5", "b9", "#9", "#11", "b13"})
+
+
+def altered_pitch_classes(chord: Chord) -> frozenset[int]:
+    """The pitch classes of the chord's altered tones (b5, #5, b9, #9, #11, b13; `alt` has them all)."""
+    return frozenset(pc for i, pc in zip(chord.intervals, chord.pitch_classes, strict=True) if i in ALTERATIONS)
+
+
+def _alteration_violations(ctx: RuleContext, prog: Progression) -> list[str]:
+    """The user's alterations are kept: every altered note of an input chord still sounds in the chord
+    that stands for it (as a pitch class, so a b5 may be respelled #11)."""
+    problems = []
+    for slot in prog:
+        if not 0 <= slot.origin < len(ctx.original) or not slot.rule:
+            continue
+        old = ctx.original[slot.origin].chord
+        missing = altered_pitch_classes(old) - slot.chord.all_pitch_classes
+        if missing:
+            problems.append(f"the alterations of {old} were removed")
     return problems
 
 
