@@ -3,7 +3,10 @@
 A progression is a tuple of `Slot`s: the chord symbol, the bar it sounds in, the index of the input
 chord it stands for (-1 for a chord a rule inserted) and the rule that last changed it. Rules never
 touch a locked slot, never put more than two chords in a bar and never insert before the first chord;
-`violations()` checks the constraints (locks, preserved cadence, bar density) once for every rule.
+`violations()` checks the constraints (locks, preserved cadence, bar density and, for spice-up, the
+user's alterations: every altered tone of an input chord still sounds in the chord standing for it)
+once for every rule. Rule names and explanations of a result are re-derived from the final chords by
+`harmony.changes.relabel`, so an explanation only claims relations the final progression has.
 
 The rules (see `RULES`):
 
@@ -362,14 +365,16 @@ def _explain_tritone(ctx: RuleContext, prog: Progression, index: int) -> str:
     chord = prog[index].chord
     original = _original_of(ctx, prog[index])
     following = prog[index + 1].chord if index + 1 < len(prog) else None
-    stands_for = interval_above(chord.root, "b5", ctx.key.prefer_flats) + "7"
+    # The replaced dominant and its guide tones are spelled for the key (C#7 with E# and B in F# minor).
+    replaced = parse_chord(ctx.key.spell(chord.root_pc + 6) + "7")
+    stands_for = replaced.symbol
     was = f" (in place of {original})" if original and original != stands_for else ""
     into = ""
     if following is not None:
         slides = (chord.root_pc - following.root_pc) % 12 == 1
         into = f"; its root slides down a half step into {following}" if slides else f", before {following}"
     return (f"{chord} is the tritone substitute of {stands_for}{was}: a tritone away, it shares that "
-            f"dominant's guide tones {_guide_tones(chord)}{into}.")
+            f"dominant's guide tones {_guide_tones(replaced)}{into}.")
 
 
 def _sites_related_ii(ctx: RuleContext, prog: Progression) -> list[int]:

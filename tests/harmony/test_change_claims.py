@@ -117,3 +117,35 @@ def test_the_checker_catches_a_false_claim() -> None:
             "explanation": "B7 resolves down a fifth to Em7."}
     assert [p.split(": ")[-1] for p in _check(same, final)] == [
         "a chord that ends where it started is reported as a change"]
+
+
+SHARP_KEYS = [("F# minor", ["G#m7b5", "C#7", "F#m7", "F#m7"]), ("E major", ["F#m7", "B7", "Emaj7", "Emaj7"]),
+              ("A major", ["Bm7", "E7", "Amaj7", "F#7", "Bm7", "E7", "Amaj7"]),
+              ("B minor", ["C#m7b5", "F#7", "Bm7", "Bm7"]), ("D major", ["Em7", "A7", "Dmaj7", "Dmaj7"])]
+
+
+def _m21_name(pitch: music21.pitch.Pitch) -> str:
+    return pitch.name.replace("-", "b")
+
+
+@pytest.mark.parametrize(("key", "progression"), SHARP_KEYS, ids=[k for k, _ in SHARP_KEYS])
+def test_tritone_text_spells_the_replaced_dominant_for_the_key(key: str, progression: list[str]) -> None:
+    tonic, mode = key.split()
+    scale = {_m21_name(p) for p in music21.key.Key(tonic, mode).pitches}
+    seen = 0
+    for seed in range(1, 7):
+        result = run_local("reharmonize", {"progression": progression, "key": key, "style": "jazz", "seed": seed,
+                                           "budgetMs": 450})
+        for change in result["changes"]:
+            found = re.search(r"tritone substitute of ([A-G][#b]?)7.*guide tones (\S+)(?: \(= \S+\))? and (\S+?)"
+                              r"(?: \(= \S+\))?[;:.,]", change["explanation"])
+            if change["rule"] != "tritone-substitution" or not found:
+                continue
+            seen += 1
+            root, third, seventh = found.groups()
+            reference = music21.harmony.ChordSymbol(root.replace("b", "-") + "7")
+            names = [_m21_name(p) for p in reference.pitches]
+            assert [third, seventh] == [names[1], names[3]], change
+            if music21.pitch.Pitch(root).pitchClass in {music21.pitch.Pitch(n).pitchClass for n in scale}:
+                assert root in scale, (key, change)
+    assert seen, f"no tritone substitution in {key} over six seeds"
