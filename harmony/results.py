@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from harmony import ENGINE_VERSION
+from harmony.changes import INSERTION, SUBSTITUTION, plain_explanation, relabel
 from harmony.chords import parse_chord
 from harmony.keys import analyse, roman_numeral
 from harmony.rules import RULES, Progression, RuleContext, Slot, explain
@@ -70,7 +71,8 @@ def assemble(request: Mapping[str, Any], state: SearchState, voicings: Sequence[
     """The result document of a finished task (see the module docstring)."""
     ctx = state.config.context()
     best = state.best or state.beam[0]
-    prog = best.slots
+    # Rule names and explanations describe the final chords, not the path the search took to them.
+    prog = relabel(ctx, best.slots) if state.source != "llm" else best.slots
     symbols = [slot.symbol for slot in prog]
     chords = [parse_chord(symbol) for symbol in symbols]
     analysis = [item.to_json() for item in analyse(chords, ctx.key)]
@@ -125,6 +127,8 @@ def _changes(ctx: RuleContext, prog: Progression,
             explanation = str(llm_explanations[index][1])
         elif slot.rule in RULES:
             explanation = explain(ctx, prog, index)
+        elif slot.rule in (SUBSTITUTION, INSERTION):
+            explanation = plain_explanation(ctx, prog, index)
         else:
             explanation = (f"{slot.symbol} suggested by the language model"
                            + (f" in place of {before}." if before else "."))

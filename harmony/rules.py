@@ -3,7 +3,10 @@
 A progression is a tuple of `Slot`s: the chord symbol, the bar it sounds in, the index of the input
 chord it stands for (-1 for a chord a rule inserted) and the rule that last changed it. Rules never
 touch a locked slot, never put more than two chords in a bar and never insert before the first chord;
-`violations()` checks the constraints (locks, preserved cadence, bar density) once for every rule.
+`violations()` checks the constraints (locks, preserved cadence, bar density and, for spice-up, the
+user's alterations: every altered tone of an input chord still sounds in the chord standing for it)
+once for every rule. Rule names and explanations of a result are re-derived from the final chords by
+`harmony.changes.relabel`, so an explanation only claims relations the final progression has.
 
 The rules (see `RULES`):
 
@@ -47,7 +50,7 @@ _CORE = frozenset({"1", "3", "b3", "2", "4", "5", "b5", "#5"})
 _TENSION_WORDS = {
     "b9": "b9", "9": "9th", "#9": "#9", "11": "11th", "#11": "#11", "b13": "b13", "13": "13th",
     "6": "6th", "7": "major 7th", "b7": "7th", "b5": "b5", "#5": "#5", "4": "suspended 4th",
-    "2": "suspended 2nd",
+    "2": "suspended 2nd", "5": "5th", "3": "3rd", "b3": "minor 3rd", "bb7": "diminished 7th",
 }
 
 
@@ -89,6 +92,7 @@ class RuleContext:
     max_complexity: int = 3
     enabled_rules: frozenset[str] = field(default_factory=frozenset)
     blue_sevenths: bool = False
+    keep_alterations: bool = False
 
     @property
     def cadence_origins(self) -> tuple[int, ...]:
@@ -361,11 +365,16 @@ def _explain_tritone(ctx: RuleContext, prog: Progression, index: int) -> str:
     chord = prog[index].chord
     original = _original_of(ctx, prog[index])
     following = prog[index + 1].chord if index + 1 < len(prog) else None
-    stands_for = interval_above(chord.root, "b5", ctx.key.prefer_flats) + "7"
+    # The replaced dominant and its guide tones are spelled for the key (C#7 with E# and B in F# minor).
+    replaced = parse_chord(ctx.key.spell(chord.root_pc + 6) + "7")
+    stands_for = replaced.symbol
     was = f" (in place of {original})" if original and original != stands_for else ""
-    into = f"; its root slides down a half step into {following}" if following else ""
+    into = ""
+    if following is not None:
+        slides = (chord.root_pc - following.root_pc) % 12 == 1
+        into = f"; its root slides down a half step into {following}" if slides else f", before {following}"
     return (f"{chord} is the tritone substitute of {stands_for}{was}: a tritone away, it shares that "
-            f"dominant's guide tones {_guide_tones(chord)}{into}.")
+            f"dominant's guide tones {_guide_tones(replaced)}{into}.")
 
 
 def _sites_related_ii(ctx: RuleContext, prog: Progression) -> list[int]:
@@ -404,12 +413,18 @@ def _explain_related_ii(ctx: RuleContext, prog: Progression, index: int) -> str:
     if dominant is None:
         return f"{chord} is a related ii chord."
     step = (chord.root_pc - dominant.root_pc) % 12
+    after = prog[index + 2].chord if index + 2 < len(prog) else None
+    if step == 7 and (chord.seventh != "b7" or dominant.third != "3"):
+        return f"{chord} is the related ii of {dominant}: together they form a ii-V in one bar."
     if step == 7:
         return (f"{chord} is the related ii of {dominant}: together they form a ii-V in one bar, and the "
                 f"7th of {chord} ({_seventh_name(chord)}) falls a half step to the 3rd of {dominant}.")
-    if step == 1:
+    if step == 1 and after is not None and (dominant.root_pc - after.root_pc) % 12 == 1:
         return (f"{chord} and {dominant} form a ii-subV: {dominant} replaces the V7 of this ii, and both "
                 f"roots slide down by half step.")
+    if step == 1:
+        return f"{chord} and {dominant} form a ii-subV: {dominant} replaces the V7 of this ii."
+
     return f"{chord} is a ii chord approaching {dominant}."
 
 
@@ -442,13 +457,18 @@ def _explain_passing(ctx: RuleContext, prog: Progression, index: int) -> str:
     after = prog[index + 1].chord if index + 1 < len(prog) else None
     if before is None or after is None:
         return f"{chord} is a passing diminished chord."
-    if (after.root_pc - chord.root_pc) % 12 == 1:
+    up = (chord.root_pc - before.root_pc) % 12 == 1 and (after.root_pc - chord.root_pc) % 12 == 1
+    down = (before.root_pc - chord.root_pc) % 12 == 1 and (chord.root_pc - after.root_pc) % 12 == 1
+    if up:
         dominant = interval_above(chord.root, "b6", ctx.key.prefer_flats)
         return (f"{chord} links {before} and {after}: the bass climbs by half steps "
                 f"({before.root}-{chord.root}-{after.root}), and it sounds like a rootless {dominant}7b9 "
                 f"resolving to {after}.")
-    return (f"{chord} links {before} and {after} chromatically: the bass walks down by half steps "
-            f"({before.root}-{chord.root}-{after.root}).")
+    if down:
+        return (f"{chord} links {before} and {after} chromatically: the bass walks down by half steps "
+                f"({before.root}-{chord.root}-{after.root}).")
+    return f"{chord} is a passing diminished chord between {before} and {after}."
+
 
 
 _BORROWED_MAJOR = {  # (degree, family) in a major key -> (new degree, quality options)
@@ -530,12 +550,14 @@ def _apply_backdoor(ctx: RuleContext, prog: Progression, index: int, rng: random
 
 def _explain_backdoor(ctx: RuleContext, prog: Progression, index: int) -> str:
     chord = prog[index].chord
-    if chord.family == MINOR:
-        return (f"{chord} (iv7) starts the backdoor ii-V: borrowed from {ctx.key.tonic} minor, it leads "
-                f"to the bVII7.")
     following = prog[index + 1].chord if index + 1 < len(prog) else None
-    target = following.symbol if following else ctx.key.tonic
-    return (f"{chord} is the backdoor dominant (bVII7): instead of V7 it approaches {target} from a whole "
+    if chord.family == MINOR:
+        leads = following is not None and following.is_dominant and _degree(ctx, following) == 10
+        return (f"{chord} (iv7) is borrowed from {ctx.key.tonic} minor"
+                + (f" and starts the backdoor ii-V into {following}." if leads else "."))
+    if following is None or following.root_pc != ctx.key.tonic_pc or _degree(ctx, chord) != 10:
+        return f"{chord} is a bVII7 colour, the backdoor dominant of {ctx.key.tonic}."
+    return (f"{chord} is the backdoor dominant (bVII7): instead of V7 it approaches {following} from a whole "
             f"step below, its 7th ({_seventh_name(chord)}) falling to the 5th of the tonic.")
 
 
@@ -575,8 +597,12 @@ def _explain_pedal(ctx: RuleContext, prog: Progression, index: int) -> str:
     if chord.bass_pc == ctx.key.tonic_pc:
         return (f"{chord} keeps the tonic {bass} in the bass (a tonic pedal) while the harmony above moves "
                 f"to {chord.without_bass()}.")
-    return (f"{chord} puts {chord.without_bass()} over the dominant {bass} in the bass: a suspended V11 "
-            f"sound (no 3rd) that resolves smoothly, a gospel and neo-soul favourite.")
+    upper = chord.without_bass()
+    if (chord.bass_pc - ctx.key.tonic_pc) % 12 == 7 and (chord.bass_pc + 4) % 12 not in upper.pitch_classes:
+        return (f"{chord} puts {upper} over the dominant {bass} in the bass: a suspended V11 "
+                f"sound (no 3rd) that resolves smoothly, a gospel and neo-soul favourite.")
+    return f"{chord} puts {upper} over {bass} in the bass, a pedal under the moving harmony."
+
 
 
 def _sites_cadence(ctx: RuleContext, prog: Progression) -> list[int]:
@@ -604,6 +630,9 @@ def _explain_colour(ctx: RuleContext, prog: Progression, index: int) -> str:
     base = parse_chord(original) if original else None
     added = [_TENSION_WORDS.get(i, i) for i in chord.intervals if base is None or i not in base.intervals]
     roman = roman_numeral(chord, ctx.key)
+    dropped = [_TENSION_WORDS.get(i, i) for i in base.intervals if i not in chord.intervals] if base else []
+    if dropped and not added:
+        return f"{original} becomes {chord} ({roman}): it leaves out the {', '.join(dropped)}."
     if not added:
         colour = f"a {ctx.style.name} voicing of the same chord tones"
         plural = False
@@ -612,10 +641,12 @@ def _explain_colour(ctx: RuleContext, prog: Progression, index: int) -> str:
         plural = len(added) > 1
     if prog[index].rule == "cadence-colour":
         where = "the final chord" if index == len(prog) - 1 else "the cadence dominant"
-        return f"{chord} ({roman}) colours {where} with {colour}: a typical {_style_words(ctx)} ending."
+        drop = f" (leaving out the {', '.join(dropped)})" if dropped else ""
+        return f"{chord} ({roman}) colours {where} with {colour}{drop}: a typical {_style_words(ctx)} ending."
     was = f"{original} becomes {chord}" if original and original != chord.symbol else f"{chord}"
     verb = "are typical colours" if plural else "is a typical colour"
-    return f"{was} ({roman}): {colour} {verb} in {_style_words(ctx)}; root and function stay."
+    drops = f"; it leaves out the {', '.join(dropped)}" if dropped else ""
+    return f"{was} ({roman}): {colour} {verb} in {_style_words(ctx)}; root and function stay{drops}."
 
 
 def _style_words(ctx: RuleContext) -> str:
@@ -708,6 +739,30 @@ def violations(ctx: RuleContext, prog: Progression) -> list[str]:
     if any(count > MAX_CHORDS_PER_BAR for count in bars.values()):
         problems.append(f"more than {MAX_CHORDS_PER_BAR} chords in a bar")
     problems.extend(_cadence_violations(ctx, prog))
+    if ctx.keep_alterations:
+        problems.extend(_alteration_violations(ctx, prog))
+    return problems
+
+
+ALTERATIONS = frozenset({"b5", "#5", "b9", "#9", "#11", "b13"})
+
+
+def altered_pitch_classes(chord: Chord) -> frozenset[int]:
+    """The pitch classes of the chord's altered tones (b5, #5, b9, #9, #11, b13; `alt` has them all)."""
+    return frozenset(pc for i, pc in zip(chord.intervals, chord.pitch_classes, strict=True) if i in ALTERATIONS)
+
+
+def _alteration_violations(ctx: RuleContext, prog: Progression) -> list[str]:
+    """The user's alterations are kept: every altered note of an input chord still sounds in the chord
+    that stands for it (as a pitch class, so a b5 may be respelled #11)."""
+    problems = []
+    for slot in prog:
+        if not 0 <= slot.origin < len(ctx.original) or not slot.rule:
+            continue
+        old = ctx.original[slot.origin].chord
+        missing = altered_pitch_classes(old) - slot.chord.all_pitch_classes
+        if missing:
+            problems.append(f"the alterations of {old} were removed")
     return problems
 
 

@@ -80,6 +80,7 @@ class SearchConfig:
     max_complexity: int = 3
     rules: tuple[str, ...] = RULE_NAMES
     seed: int = 0
+    keep_alterations: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -94,6 +95,7 @@ class SearchConfig:
             "maxComplexity": self.max_complexity,
             "rules": list(self.rules),
             "seed": self.seed,
+            "keepAlterations": self.keep_alterations,
         }
 
     @classmethod
@@ -110,6 +112,7 @@ class SearchConfig:
             max_complexity=int(data.get("maxComplexity", 3)),
             rules=tuple(str(r) for r in data.get("rules", RULE_NAMES)),
             seed=int(data.get("seed", 0)),
+            keep_alterations=bool(data.get("keepAlterations", False)),
         )
 
     def context(self) -> RuleContext:
@@ -119,7 +122,7 @@ class SearchConfig:
             key=self.key, style=style, original=self.original, locked=frozenset(self.locked),
             preserve_cadence=self.preserve_cadence, allow_modal_interchange=self.allow_modal_interchange,
             max_complexity=self.max_complexity, enabled_rules=frozenset(self.rules),
-            blue_sevenths=self.style == "blues",
+            blue_sevenths=self.style == "blues", keep_alterations=self.keep_alterations,
         )
 
 

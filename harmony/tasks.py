@@ -339,7 +339,8 @@ def plan_search(request: Mapping[str, Any]) -> SearchPlan:
         allow_mi = bool(request.get("allowModalInterchange", True))
     config = SearchConfig(original=slots, key=key, style=style, mood=text_hints, locked=locked,
                           preserve_cadence=preserve, allow_modal_interchange=allow_mi,
-                          favor_close_voicings=favor_close, max_complexity=3, rules=RULE_NAMES, seed=seed)
+                          favor_close_voicings=favor_close, max_complexity=3, rules=RULE_NAMES, seed=seed,
+                          keep_alterations=task == "spice-up")
     return SearchPlan(config, int(request["budgetMs"]), key_inferred)
 
 
