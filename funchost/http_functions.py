@@ -10,11 +10,9 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
-from urllib.parse import unquote
 
 import azure.functions as func
 from aiohttp import web
-from aiohttp.web_urldispatcher import DynamicResource
 
 from .discovery import HttpFunction
 
@@ -50,31 +48,6 @@ def route_paths(prefix: str, template: str) -> list[str]:
             shortened = re.sub(r"/?\{" + name + r"(?::[^}?]+)?\?\}", "", shortened)
         paths.append("/" + "/".join(p for p in (prefix.strip("/"), _PARAM.sub(convert, shortened)) if p))
     return paths
-
-
-class AzureRouteResource(DynamicResource):
-    """A function route matched as ASP.NET Core routing does: case-insensitively, a trailing slash ignored.
-
-    aiohttp indexes resources by their literal prefix, compared case-sensitively, so `canonical`
-    wraps the template in braces: every function route is then indexed under `/` and tried in
-    registration order (see `route_sort_key`), after every host route with a longer literal prefix.
-    """
-
-    def __init__(self, path: str) -> None:
-        super().__init__(path)
-        self._folded = re.compile(self.get_info()["pattern"].pattern, re.IGNORECASE)
-
-    @property
-    def canonical(self) -> str:
-        return "/{" + super().canonical + "}"
-
-    def _match(self, path: str) -> dict[str, str] | None:
-        if len(path) > 1 and path.endswith("/"):
-            path = path[:-1]
-        match = self._folded.fullmatch(path)
-        if match is None:
-            return None
-        return {key: unquote(value) for key, value in match.groupdict().items()}
 
 
 def route_sort_key(fn: HttpFunction) -> tuple[int, int]:

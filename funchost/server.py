@@ -16,7 +16,7 @@ from .cors import CorsMiddleware
 from .datalock import DataFolderLock
 from .discovery import FunctionSet, load_app
 from .dispatcher import Dispatcher
-from .http_functions import AzureRouteResource, HttpInvoker, route_paths, route_sort_key
+from .http_functions import HttpInvoker, route_paths, route_sort_key
 from .management import ManagementApi
 from .observability import Observability
 from .status import client_binding
@@ -146,10 +146,8 @@ class Host:
         for fn in sorted(self.functions.http, key=route_sort_key):
             handler = self.invoker.handler(fn)
             for path in route_paths(prefix, fn.route):
-                resource = AzureRouteResource(path)
-                app.router.register_resource(resource)
-                resource.add_route("*", handler)
-                levels[resource.canonical] = fn.auth_level
+                route = app.router.add_route("*", path, handler, name=None)
+                levels[route.resource.canonical if route.resource else path] = fn.auth_level
         return app
 
     async def _host_status(self, request: web.Request) -> web.Response:
