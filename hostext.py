@@ -47,14 +47,14 @@ async def call_entity(name: str, key: str, operation: str, operation_input: Any 
     `entity_call` orchestration instead; raises DirectCallFailed when the operation raised.
     """
     try:
-        from funchost import direct
+        from funchost import in_process_client
     except ImportError:
         raise DirectCallUnavailable() from None
-    if not direct.available():
+    if not in_process_client.available():
         raise DirectCallUnavailable()
     try:
-        return await direct.call_entity(name, key, operation, operation_input, timeout_s)
-    except direct.EntityOperationError as exc:
+        return await in_process_client.call_entity(name, key, operation, operation_input, timeout_s)
+    except in_process_client.EntityOperationError as exc:
         raise DirectCallFailed(str(exc)) from exc
 
 
@@ -64,9 +64,9 @@ async def wait_for_status_change(instance_id: str, timeout_s: float) -> bool:
     Raises DirectCallUnavailable elsewhere, where callers poll the status instead.
     """
     try:
-        from funchost import direct
+        from funchost import in_process_client
     except ImportError:
         raise DirectCallUnavailable() from None
-    if not direct.available():
+    if not in_process_client.available():
         raise DirectCallUnavailable()
-    return await direct.wait_for_change(instance_id, timeout_s)
+    return await in_process_client.wait_for_change(instance_id, timeout_s)

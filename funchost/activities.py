@@ -84,10 +84,10 @@ class _SharedFlagToken:
 
 def _init_worker(script_root: str, flags: Any) -> None:
     global _worker_functions, _worker_flags
-    from . import sdk_speedups
+    from . import sdk_patches
     from .discovery import load_app
 
-    sdk_speedups.apply()
+    sdk_patches.apply()
     _worker_flags = flags
     # Worker processes run CPU-heavy activities; at a lower OS priority they never starve the host's
     # loop, which answers HTTP and runs entities (FUNCHOST_ACTIVITY_NICE, default 10; 0 keeps it).

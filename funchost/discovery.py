@@ -21,9 +21,9 @@ from typing import Any
 import azure.functions as func
 
 from .errors import AppLoadError
+from .indexing_rules import validate_function
 from .replay import Registry
 from .timers import ScheduleError, TimerFunction, is_async, parse_schedule
-from .validation import validate_function
 
 log = logging.getLogger("funchost.discovery")
 

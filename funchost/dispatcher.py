@@ -28,6 +28,7 @@ from . import replay
 from .activities import ActivityOutcome, ActivityRunner
 from .cancellation import CancellationToken
 from .discovery import FunctionSet
+from .durable_http import call_http
 from .entity_batch import Operation, OperationResult, response_event, run_batch
 from .entity_cache import EntityStateCache
 from .errors import (
@@ -38,7 +39,6 @@ from .errors import (
     UnknownFunction,
 )
 from .history import EventType, HistoryEvent, event, from_epoch
-from .httpcall import call_http
 from .ids import is_entity_id, split_entity_id
 from .messages import Message, MessageRow, deletions, started_event, traceparent_of
 from .replay import Instance, ParentRef

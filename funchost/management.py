@@ -25,9 +25,9 @@ from .errors import (
 )
 from .history import from_epoch, iso_seconds, parse_iso
 from .ids import entity_id, validate_entity_name, validate_instance_id
+from .management_payloads import management_urls, status_payload
 from .observability import DROPPED_TRACE
 from .replay import ACTIVE_STATUSES, COMPLETED, FAILED, TERMINAL_STATUSES
-from .status import management_urls, status_payload
 from .store import InstanceQuery
 
 CONTINUATION_HEADER = "x-ms-continuation-token"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from . import direct, sdk_speedups
+from . import in_process_client, sdk_patches
 from .activities import ActivityRunner
 from .cors import CorsMiddleware
 from .datalock import DataFolderLock
@@ -18,8 +18,8 @@ from .discovery import FunctionSet, load_app
 from .dispatcher import Dispatcher
 from .http_functions import HttpInvoker, route_paths, route_sort_key
 from .management import ManagementApi
+from .management_payloads import client_binding
 from .observability import Observability
-from .status import client_binding
 from .store import Store
 from .timers import TimerRunner
 
@@ -78,7 +78,7 @@ class Host:
     def __init__(self, config: HostConfig, functions: FunctionSet | None = None,
                  span_exporter: object | None = None) -> None:
         """`span_exporter` (e.g. an InMemorySpanExporter in tests) receives every finished span."""
-        sdk_speedups.apply()
+        sdk_patches.apply()
         self.config = config
         # Providers first: an app that sets up telemetry at import time must find the host's.
         self.observability = Observability(enabled=config.telemetry, span_exporter=span_exporter)
@@ -179,7 +179,7 @@ class Host:
 
     async def start(self) -> None:
         self.dispatcher.start()
-        direct.install(self.dispatcher)
+        in_process_client.install(self.dispatcher)
         self.timers.start()
         self._runner = web.AppRunner(self.build_app(), access_log=None, handle_signals=False)
         await self._runner.setup()
@@ -195,7 +195,7 @@ class Host:
         """Stop accepting requests, let in-flight work finish for `grace_s`, commit and close."""
         if self._site is not None:
             await self._site.stop()
-        direct.install(None)
+        in_process_client.install(None)
         await self.timers.stop()
         await self.dispatcher.stop(grace_s)
         if self._runner is not None:

@@ -7,12 +7,12 @@ from datetime import UTC, datetime, timedelta
 
 from dateutil.parser import parse as dateutil_parse
 
-from funchost import sdk_speedups
+from funchost import sdk_patches
 from funchost.history import iso, iso_seconds
 
 
 def test_fast_timestamp_parse_matches_dateutil() -> None:
-    sdk_speedups.apply()
+    sdk_patches.apply()
     module = importlib.import_module("azure.durable_functions.models.history.HistoryEvent")
     start = datetime(2026, 1, 1, 0, 0, 0, 123456, tzinfo=UTC)
     for i in range(200):
@@ -24,8 +24,8 @@ def test_fast_timestamp_parse_matches_dateutil() -> None:
 
 
 def test_speedups_are_applied_once() -> None:
-    sdk_speedups.apply()
+    sdk_patches.apply()
     module = importlib.import_module("azure.durable_functions.models.history.HistoryEvent")
     first = module.dt_parse
-    sdk_speedups.apply()
+    sdk_patches.apply()
     assert module.dt_parse is first
