@@ -40,8 +40,8 @@ def test_namedtuple_factory_is_cached_and_builds_the_same_class() -> None:
     # The SDK's own call (a tuple of field names), made once per episode.
     first = executor.namedtuple("SetTaskValuePayload", ("is_success", "task_id_key"))
     assert executor.namedtuple("SetTaskValuePayload", ("is_success", "task_id_key")) is first  # built once
-    reference = namedtuple("SetTaskValuePayload", ("is_success", "task_id_key"))
-    assert first._fields == reference._fields and first(True, "t1") == reference(True, "t1")
+    SetTaskValuePayload = namedtuple("SetTaskValuePayload", ("is_success", "task_id_key"))
+    assert first._fields == SetTaskValuePayload._fields and first(True, "t1") == SetTaskValuePayload(True, "t1")
     assert first(is_success=False, task_id_key="t2")._asdict() == {"is_success": False, "task_id_key": "t2"}
 
 
