@@ -58,8 +58,6 @@ class Dispatcher:
                  telemetry: HostTelemetry | None = None, clock: Callable[[], float] = time.time) -> None:
         self.store = store
         self.functions = functions
-        self.registry = functions.registry()
-        self.runner = runner
         self.telemetry = telemetry or HostTelemetry(None)
         self.clock = clock
         self.stats = DispatcherStats()
@@ -134,8 +132,7 @@ class Dispatcher:
         """Run the ready targets' steps, yielding to the loop every STEPS_PER_YIELD steps."""
         mailboxes = self._mailboxes
         while True:
-            await mailboxes.wake.wait()
-            mailboxes.wake.clear()
+            await mailboxes.wait_ready()
             steps = 0
             while (target := mailboxes.take()) is not None:
                 try:
@@ -251,13 +248,12 @@ class Dispatcher:
         op = Operation(seq=0, name=operation, input=input_text, signal=False, request_id=request_id,
                        enqueued_at=self.clock(), traceparent=traceparent)
         message = self._mailboxes.entity_message(entity_id, op.to_json())
-        waiter: asyncio.Future[OperationResult] = asyncio.get_running_loop().create_future()
-        self._entities.waiters[request_id] = waiter
+        waiter = self._entities.expect(request_id)
         try:
             await self._commits.submit(None, lambda: self._mailboxes.enqueue(message), [message.row()])
             return await asyncio.wait_for(waiter, timeout_s)
         finally:
-            self._entities.waiters.pop(request_id, None)
+            self._entities.forget(request_id)
 
     def read_entity(self, entity_id: str) -> tuple[bool, str | None]:
         row = self.store.get_entity(entity_id)

@@ -30,7 +30,7 @@ MAX_ENTITY_BATCH = 5000
 
 
 class EntitySteps:
-    """Processes entity targets taken from the mailboxes; `waiters` maps request ids to in-process callers."""
+    """Processes entity targets taken from the mailboxes, and answers in-process callers (see `expect`)."""
 
     def __init__(self, store: Store, functions: FunctionSet, telemetry: HostTelemetry,
                  clock: Callable[[], float], stats: DispatcherStats, mailboxes: Mailboxes,
@@ -43,7 +43,7 @@ class EntitySteps:
         self._mailboxes = mailboxes
         self._commits = commits
         self._states = EntityStateCache()
-        self.waiters: dict[str, asyncio.Future[OperationResult]] = {}
+        self._waiters: dict[str, asyncio.Future[OperationResult]] = {}
 
     def process(self, target: str) -> None:
         """Run one batch of entity `target`'s operations and queue its commit."""
@@ -100,7 +100,7 @@ class EntitySteps:
         mailboxes.release(target, consumed)
         for message in responses:
             mailboxes.enqueue(message)
-        waiters = self.waiters
+        waiters = self._waiters
         if waiters:
             for op, result in zip(operations, outcome.results, strict=True):
                 waiter = waiters.pop(op.request_id, None) if op.request_id else None
@@ -109,9 +109,19 @@ class EntitySteps:
         if mailboxes.has_messages(target):
             mailboxes.mark_ready(target)
 
+    def expect(self, request_id: str) -> asyncio.Future[OperationResult]:
+        """A future resolved with the result of the operation carrying `request_id`, once its batch commits."""
+        waiter: asyncio.Future[OperationResult] = asyncio.get_running_loop().create_future()
+        self._waiters[request_id] = waiter
+        return waiter
+
+    def forget(self, request_id: str) -> None:
+        """Stop waiting for `request_id` (answered, timed out or cancelled)."""
+        self._waiters.pop(request_id, None)
+
     def fail_waiters(self, error: BaseException) -> None:
         """Fail every in-process caller with `error` (the host is stopping)."""
-        for waiter in self.waiters.values():
+        for waiter in self._waiters.values():
             if not waiter.done():
                 waiter.set_exception(error)
-        self.waiters.clear()
+        self._waiters.clear()

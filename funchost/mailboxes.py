@@ -32,7 +32,7 @@ class Mailboxes:
         self._running: set[str] = set()
         self._delayed: list[tuple[float, int]] = []
         self._delayed_msgs: dict[int, Message] = {}
-        self.wake = asyncio.Event()  # set when a target becomes ready (the pump waits on it)
+        self._wake = asyncio.Event()  # set when a target becomes ready (see wait_ready)
         self._timer_wake = asyncio.Event()
 
     # -- messages -------------------------------------------------------------------------------
@@ -65,7 +65,7 @@ class Mailboxes:
         if target not in self._running and target not in self._queued:
             self._queued.add(target)
             self._ready.append(target)
-            self.wake.set()
+            self._wake.set()
 
     def messages(self, target: str) -> list[Message]:
         """The visible messages of `target`, oldest first (the list itself: do not change it)."""
@@ -75,6 +75,11 @@ class Mailboxes:
         return bool(self._pending.get(target))
 
     # -- steps ----------------------------------------------------------------------------------
+    async def wait_ready(self) -> None:
+        """Return once a target became ready since the last call (event-driven, no polling)."""
+        await self._wake.wait()
+        self._wake.clear()
+
     def take(self) -> str | None:
         """The next ready target with messages, now marked running; None when nothing is ready."""
         while self._ready:
