@@ -26,6 +26,11 @@ _CONSTRAINTS = {
 }
 
 
+def error_document(error: str, message: str, field: str = "(request)") -> dict[str, Any]:
+    """The app's error document `{error, details: [{field, message}]}`, for the host's own answers on app routes."""
+    return {"error": error, "details": [{"field": field, "message": message}]}
+
+
 def route_paths(prefix: str, template: str) -> list[str]:
     """aiohttp paths for an Azure route template (`{id}`, `{id:int}`, `{id?}`, `{*rest}`)."""
     template = template.strip("/")
@@ -81,8 +86,8 @@ class HttpInvoker:
     def handler(self, fn: HttpFunction) -> Callable[[web.Request], Any]:
         async def handle(request: web.Request) -> web.StreamResponse:
             if fn.methods and request.method not in fn.methods and request.method != "HEAD":
-                return web.json_response({"error": "method not allowed",
-                                          "details": f"{fn.route} accepts {', '.join(fn.methods)}"}, status=405)
+                return web.json_response(error_document("method not allowed", f"{fn.route} accepts "
+                                                        f"{', '.join(fn.methods)}", "(method)"), status=405)
             body = await request.read()
             req: Any
             if fn.asgi_request:
@@ -106,8 +111,8 @@ class HttpInvoker:
                     result = await loop.run_in_executor(self._threads, lambda: fn.callable(**kwargs))
             except Exception as exc:
                 log.exception("HTTP function %s failed", fn.name)
-                return web.json_response({"error": "the function failed",
-                                          "details": f"{fn.name}: {type(exc).__name__}: {exc}"}, status=500)
+                return web.json_response(error_document("the function failed", f"{fn.name}: {type(exc).__name__}: "
+                                                        f"{exc}", "(backend)"), status=500)
             if fn.asgi_request:
                 return await from_asgi_response(request, result)
             return to_response(result)

@@ -21,7 +21,7 @@ import azure.functions as func
 
 import hostext
 from routes.agents import FINISHED_STATES, _status, _task_id, _Unavailable, _view
-from routes.responses import RequestError, error_response, from_request_error
+from routes.responses import RequestError, backend_error, from_request_error, not_found
 
 bp = df.Blueprint()
 
@@ -85,7 +85,7 @@ async def agents_task_events(req: func.HttpRequest, client: df.DurableOrchestrat
     try:
         status = await _status(client, task_id)
         if status is None:
-            return error_response(404, "unknown task", {"taskId": task_id})
+            return not_found("task not found", "taskId", task_id)
         view = _view(status)
         if seen and _event_id(view) == seen:
             changed = await _wait(client, task_id, seen, _wait_s())
@@ -93,5 +93,5 @@ async def agents_task_events(req: func.HttpRequest, client: df.DurableOrchestrat
                 return _stream(f"retry: {RETRY_MS}\n: no change yet, reconnect\n\n")
             view = changed
     except _Unavailable as exc:
-        return error_response(503, "durable backend unavailable", str(exc))
+        return backend_error(503, "durable backend unavailable", exc)
     return _stream(_frame(view))

@@ -64,7 +64,7 @@ def wait_finished(host: HostProcess, task_id: str, timeout: float = 30.0) -> dic
 
 def test_agent_task_answers_match_the_document(app_host: HostProcess) -> None:
     requests = {
-        "spice-up": {"progression": "Dm7 G7 | Cmaj7", "style": "jazz", "budgetMs": 50, "extra": 1},
+        "spice-up": {"progression": "Dm7 G7 | Cmaj7", "style": "jazz", "budgetMs": 50},
         "reharmonize": {"progression": ["C", "Am", "F", "G"], "style": "neo soul", "budgetMs": 50},
         "create": {"key": "D dorian", "skillLevel": "Beginner", "bars": 4, "budgetMs": 50,
                    "referenceArtists": ["Wes Montgomery"]},

@@ -79,14 +79,6 @@ def _cap_budget(case: Any) -> Any:
     return case
 
 
-def _attempts_as_integer_literal(case: Any) -> Any:
-    """JSON Schema counts `3.0` as an integer; the player routes want the literal `3` (as documented)."""
-    body = case.body
-    if isinstance(body, dict) and isinstance(body.get("attempts"), float) and body["attempts"].is_integer():
-        body["attempts"] = int(body["attempts"])
-    return case
-
-
 def _cases() -> list[tuple[str, str, str]]:
     """(method, path, mode) for every operation; negative only where there is an input to get wrong."""
     spec = load_spec()
@@ -107,8 +99,6 @@ def test_operation_survives_fuzzing(schema: Any, fuzz_host: HostProcess, method:
     strategy = operation.as_strategy(generation_mode=generation_mode)
     if mode == "positive" and path.startswith("/api/agents/tasks/") and method == "POST":
         strategy = strategy.map(_cap_budget)
-    if mode == "positive" and path == "/api/adaptive-ai/record-performance":
-        strategy = strategy.map(_attempts_as_integer_literal)
     checks = [not_a_server_error, status_code_conformance, content_type_conformance,
               response_schema_conformance, error_body_is_json]
     if mode == "negative":

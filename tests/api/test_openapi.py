@@ -46,4 +46,4 @@ def test_every_error_response_has_the_error_shape(method: str, path: str) -> Non
     for status in (s for s in statuses if s >= 400):
         content = documented_response(spec, method, path, status)["content"]
         assert list(content) == ["application/json"]
-        assert content["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
+        assert content["application/json"]["schema"] == {"$ref": "#/components/schemas/ErrorDocument"}
