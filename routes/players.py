@@ -27,6 +27,7 @@ from adaptive.session import PlayerSession
 from adaptive.validation import parse_performance_request, parse_record_request, validate_player_id
 from adaptive.views import difficulty_view, recommendation_view, session_view, stats_view
 from entities.player_session import ENTITY_NAME
+from routes import player_changes
 from routes.durable_calls import EntityCallError, call_entity
 from routes.openapi import unknown_fields
 from routes.responses import (
@@ -48,7 +49,7 @@ def _now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
-def _invalid(exc: ValidationError) -> func.HttpResponse:
+def invalid(exc: ValidationError) -> func.HttpResponse:
     return error_response(400, f"invalid request: {exc}", [e.to_dict() for e in exc.errors])
 
 
@@ -65,7 +66,7 @@ def _parse_body(req: func.HttpRequest, schema: str, parse: Callable[[dict[str, A
     return parsed
 
 
-def _route_player_id(req: func.HttpRequest) -> str:
+def route_player_id(req: func.HttpRequest) -> str:
     return validate_player_id(req.route_params.get("playerId"), "playerId")
 
 
@@ -83,33 +84,52 @@ async def _run(client: df.DurableOrchestrationClient, player_id: str, operation:
     except aiohttp.ClientError as exc:
         logger.warning("%s@%s %s: durable backend unreachable: %s", ENTITY_NAME, player_id, operation, exc)
         return backend_error(503, "durable backend unavailable", exc)
+    player_changes.notify(player_id)
     return json_response(result)
+
+
+class SessionUnreadable(Exception):
+    """The stored session could not be read; `response` is the error answer to give."""
+
+    def __init__(self, response: func.HttpResponse) -> None:
+        super().__init__("the player session could not be read")
+        self.response = response
+
+
+async def load_session(client: df.DurableOrchestrationClient, player_id: str) -> PlayerSession | None:
+    """The player's stored session, None if there is none; never creates it. Raises SessionUnreadable."""
+    try:
+        response = await client.read_entity_state(df.EntityId(ENTITY_NAME, player_id))
+    except aiohttp.ClientError as exc:
+        logger.warning("%s@%s read failed: %s", ENTITY_NAME, player_id, exc)
+        raise SessionUnreadable(backend_error(503, "durable backend unavailable", exc)) from exc
+    except Exception as exc:  # the SDK raises a bare Exception for unexpected status codes
+        logger.warning("%s@%s read failed: %s", ENTITY_NAME, player_id, exc)
+        raise SessionUnreadable(backend_error(502, "could not read the player session", exc)) from exc
+    state = response.entity_state
+    if not response.entity_exists or state is None:
+        return None
+    try:
+        return PlayerSession.from_dict(json.loads(state) if isinstance(state, str) else state)
+    except (StateError, json.JSONDecodeError) as exc:
+        logger.error("%s@%s stored state is unreadable: %s", ENTITY_NAME, player_id, exc)
+        raise SessionUnreadable(backend_error(500, "stored player session is unreadable", exc)) from exc
 
 
 async def _read(req: func.HttpRequest, client: df.DurableOrchestrationClient,
                 view: Callable[[PlayerSession], Any]) -> func.HttpResponse:
     """Answer a GET with `view` of the stored session, or 404 when the player has none."""
     try:
-        player_id = _route_player_id(req)
+        player_id = route_player_id(req)
     except ValidationError as exc:
-        return _invalid(exc)
+        return invalid(exc)
     telemetry.tag_span({"ga.player_id": player_id})
     try:
-        response = await client.read_entity_state(df.EntityId(ENTITY_NAME, player_id))
-    except aiohttp.ClientError as exc:
-        logger.warning("%s@%s read failed: %s", ENTITY_NAME, player_id, exc)
-        return backend_error(503, "durable backend unavailable", exc)
-    except Exception as exc:  # the SDK raises a bare Exception for unexpected status codes
-        logger.warning("%s@%s read failed: %s", ENTITY_NAME, player_id, exc)
-        return backend_error(502, "could not read the player session", exc)
-    state = response.entity_state
-    if not response.entity_exists or state is None:
+        session = await load_session(client, player_id)
+    except SessionUnreadable as exc:
+        return exc.response
+    if session is None:
         return not_found("player not found", "playerId", player_id)
-    try:
-        session = PlayerSession.from_dict(json.loads(state) if isinstance(state, str) else state)
-    except (StateError, json.JSONDecodeError) as exc:
-        logger.error("%s@%s stored state is unreadable: %s", ENTITY_NAME, player_id, exc)
-        return backend_error(500, "stored player session is unreadable", exc)
     return json_response(view(session))
 
 
@@ -173,7 +193,7 @@ async def players_reset_session(req: func.HttpRequest,
                                 client: df.DurableOrchestrationClient) -> func.HttpResponse:
     """Delete the player's session; afterwards the player reads as new (404)."""
     try:
-        player_id = _route_player_id(req)
+        player_id = route_player_id(req)
     except ValidationError as exc:
-        return _invalid(exc)
+        return invalid(exc)
     return await _run(client, player_id, "reset")
