@@ -109,9 +109,6 @@ class ConnectionLimit:
         self.limit = limit
         self._open: dict[str, int] = {}
 
-    def open_count(self, subject: str) -> int:
-        return self._open.get(subject, 0)
-
     @contextmanager
     def hold(self, subject: str) -> Iterator[bool]:
         """Yields True while holding one of the subject's places, False (holding nothing) when all are taken."""
