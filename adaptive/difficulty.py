@@ -1,9 +1,12 @@
 """The difficulty controller: a pure fold of practice events into a small `DifficultyTracker`.
 
-Difficulty lives in [0.05, 0.95] and new players start at 0.5. The bounds keep a margin from the ends
-of the [0, 1] scale (a difficulty of exactly 0 or 1 would mean "nothing to play" or "unplayable") while
-leaving every recommendation band (< 0.3, < 0.5, < 0.7, >= 0.7) comfortably reachable; the original
-0.2..0.9 would leave the beginner band only 0.1 wide.
+Difficulty lives in [0.05, 0.95] and new players start at 0.4, the middle of the intermediate band
+(0.3-0.5), so that no single first attempt decides between two exercise levels (a start on the 0.5
+band edge did: one success moved a new player to advanced, one failure kept them intermediate).
+The bounds keep a margin from the ends of the [0, 1] scale (a difficulty of exactly 0 or 1 would
+mean "nothing to play" or "unplayable") while leaving every recommendation band (< 0.3, < 0.5,
+< 0.7, >= 0.7) comfortably reachable; the original 0.2..0.9 would leave the beginner band only 0.1
+wide.
 
 Player model. The chance that a player of skill θ succeeds at difficulty d is modelled as the logistic
 p(θ, d) = sigmoid(β·(θ - d)) with β = 6, the Elo / one-parameter item-response model of adaptive tutors.
@@ -23,7 +26,7 @@ the middle of the 60-80 % flow zone:
 
     target = clamp(θ - logit(0.7)/β, 0.05, 0.95)        (logit(0.7)/β ≈ 0.141)
 
-A new player's θ starts at 0.5 + 0.141, so target = current = 0.5 until evidence arrives.
+A new player's θ starts at 0.4 + 0.141, so target = current = 0.4 until evidence arrives.
 
 Movement. The difficulty moves a fraction k of the way to the target, k = 0.1 + 0.4·learningRate (the
 2026 re-implementation's rule), halved while the recent success rate (an EWMA with alpha = 0.2, starting at
@@ -60,10 +63,11 @@ from typing import Any
 
 from adaptive.errors import StateError
 from adaptive.events import Attempt, Event, Performance
+from adaptive.figures import figure, text
 
 DIFFICULTY_MIN = 0.05
 DIFFICULTY_MAX = 0.95
-START_DIFFICULTY = 0.5
+START_DIFFICULTY = 0.4
 MAX_STEP = 0.1
 FLOW_ZONE_LOW = 0.6
 FLOW_ZONE_HIGH = 0.8
@@ -149,8 +153,8 @@ class DifficultyTracker:
 
     @property
     def in_flow_zone(self) -> bool:
-        """Whether the recent success rate is within 60-80 %."""
-        return FLOW_ZONE_LOW <= self.recent_success_rate <= FLOW_ZONE_HIGH
+        """Whether the recent success rate, as reported (4 decimals), is within 60-80 %."""
+        return FLOW_ZONE_LOW <= figure(self.recent_success_rate) <= FLOW_ZONE_HIGH
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON (camelCase keys); `from_dict` restores an equal tracker."""
@@ -296,25 +300,31 @@ def replay(events: Iterable[Event], start: DifficultyTracker | None = None) -> D
 
 
 def explain(before: DifficultyTracker, after: DifficultyTracker, event: Event) -> str:
-    """One sentence saying why the difficulty moved (or did not) after `event`."""
+    """One sentence saying why the difficulty moved (or did not) after `event`.
+
+    Every figure in it is the reported figure of the matching answer field (`previousDifficulty`,
+    `currentDifficulty`, `targetDifficulty`, `recentSuccessRate`, `inFlowZone`), and every comparison
+    it states is made on those figures (see `adaptive.figures`).
+    """
     seen = evidence(before, event)
     if isinstance(event, Performance):
-        observed = (f"accuracy {event.accuracy:.2f} (speed {event.speed:.2f}, "
-                    f"consistency {event.consistency:.2f})")
+        observed = (f"accuracy {text(event.accuracy)} (speed {text(event.speed)}, "
+                    f"consistency {text(event.consistency)})")
     else:
         observed = (f"{'success' if event.success else 'failure'} on {event.shape_id} in "
-                    f"{event.time_ms:.0f} ms after {event.attempts} attempt(s)")
-    comparison = "above" if seen.outcome > seen.predicted else "below" if seen.outcome < seen.predicted \
-        else "equal to"
-    if after.difficulty > before.difficulty:
-        movement = f"difficulty raised {before.difficulty:.3f} -> {after.difficulty:.3f}"
-    elif after.difficulty < before.difficulty:
-        movement = f"difficulty lowered {before.difficulty:.3f} -> {after.difficulty:.3f}"
+                    f"{event.time_ms} ms after {event.attempts} attempt(s)")
+    outcome, predicted = figure(seen.outcome), figure(seen.predicted)
+    comparison = "above" if outcome > predicted else "below" if outcome < predicted else "equal to"
+    old, new = figure(before.difficulty), figure(after.difficulty)
+    if new > old:
+        movement = f"difficulty raised {text(old)} -> {text(new)}"
+    elif new < old:
+        movement = f"difficulty lowered {text(old)} -> {text(new)}"
     else:
-        movement = f"difficulty kept at {after.difficulty:.3f}"
+        movement = f"difficulty kept at {text(new)}"
     zone = "inside" if after.in_flow_zone else "outside"
     return (
-        f"{observed} is {comparison} the expected {seen.predicted:.2f}; {movement} toward target "
-        f"{after.target_difficulty:.3f}; recent success rate {after.recent_success_rate:.2f} is {zone} "
-        f"the {FLOW_ZONE_LOW:.0%}-{FLOW_ZONE_HIGH:.0%} flow zone"
+        f"{observed} is {comparison} the predicted success chance {text(predicted)}; {movement} "
+        f"(target {text(after.target_difficulty)}); recent success rate {text(after.recent_success_rate)} "
+        f"is {zone} the {FLOW_ZONE_LOW:.0%}-{FLOW_ZONE_HIGH:.0%} flow zone"
     )

@@ -14,11 +14,11 @@ class FieldError:
     """One rejected field: its name (as the client spelled it) and why it was rejected."""
 
     field: str
-    reason: str
+    message: str
 
     def to_dict(self) -> dict[str, str]:
-        """`{field, reason}`, as listed in a 400 answer's details."""
-        return {"field": self.field, "reason": self.reason}
+        """`{field, message}`, as listed in the `details` of a 400 answer."""
+        return {"field": self.field, "message": self.message}
 
 
 class ValidationError(AdaptiveError):
@@ -28,12 +28,12 @@ class ValidationError(AdaptiveError):
         if not errors:
             raise ValueError("ValidationError needs at least one FieldError")
         self.errors: tuple[FieldError, ...] = tuple(errors)
-        super().__init__("; ".join(f"{e.field}: {e.reason}" for e in self.errors))
+        super().__init__("; ".join(f"{e.field}: {e.message}" for e in self.errors))
 
     @classmethod
-    def single(cls, field: str, reason: str) -> ValidationError:
+    def single(cls, field: str, message: str) -> ValidationError:
         """An error about one field."""
-        return cls([FieldError(field, reason)])
+        return cls([FieldError(field, message)])
 
     @property
     def fields(self) -> tuple[str, ...]:

@@ -174,7 +174,7 @@ class PlayerSession:
 
     @classmethod
     def new(cls, player_id: str, now_ms: int) -> PlayerSession:
-        """A fresh session for `player_id` started at `now_ms` (difficulty 0.5)."""
+        """A fresh session for `player_id` started at `now_ms` (difficulty 0.4, see `adaptive.difficulty`)."""
         return cls(player_id=player_id, started_at_ms=now_ms, last_activity_at_ms=now_ms)
 
     @property

@@ -18,6 +18,7 @@ from adaptive.difficulty import (
     explain,
 )
 from adaptive.events import Attempt, Event, Performance
+from adaptive.figures import figure
 from adaptive.recommend import band_for, recommend
 from adaptive.session import MAX_SHAPES, WINDOW_SIZE, PlayerSession, ShapeStats
 
@@ -31,7 +32,7 @@ def iso_utc(epoch_ms: int) -> str:
 
 
 def _r(value: float) -> float:
-    return round(value, 4)
+    return figure(value)
 
 
 def _shape_view(stats: ShapeStats) -> dict[str, Any]:
@@ -86,7 +87,7 @@ def difficulty_view(session: PlayerSession) -> dict[str, Any]:
         "inFlowZone": tracker.in_flow_zone,
         "flowZone": {"low": FLOW_ZONE_LOW, "high": FLOW_ZONE_HIGH},
         "bounds": {"min": DIFFICULTY_MIN, "max": DIFFICULTY_MAX},
-        "band": band_for(tracker.difficulty).exercise,
+        "band": band_for(figure(tracker.difficulty)).exercise,
     }
 
 

@@ -17,6 +17,8 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
+from .http_functions import error_document
+
 log = logging.getLogger("funchost")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -78,7 +80,7 @@ def presented_a_key(request: web.Request, function_keys: list[str], admin_key: s
 
 
 def _unauthorized(message: str) -> web.Response:
-    return web.json_response({"error": "unauthorized", "details": message}, status=401)
+    return web.json_response(error_document("unauthorized", message, "x-functions-key"), status=401)
 
 
 def make_auth_middleware(function_keys: list[str], admin_key: str | None, system_key: str | None,
@@ -95,12 +97,12 @@ def make_auth_middleware(function_keys: list[str], admin_key: str | None, system
             request.url  # noqa: B018 (parses the Host header; a bad port raised later as a 500)
         except ValueError as exc:
             log.warning("rejected a request with an invalid Host header: %s", exc)
-            return web.json_response({"error": "invalid Host header", "details": str(exc)}, status=400)
+            return web.json_response(error_document("invalid Host header", str(exc), "Host"), status=400)
         encoding = request.headers.get("Content-Encoding", "identity").strip().lower()
         if encoding not in KNOWN_ENCODINGS:
             log.warning("rejected a request with Content-Encoding %r", encoding[:40])
-            return web.json_response({"error": "unsupported Content-Encoding",
-                                      "details": f"{encoding[:40]!r}; accepted: {', '.join(sorted(KNOWN_ENCODINGS))}"},
+            return web.json_response(error_document("unsupported Content-Encoding", f"{encoding[:40]!r}; accepted: "
+                                                    f"{', '.join(sorted(KNOWN_ENCODINGS))}", "Content-Encoding"),
                                      status=415)
         if path.startswith(RPC_PREFIX):
             if not is_loopback(request.remote):
@@ -132,9 +134,9 @@ def json_error_response(exc: web.HTTPException) -> web.Response | None:
     """aiohttp's own error (404 no route, 405, 413 body too large) as `{error, details}` JSON; None to re-raise."""
     if exc.status < 400 or exc.content_type == "application/json":
         return None
-    body = {"error": exc.reason, "details": exc.text or exc.reason}
+    body = error_document(exc.reason, exc.text or exc.reason)
     if exc.status == 413:
-        body = {"error": "request body too large", "details": exc.text or exc.reason}
+        body = error_document("request body too large", exc.text or exc.reason, "(body)")
     headers = {k: v for k, v in exc.headers.items() if k.lower() not in ("content-type", "content-length")}
     return web.json_response(body, status=exc.status, headers=headers)
 

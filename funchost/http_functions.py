@@ -10,9 +10,12 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
+from urllib.parse import unquote
 
 import azure.functions as func
-from aiohttp import web
+from aiohttp import hdrs, web
+from aiohttp.web_urldispatcher import AbstractResource, AbstractRoute, UrlDispatcher, UrlMappingMatchInfo
+from yarl import URL
 
 from .discovery import HttpFunction
 
@@ -24,6 +27,11 @@ _CONSTRAINTS = {
     "guid": r"[0-9A-Fa-f]{8}-?[0-9A-Fa-f]{4}-?[0-9A-Fa-f]{4}-?[0-9A-Fa-f]{4}-?[0-9A-Fa-f]{12}",
     "double": r"-?\d+(?:\.\d+)?", "float": r"-?\d+(?:\.\d+)?", "decimal": r"-?\d+(?:\.\d+)?",
 }
+
+
+def error_document(error: str, message: str, field: str = "(request)") -> dict[str, Any]:
+    """The app's error document `{error, details: [{field, message}]}`, for the host's own answers on app routes."""
+    return {"error": error, "details": [{"field": field, "message": message}]}
 
 
 def route_paths(prefix: str, template: str) -> list[str]:
@@ -48,6 +56,76 @@ def route_paths(prefix: str, template: str) -> list[str]:
             shortened = re.sub(r"/?\{" + name + r"(?::[^}?]+)?\?\}", "", shortened)
         paths.append("/" + "/".join(p for p in (prefix.strip("/"), _PARAM.sub(convert, shortened)) if p))
     return paths
+
+
+FUNCTION_MARK = "funchost_function"
+
+
+class AzureRouteFallback(AbstractResource):
+    """Matches function routes the way ASP.NET Core routing (the Functions host) does, for what aiohttp missed.
+
+    Azure Functions routes are case-insensitive (`/api/Adaptive-AI/...` reaches `adaptive-ai/...`;
+    the host issue Azure/azure-functions-host#7918 asks for an option to make them case-sensitive) and
+    a single trailing slash is ignored (`.../status/` reaches `.../status`; #969 and #9000 rely on it).
+    Exact-case requests are matched by the function's own aiohttp resource as before; this one resource,
+    registered after every other and indexed under `/`, only sees requests nothing else matched.
+
+    A match answers with the *function's own* route, so `match_info.route.resource.canonical` (what
+    telemetry labels spans and `http.route` with, and what the key check looks levels up by) stays the
+    declared route template; this resource's own canonical never reaches a label.
+    """
+
+    def __init__(self, router: UrlDispatcher) -> None:
+        super().__init__()
+        self._candidates: list[tuple[re.Pattern[str], AbstractResource]] = []
+        for resource in router.resources():
+            if any(getattr(route.handler, FUNCTION_MARK, None) is not None for route in resource):
+                info = resource.get_info()
+                pattern = info["pattern"].pattern if "pattern" in info else re.escape(info["path"])
+                self._candidates.append((re.compile(pattern, re.IGNORECASE), resource))
+
+    @property
+    def canonical(self) -> str:
+        return "/"
+
+    def url_for(self, **kwargs: str) -> URL:
+        raise NotImplementedError("the route fallback has no URL of its own")
+
+    def add_prefix(self, prefix: str) -> None:
+        raise NotImplementedError("the route fallback is not mounted in sub-applications")
+
+    def get_info(self) -> dict[str, Any]:  # type: ignore[override]
+        return {"fallback": "case-insensitive function routes, one trailing slash ignored"}
+
+    def raw_match(self, path: str) -> bool:
+        return False
+
+    def __len__(self) -> int:
+        return 0
+
+    def __iter__(self) -> Any:
+        return iter(())
+
+    async def resolve(self, request: web.Request) -> tuple[UrlMappingMatchInfo | None, set[str]]:
+        path = request.rel_url.path_safe
+        if len(path) > 1 and path.endswith("/"):
+            path = path[:-1]
+        for pattern, resource in self._candidates:
+            match = pattern.fullmatch(path)
+            if match is None:
+                continue
+            route = _route_for(resource, request.method)
+            if route is not None:
+                params = {key: unquote(value) for key, value in match.groupdict().items()}
+                return UrlMappingMatchInfo(params, route), set()
+        return None, set()
+
+
+def _route_for(resource: AbstractResource, method: str) -> AbstractRoute | None:
+    for route in resource:
+        if route.method in (method, hdrs.METH_ANY):
+            return route
+    return None
 
 
 def route_sort_key(fn: HttpFunction) -> tuple[int, int]:
@@ -81,8 +159,8 @@ class HttpInvoker:
     def handler(self, fn: HttpFunction) -> Callable[[web.Request], Any]:
         async def handle(request: web.Request) -> web.StreamResponse:
             if fn.methods and request.method not in fn.methods and request.method != "HEAD":
-                return web.json_response({"error": "method not allowed",
-                                          "details": f"{fn.route} accepts {', '.join(fn.methods)}"}, status=405)
+                return web.json_response(error_document("method not allowed", f"{fn.route} accepts "
+                                                        f"{', '.join(fn.methods)}", "(method)"), status=405)
             body = await request.read()
             req: Any
             if fn.asgi_request:
@@ -106,12 +184,13 @@ class HttpInvoker:
                     result = await loop.run_in_executor(self._threads, lambda: fn.callable(**kwargs))
             except Exception as exc:
                 log.exception("HTTP function %s failed", fn.name)
-                return web.json_response({"error": "the function failed",
-                                          "details": f"{fn.name}: {type(exc).__name__}: {exc}"}, status=500)
+                return web.json_response(error_document("the function failed", f"{fn.name}: {type(exc).__name__}: "
+                                                        f"{exc}", "(backend)"), status=500)
             if fn.asgi_request:
                 return await from_asgi_response(request, result)
             return to_response(result)
 
+        setattr(handle, FUNCTION_MARK, fn)
         return handle
 
     async def run_sync(self, call: Callable[[], Any]) -> Any:

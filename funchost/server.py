@@ -16,7 +16,7 @@ from .cors import CorsMiddleware
 from .datalock import DataFolderLock
 from .discovery import FunctionSet, load_app
 from .dispatcher import Dispatcher
-from .http_functions import HttpInvoker, route_paths, route_sort_key
+from .http_functions import AzureRouteFallback, HttpInvoker, route_paths, route_sort_key
 from .management import ManagementApi
 from .management_payloads import client_binding
 from .observability import Observability
@@ -148,6 +148,7 @@ class Host:
             for path in route_paths(prefix, fn.route):
                 route = app.router.add_route("*", path, handler, name=None)
                 levels[route.resource.canonical if route.resource else path] = fn.auth_level
+        app.router.register_resource(AzureRouteFallback(app.router))  # case and trailing slash as on Azure
         return app
 
     async def _host_status(self, request: web.Request) -> web.Response:

@@ -30,7 +30,18 @@ import telemetry
 from harmony.errors import RequestValidationError
 from harmony.tasks import validate_request
 from orchestrations.agent_tasks import AGENT_ORCHESTRATORS, ORCHESTRATOR_BY_TASK, TASK_BY_ORCHESTRATOR
-from routes.responses import RequestError, error_response, from_request_error, json_response, read_json_object
+from routes.openapi import unknown_fields
+from routes.responses import (
+    RequestError,
+    backend_error,
+    error_response,
+    field_error,
+    from_request_error,
+    invalid_request,
+    json_response,
+    not_found,
+    read_json_object,
+)
 
 bp = df.Blueprint()
 logger = logging.getLogger(__name__)
@@ -45,6 +56,7 @@ STATE_BY_RUNTIME = {
     _RS.Completed: "Completed", _RS.Failed: "Failed", _RS.Terminated: "Cancelled", _RS.Canceled: "Cancelled",
 }
 FINISHED_STATES = frozenset({"Completed", "Failed", "Cancelled"})
+REQUEST_SCHEMA_BY_TASK = {"spice-up": "SpiceUpRequest", "reharmonize": "ReharmonizeRequest", "create": "CreateRequest"}
 
 
 class _Unavailable(Exception):
@@ -63,8 +75,7 @@ def _task_id(req: func.HttpRequest) -> str:
     task_id = req.route_params.get("taskId") or ""
     # An id of dots only never names a task, and in a URL it would be read as a path segment ("." or "..").
     if not TASK_ID_RE.match(task_id) or not task_id.strip("."):
-        raise RequestError(400, "invalid taskId",
-                           {"field": "taskId", "message": "must be 1-128 characters of A-Z a-z 0-9 . _ : -"})
+        raise RequestError.about(400, "invalid taskId", "taskId", "must be 1-128 characters of A-Z a-z 0-9 . _ : -")
     return task_id
 
 
@@ -132,16 +143,20 @@ def _view(status: DurableOrchestrationStatus) -> dict[str, Any]:
 async def _start(req: func.HttpRequest, client: df.DurableOrchestrationClient, task: str) -> func.HttpResponse:
     try:
         body = read_json_object(req)
-        request = validate_request(task, body)
+        unknown = unknown_fields(REQUEST_SCHEMA_BY_TASK[task], body)
+        try:
+            request = validate_request(task, body)
+        except RequestValidationError as exc:
+            raise invalid_request(exc.to_json() + unknown) from None
+        if unknown:
+            raise invalid_request(unknown)
     except RequestError as exc:
         return from_request_error(exc)
-    except RequestValidationError as exc:
-        return error_response(400, f"invalid request: {exc.summary}", exc.to_json())
     try:
         instance_id = await client.start_new(ORCHESTRATOR_BY_TASK[task], None, {"type": task, "request": body})
     except Exception as exc:  # aiohttp errors and the SDK's bare Exception alike
         logger.warning("agent %s: could not start the orchestration: %s", task, exc)
-        return error_response(503, "durable backend unavailable", str(exc))
+        return backend_error(503, "durable backend unavailable", exc)
     status_url = _absolute(req, f"agents/tasks/{instance_id}/status")
     logger.info("agent task %s: started %s (seed %s)", instance_id, task, request["seed"])
     telemetry.tag_span({"ga.task_id": instance_id, "ga.task_type": task})
@@ -187,9 +202,9 @@ async def agents_task_status(req: func.HttpRequest, client: df.DurableOrchestrat
         return from_request_error(exc)
     except _Unavailable as exc:
         logger.warning("agent task status: %s", exc)
-        return error_response(503, "durable backend unavailable", str(exc))
+        return backend_error(503, "durable backend unavailable", exc)
     if status is None:
-        return error_response(404, "task not found", {"taskId": task_id})
+        return not_found("task not found", "taskId", task_id)
     return json_response(_view(status))
 
 
@@ -201,10 +216,10 @@ async def agents_cancel_task(req: func.HttpRequest, client: df.DurableOrchestrat
         task_id = _task_id(req)
         status = await _status(client, task_id)
         if status is None:
-            return error_response(404, "task not found", {"taskId": task_id})
+            return not_found("task not found", "taskId", task_id)
         state = STATE_BY_RUNTIME.get(status.runtime_status, "Running")
         if state in FINISHED_STATES:
-            return error_response(409, f"task already {state.lower()}", {"taskId": task_id, "state": state})
+            return _already_finished(task_id, state)
         telemetry.tag_span({"ga.task_id": task_id})
         cancel_started = time.perf_counter()
         try:
@@ -216,15 +231,22 @@ async def agents_cancel_task(req: func.HttpRequest, client: df.DurableOrchestrat
         return from_request_error(exc)
     except _Unavailable as exc:
         logger.warning("agent task cancel: %s", exc)
-        return error_response(503, "durable backend unavailable", str(exc))
+        return backend_error(503, "durable backend unavailable", exc)
     final_state = STATE_BY_RUNTIME.get(final.runtime_status, "Running") if final else "Cancelled"
     if final_state in ("Completed", "Failed"):
         # It finished before the terminate reached it: a finished task is never turned into Cancelled.
-        return error_response(409, f"task already {final_state.lower()}", {"taskId": task_id, "state": final_state})
+        return _already_finished(task_id, final_state)
     logger.info("agent task %s: cancelled", task_id)
     telemetry.task_cancelled(task_id, TASK_BY_ORCHESTRATOR.get(status.name or "", "unknown"),
                              time.perf_counter() - cancel_started, _age_s(status))
     return json_response({"taskId": task_id, "state": "Cancelled"}, 202)
+
+
+def _already_finished(task_id: str, state: str) -> func.HttpResponse:
+    """409: a finished task cannot be cancelled; `allowed` lists the states in which it can."""
+    return error_response(409, f"task already {state.lower()}", [
+        field_error("taskId", f"task {task_id!r} is {state}; only Pending or Running tasks can be cancelled",
+                    ["Pending", "Running"])])
 
 
 def _age_s(status: DurableOrchestrationStatus) -> float | None:
@@ -255,10 +277,11 @@ def _decode_token(token: str) -> tuple[str, str]:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
         created, task_id = json.loads(raw)
     except (binascii.Error, ValueError, TypeError):
-        raise RequestError(400, "invalid continuationToken",
-                           {"field": "continuationToken", "message": "use the token of the previous page"}) from None
+        raise RequestError.about(400, "invalid continuationToken", "continuationToken",
+                                 "use the token of the previous page") from None
     if not isinstance(created, str) or not isinstance(task_id, str):
-        raise RequestError(400, "invalid continuationToken", {"field": "continuationToken"})
+        raise RequestError.about(400, "invalid continuationToken", "continuationToken",
+                                 "use the token of the previous page")
     return created, task_id
 
 
@@ -268,8 +291,7 @@ def _top(req: func.HttpRequest) -> int:
         return DEFAULT_TOP
     # isdigit() alone also accepts digits int() cannot read, such as "²".
     if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_TOP:
-        raise RequestError(400, "invalid top",
-                           {"field": "top", "message": f"must be an integer between 1 and {MAX_TOP}"})
+        raise RequestError.about(400, "invalid top", "top", f"must be an integer between 1 and {MAX_TOP}")
     return int(text)
 
 
@@ -287,7 +309,7 @@ async def agents_active_tasks(req: func.HttpRequest, client: df.DurableOrchestra
         statuses = await client.get_status_by(runtime_status=[_RS.Running, _RS.Pending])
     except Exception as exc:  # aiohttp errors and the SDK's bare Exception alike
         logger.warning("agent active tasks: %s", exc)
-        return error_response(503, "durable backend unavailable", str(exc))
+        return backend_error(503, "durable backend unavailable", exc)
     rows = sorted(((_iso(s.created_time) or "", s.instance_id or "", s) for s in statuses
                    if s.name in AGENT_ORCHESTRATORS and s.instance_id
                    and s.runtime_status in (_RS.Running, _RS.Pending)), key=lambda row: (row[0], row[1]))

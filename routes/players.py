@@ -27,8 +27,19 @@ from adaptive.session import PlayerSession
 from adaptive.validation import parse_performance_request, parse_record_request, validate_player_id
 from adaptive.views import difficulty_view, recommendation_view, session_view, stats_view
 from entities.player_session import ENTITY_NAME
+from routes import player_changes
 from routes.durable_calls import EntityCallError, call_entity
-from routes.responses import RequestError, error_response, from_request_error, json_response, read_json_object
+from routes.openapi import unknown_fields
+from routes.responses import (
+    RequestError,
+    backend_error,
+    error_response,
+    from_request_error,
+    invalid_request,
+    json_response,
+    not_found,
+    read_json_object,
+)
 
 bp = df.Blueprint()
 logger = logging.getLogger(__name__)
@@ -38,11 +49,24 @@ def _now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
-def _invalid(exc: ValidationError) -> func.HttpResponse:
+def invalid(exc: ValidationError) -> func.HttpResponse:
     return error_response(400, f"invalid request: {exc}", [e.to_dict() for e in exc.errors])
 
 
-def _route_player_id(req: func.HttpRequest) -> str:
+def _parse_body(req: func.HttpRequest, schema: str, parse: Callable[[dict[str, Any], int], Any]) -> Any:
+    """Read the body and parse it; raise RequestError listing every invalid and every unknown field."""
+    body = read_json_object(req)
+    unknown = unknown_fields(schema, body)
+    try:
+        parsed = parse(body, _now_ms())
+    except ValidationError as exc:
+        raise invalid_request([e.to_dict() for e in exc.errors] + unknown) from None
+    if unknown:
+        raise invalid_request(unknown)
+    return parsed
+
+
+def route_player_id(req: func.HttpRequest) -> str:
     return validate_player_id(req.route_params.get("playerId"), "playerId")
 
 
@@ -55,38 +79,57 @@ async def _run(client: df.DurableOrchestrationClient, player_id: str, operation:
     except EntityCallError as exc:
         logger.warning("%s@%s %s failed: %s", ENTITY_NAME, player_id, operation, exc)
         if exc.timed_out:
-            return error_response(504, "the player session did not answer in time", str(exc))
-        return error_response(500, f"{operation} failed", str(exc))
+            return backend_error(504, "the player session did not answer in time", exc)
+        return backend_error(500, f"{operation} failed", exc)
     except aiohttp.ClientError as exc:
         logger.warning("%s@%s %s: durable backend unreachable: %s", ENTITY_NAME, player_id, operation, exc)
-        return error_response(503, "durable backend unavailable", str(exc))
+        return backend_error(503, "durable backend unavailable", exc)
+    player_changes.notify(player_id)
     return json_response(result)
+
+
+class SessionUnreadable(Exception):
+    """The stored session could not be read; `response` is the error answer to give."""
+
+    def __init__(self, response: func.HttpResponse) -> None:
+        super().__init__("the player session could not be read")
+        self.response = response
+
+
+async def load_session(client: df.DurableOrchestrationClient, player_id: str) -> PlayerSession | None:
+    """The player's stored session, None if there is none; never creates it. Raises SessionUnreadable."""
+    try:
+        response = await client.read_entity_state(df.EntityId(ENTITY_NAME, player_id))
+    except aiohttp.ClientError as exc:
+        logger.warning("%s@%s read failed: %s", ENTITY_NAME, player_id, exc)
+        raise SessionUnreadable(backend_error(503, "durable backend unavailable", exc)) from exc
+    except Exception as exc:  # the SDK raises a bare Exception for unexpected status codes
+        logger.warning("%s@%s read failed: %s", ENTITY_NAME, player_id, exc)
+        raise SessionUnreadable(backend_error(502, "could not read the player session", exc)) from exc
+    state = response.entity_state
+    if not response.entity_exists or state is None:
+        return None
+    try:
+        return PlayerSession.from_dict(json.loads(state) if isinstance(state, str) else state)
+    except (StateError, json.JSONDecodeError) as exc:
+        logger.error("%s@%s stored state is unreadable: %s", ENTITY_NAME, player_id, exc)
+        raise SessionUnreadable(backend_error(500, "stored player session is unreadable", exc)) from exc
 
 
 async def _read(req: func.HttpRequest, client: df.DurableOrchestrationClient,
                 view: Callable[[PlayerSession], Any]) -> func.HttpResponse:
     """Answer a GET with `view` of the stored session, or 404 when the player has none."""
     try:
-        player_id = _route_player_id(req)
+        player_id = route_player_id(req)
     except ValidationError as exc:
-        return _invalid(exc)
+        return invalid(exc)
     telemetry.tag_span({"ga.player_id": player_id})
     try:
-        response = await client.read_entity_state(df.EntityId(ENTITY_NAME, player_id))
-    except aiohttp.ClientError as exc:
-        logger.warning("%s@%s read failed: %s", ENTITY_NAME, player_id, exc)
-        return error_response(503, "durable backend unavailable", str(exc))
-    except Exception as exc:  # the SDK raises a bare Exception for unexpected status codes
-        logger.warning("%s@%s read failed: %s", ENTITY_NAME, player_id, exc)
-        return error_response(502, "could not read the player session", str(exc))
-    state = response.entity_state
-    if not response.entity_exists or state is None:
-        return error_response(404, "player not found", {"playerId": player_id})
-    try:
-        session = PlayerSession.from_dict(json.loads(state) if isinstance(state, str) else state)
-    except (StateError, json.JSONDecodeError) as exc:
-        logger.error("%s@%s stored state is unreadable: %s", ENTITY_NAME, player_id, exc)
-        return error_response(500, "stored player session is unreadable", str(exc))
+        session = await load_session(client, player_id)
+    except SessionUnreadable as exc:
+        return exc.response
+    if session is None:
+        return not_found("player not found", "playerId", player_id)
     return json_response(view(session))
 
 
@@ -96,11 +139,9 @@ async def players_record_performance(req: func.HttpRequest,
                                      client: df.DurableOrchestrationClient) -> func.HttpResponse:
     """Record one attempt `{playerId, success, timeMs, attempts, shapeId}`; answer the stats after it."""
     try:
-        player_id, attempt = parse_record_request(read_json_object(req), _now_ms())
+        player_id, attempt = _parse_body(req, "RecordPerformanceRequest", parse_record_request)
     except RequestError as exc:
         return from_request_error(exc)
-    except ValidationError as exc:
-        return _invalid(exc)
     return await _run(client, player_id, "record_attempt", attempt.to_operation_input())
 
 
@@ -110,11 +151,9 @@ async def players_update_performance(req: func.HttpRequest,
                                      client: df.DurableOrchestrationClient) -> func.HttpResponse:
     """Report `{playerId, accuracy, speed, consistency, context}`; answer the new difficulty and why."""
     try:
-        player_id, performance, context = parse_performance_request(read_json_object(req), _now_ms())
+        player_id, performance, context = _parse_body(req, "UpdatePerformanceRequest", parse_performance_request)
     except RequestError as exc:
         return from_request_error(exc)
-    except ValidationError as exc:
-        return _invalid(exc)
     return await _run(client, player_id, "update_performance", performance.to_operation_input(context))
 
 
@@ -154,7 +193,7 @@ async def players_reset_session(req: func.HttpRequest,
                                 client: df.DurableOrchestrationClient) -> func.HttpResponse:
     """Delete the player's session; afterwards the player reads as new (404)."""
     try:
-        player_id = _route_player_id(req)
+        player_id = route_player_id(req)
     except ValidationError as exc:
-        return _invalid(exc)
+        return invalid(exc)
     return await _run(client, player_id, "reset")

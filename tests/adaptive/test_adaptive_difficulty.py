@@ -33,10 +33,10 @@ def attempt(success: bool, time_ms: int = 4000, tries: int = 1, at: int = T0) ->
     return Attempt(success=success, time_ms=time_ms, attempts=tries, shape_id="Cmaj7-drop2", at_ms=at)
 
 
-def test_new_player_starts_at_half_with_target_equal_to_current() -> None:
+def test_new_player_starts_mid_band_with_target_equal_to_current() -> None:
     tracker = DifficultyTracker()
-    assert tracker.difficulty == START_DIFFICULTY == 0.5
-    assert tracker.target_difficulty == pytest.approx(0.5)
+    assert tracker.difficulty == START_DIFFICULTY == 0.4  # the middle of the 0.3-0.5 band, not its edge
+    assert tracker.target_difficulty == pytest.approx(0.4)
     assert tracker.predicted_success == pytest.approx(0.7)
     assert tracker.learning_rate == 0.0
 
@@ -186,7 +186,23 @@ def test_explain_names_the_direction_and_the_flow_zone() -> None:
     before = DifficultyTracker()
     event = attempt(True, time_ms=2000)
     text = explain(before, step(before, event), event)
-    assert "raised 0.500 ->" in text
+    assert "raised 0.4 -> 0.4084 (target 0.4563)" in text
     assert "flow zone" in text
     failure = attempt(False, tries=5)
     assert "lowered" in explain(before, step(before, failure), failure)
+
+
+@pytest.mark.parametrize(("successes", "times", "learning_rate"), [
+    ([], [], 0.0),
+    ([True], [2000], 0.5),
+    ([False], [2000], 0.0),
+    ([True] * 30, [2000] * 30, 0.5),
+    ([i not in (2, 6) for i in range(10)], [2000] * 10, 0.4),
+    ([True] * 20, [4000] * 10 + [2000] * 10, 0.7232),
+    ([i % 4 != 1 for i in range(10)] * 2, [4000] * 10 + [2000] * 10, 0.5732),
+])
+def test_the_learning_rate_examples_of_the_api_docs(successes: list[bool], times: list[int],
+                                                    learning_rate: float) -> None:
+    """The worked examples of docs/api.md, `learningRate` section, row by row."""
+    tracker = replay(attempt(ok, time_ms=t) for ok, t in zip(successes, times, strict=True))
+    assert round(tracker.learning_rate, 4) == learning_rate

@@ -5,13 +5,13 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from adaptive_strategies import T0, play
+from adaptive_strategies import T0, events, play
 from hypothesis import given
 from hypothesis import strategies as st
 
 from adaptive.difficulty import DIFFICULTY_MAX, DIFFICULTY_MIN
-from adaptive.events import Attempt
-from adaptive.recommend import SUGGESTED_SHAPES, band_for, challenge_length, recommend, strategy_for
+from adaptive.events import Attempt, Event
+from adaptive.recommend import band_for, challenge_length, recommend, strategy_for
 from adaptive.session import PlayerSession
 from adaptive.views import recommendation_view
 
@@ -53,13 +53,27 @@ def test_strategy_follows_the_learning_rate() -> None:
     assert strategy_for(0.9) == "maximize-information-gain"
 
 
-def test_a_new_player_gets_the_middle_exercise_and_no_shapes() -> None:
+def test_a_new_player_starts_mid_band_with_no_shapes() -> None:
     view = recommendation_view(PlayerSession.new("p1", T0))
-    assert view["exercise"] == "advanced-voicings"
-    assert view["parameters"]["difficulty"] == 0.5
-    assert view["parameters"]["challengeLength"] == 8
+    assert view["exercise"] == "intermediate-progressions"
+    assert view["parameters"]["difficulty"] == 0.4  # the middle of 0.3-0.5, not on an edge
+    assert view["parameters"]["challengeLength"] == view["parameters"]["newShapes"] == 7
     assert view["parameters"]["suggestedShapes"] == []
-    assert "no shapes played yet" in view["rationale"]
+    assert "challenge of 7 shapes, all new: no shapes played yet" in view["rationale"]
+
+
+@given(events)
+def test_a_first_event_does_not_change_the_exercise_level(first: Event) -> None:
+    """Whatever a new player's first attempt or report, the exercise stays the starting band's."""
+    assert recommendation_view(play([first]))["exercise"] == "intermediate-progressions"
+
+
+def test_a_perfect_player_is_not_called_least_mastered() -> None:
+    history = [Attempt(True, 2000, 1, f"S{i % 4}", T0 + i) for i in range(32)]
+    view = recommendation_view(play(history))
+    reasons = [f["reason"] for f in view["parameters"]["focus"]]
+    assert reasons and all(r.startswith("review: 8/8 successes, ") for r in reasons), reasons
+    assert "least" not in view["rationale"] and "weak" not in view["rationale"]
 
 
 def test_the_weakest_and_stalest_shapes_are_suggested_first() -> None:
@@ -73,11 +87,12 @@ def test_the_weakest_and_stalest_shapes_are_suggested_first() -> None:
         history.append(Attempt(True, 2500, 1, f"Easy{i % 8}", at := at + 1000))
     view = recommendation_view(play(history))
     suggested = view["parameters"]["suggestedShapes"]
-    assert len(suggested) == SUGGESTED_SHAPES
+    assert len(suggested) == 10  # all tracked shapes fit in the challenge; the other places are new shapes
+    assert view["parameters"]["newShapes"] == view["parameters"]["challengeLength"] - 10 >= 0
     assert suggested[:2] == ["Ebm7b5", "Old7"]
     reasons = {f["shapeId"]: f["reason"] for f in view["parameters"]["focus"]}
-    assert "weak: 0/3 successes" in reasons["Ebm7b5"]
-    assert "stale: not played for 25 attempts" in reasons["Old7"]
+    assert reasons["Ebm7b5"] == "weak: 0/3 successes, stale: not played for 26 attempts"
+    assert reasons["Old7"] == "stale: not played for 25 attempts"
     assert "Ebm7b5 (weak" in view["rationale"]
 
 

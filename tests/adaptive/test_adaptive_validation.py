@@ -160,4 +160,4 @@ def test_arbitrary_json_either_parses_or_raises_validation_error(body: dict[str,
         try:
             parse(body, NOW)
         except ValidationError as exc:
-            assert exc.errors and all(e.reason for e in exc.errors)
+            assert exc.errors and all(e.message for e in exc.errors)

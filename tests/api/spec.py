@@ -66,3 +66,13 @@ def check_reply(method: str, path: str, reply: Reply, spec: dict[str, Any] | Non
     assert not errors, f"{method} {path} {reply.status} breaks its schema: " + "; ".join(
         f"{'/'.join(map(str, e.absolute_path)) or '(root)'}: {e.message[:200]}" for e in errors[:5])
     return body
+
+
+def check_error_document(body: Any, spec: dict[str, Any] | None = None) -> None:
+    """Assert that `body` is the API's one error document (schema ErrorDocument)."""
+    spec = spec or load_spec()
+    draft = pytest.importorskip("jsonschema").Draft202012Validator
+    validator = draft({"$ref": "#/components/schemas/ErrorDocument", "components": spec["components"]})
+    errors = [f"{'/'.join(map(str, e.absolute_path)) or '(root)'}: {e.message[:200]}"
+              for e in validator.iter_errors(body)]
+    assert not errors, f"not an ErrorDocument: {body!r}: {errors[:3]}"

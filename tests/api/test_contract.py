@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from tests.api.spec import check_reply
+from tests.api.spec import check_error_document, check_reply
 from tests.hostproc import HostProcess
 
 PLAYER = "/api/adaptive-ai"
@@ -49,6 +49,35 @@ def test_player_answers_match_the_document(app_host: HostProcess) -> None:
     assert call(app_host, "POST", record, record, raw=b"{" + b" " * 70_000 + b"}")[0] == 413
     status, body = call(app_host, "POST", update, update, {"playerId": "a b", "accuracy": 2})
     assert status == 400 and {e["field"] for e in body["details"]} >= {"playerId", "accuracy", "speed"}
+    status, body = call(app_host, "POST", record, record, {"playerId": player, "success": True, "timeMs": 5,
+                                                           "attempts": 3.0, "shapeId": "C", "tempo": 1})
+    assert status == 400 and [e["field"] for e in body["details"]] == ["tempo"]
+    assert call(app_host, "POST", record, record, raw=b"")[0] == 400
+
+
+def test_player_event_stream_answers_match_the_document(app_host: HostProcess) -> None:
+    player = f"contract-events-{app_host.port}"
+    record = f"{PLAYER}/record-performance"
+    call(app_host, "POST", record, record, {"playerId": player, "success": True, "timeMs": 800, "attempts": 3.0,
+                                            "shapeId": "C"})
+    events = f"{PLAYER}/session/{{playerId}}/events"
+    status, text = call(app_host, "GET", f"{PLAYER}/session/{player}/events", events)
+    assert status == 200 and "event: difficulty" in text
+    status, body = call(app_host, "GET", f"{PLAYER}/session/{player}/events", events,
+                        headers={"Last-Event-ID": "nonsense"})
+    assert status == 400 and body["details"][0]["field"] == "Last-Event-ID"
+    assert call(app_host, "GET", f"{PLAYER}/session/a%40b/events", events)[0] == 400
+
+
+def test_the_hosts_own_errors_on_app_routes_are_the_error_document(app_host: HostProcess) -> None:
+    for method, path, status in (("GET", "/api/adaptive-ai/no-such-route", 404),
+                                 ("GET", "/api/no-such-family/x", 404),
+                                 ("DELETE", f"{PLAYER}/player-stats/someone", 405),
+                                 ("PUT", f"{TASKS}/spice-up", 405)):
+        reply = app_host.request(method, path)
+        assert reply.status == status, (method, path, reply.body)
+        assert reply.headers["Content-Type"].startswith("application/json")
+        check_error_document(reply.json())
 
 
 def wait_finished(host: HostProcess, task_id: str, timeout: float = 30.0) -> dict[str, Any]:
@@ -64,7 +93,7 @@ def wait_finished(host: HostProcess, task_id: str, timeout: float = 30.0) -> dic
 
 def test_agent_task_answers_match_the_document(app_host: HostProcess) -> None:
     requests = {
-        "spice-up": {"progression": "Dm7 G7 | Cmaj7", "style": "jazz", "budgetMs": 50, "extra": 1},
+        "spice-up": {"progression": "Dm7 G7 | Cmaj7", "style": "jazz", "budgetMs": 50},
         "reharmonize": {"progression": ["C", "Am", "F", "G"], "style": "neo soul", "budgetMs": 50},
         "create": {"key": "D dorian", "skillLevel": "Beginner", "bars": 4, "budgetMs": 50,
                    "referenceArtists": ["Wes Montgomery"]},

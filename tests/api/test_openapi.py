@@ -46,4 +46,17 @@ def test_every_error_response_has_the_error_shape(method: str, path: str) -> Non
     for status in (s for s in statuses if s >= 400):
         content = documented_response(spec, method, path, status)["content"]
         assert list(content) == ["application/json"]
-        assert content["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
+        assert content["application/json"]["schema"] == {"$ref": "#/components/schemas/ErrorDocument"}
+
+
+def test_the_documented_request_fields_are_the_ones_the_validators_read() -> None:
+    """The routes reject every field the document does not list, so the list must be exactly what the
+    validators read: a field the engine reads but the document omits could never be sent."""
+    from harmony.tasks import _FIELDS  # the engine's own list (what `ignoredFields` is computed from)
+    from routes.agents import REQUEST_SCHEMA_BY_TASK
+    from routes.openapi import request_fields
+
+    for task, schema in REQUEST_SCHEMA_BY_TASK.items():
+        assert request_fields(schema) == frozenset(_FIELDS[task]), task
+    assert request_fields("RecordPerformanceRequest") == {"playerId", "success", "timeMs", "attempts", "shapeId"}
+    assert request_fields("UpdatePerformanceRequest") == {"playerId", "accuracy", "speed", "consistency", "context"}

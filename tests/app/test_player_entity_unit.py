@@ -66,7 +66,7 @@ def test_record_attempt_creates_the_session_and_returns_stats_after_it(entity_ha
     assert not is_error
     assert stats["playerId"] == "alice"
     assert stats["totalAttempts"] == 1 and stats["successRate"] == 1.0 and stats["averageTimeMs"] == 1800
-    assert stats["currentDifficulty"] > 0.5
+    assert stats["currentDifficulty"] > 0.4  # a new player starts at 0.4
     assert stats["shapes"]["Cmaj7-drop2"]["attempts"] == 1
     assert "reason" in stats
     assert out.state["playerId"] == "alice" and out.state["startedAtMs"] == NOW
@@ -88,7 +88,7 @@ def test_update_performance_explains_the_new_difficulty(entity_handle: Callable[
                                                       "context": "ii-V-I", "now": "2023-11-14T22:13:20Z"})])
     ((is_error, result),) = out.results
     assert not is_error
-    assert result["previousDifficulty"] == 0.5 < result["currentDifficulty"]
+    assert result["previousDifficulty"] == 0.4 < result["currentDifficulty"]
     assert "raised" in result["reason"] and "ii-V-I" in result["reason"]
     assert out.state["lastContext"] == "ii-V-I"
 

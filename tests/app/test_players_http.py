@@ -127,6 +127,9 @@ BAD_RECORDS: list[tuple[str, bytes, int, str]] = [
     ("control player", json.dumps(attempt("a\u0001b")).encode(), 400, "playerId"),
     ("long player", json.dumps(attempt("p" * 129)).encode(), 400, "playerId"),
     ("oversized", json.dumps({**attempt("x"), "pad": "x" * 70000}).encode(), 413, "too large"),
+    ("unknown field", json.dumps({**attempt("x"), "tempo": 90}).encode(), 400, "tempo"),
+    ("unknown field beside an invalid one", json.dumps({**attempt("x"), "attempts": 0, "shape": "C"}).encode(), 400,
+     "shape"),
 ]
 
 
@@ -136,7 +139,14 @@ def test_bad_record_requests_are_rejected_and_change_nothing(app_host: HostProce
     reply = app_host.request("POST", RECORD, raw=raw)
     assert reply.status == status, (case, reply.body)
     body = reply.json()
-    assert set(body) >= {"error", "details"} and names in json.dumps(body), body
+    assert set(body) == {"error", "details"} and names in json.dumps(body), body
+    assert body["details"] and all(set(d) <= {"field", "message", "allowed"} for d in body["details"]), body
+    if case.startswith("unknown field"):
+        unknown = [d for d in body["details"] if d["field"] in ("tempo", "shape")]
+        assert unknown and unknown[0]["message"] == "is not a field of this request", body
+        assert unknown[0]["allowed"] == ["attempts", "playerId", "shapeId", "success", "timeMs"]
+    if case.endswith("invalid one"):
+        assert {d["field"] for d in body["details"]} == {"attempts", "shape"}, body
     assert app_host.request("GET", "/api/adaptive-ai/player-stats/x").status == 404
 
 
