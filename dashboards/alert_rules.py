@@ -23,6 +23,7 @@ class Thresholds:
 
     slow_actor_s: float = 1.0
     mailbox_wait_s: float = 5.0
+    mailbox_high_water: int = 100
     commit_s: float = 0.25
     http_5xx_ratio: float = 0.05
     task_failure_ratio: float = 0.2
@@ -62,10 +63,12 @@ def _funchost_rules(t: Thresholds) -> list[dict[str, Any]]:
               f"p95 time in user code of entity type {{{{ $labels.entity }}}} {where} "
               f"has been above {t.slow_actor_s:g} s for {{hold}}."),
         _rule(t, "FunchostMailboxBacklog",
-              f"{promql.queue_wait_quantile(0.95, '', w5, f'{LOCATE}, entity')} > {t.mailbox_wait_s:g}",
+              f"{promql.queue_wait_quantile(0.95, '', w5, f'{LOCATE}, entity')} > {t.mailbox_wait_s:g} or "
+              f"{promql.high_water('', w5, f'{LOCATE}, entity')} > {t.mailbox_high_water}",
               "10m", "warning", "entity {{ $labels.entity }} mailbox backlog",
               f"Operations for entity type {{{{ $labels.entity }}}} {where} waited more than "
-              f"{t.mailbox_wait_s:g} s (p95) in the mailbox for {{hold}}."),
+              f"{t.mailbox_wait_s:g} s (p95) in the mailbox, or one of its mailboxes held more than "
+              f"{t.mailbox_high_water} operations, for {{hold}}."),
         _rule(t, "FunchostStoreCommitSlow",
               f"{promql.quantile(0.95, promql.COMMIT, LOCATE, '', w5)} > {t.commit_s:g}",
               "10m", "warning", "store commits on {{ $labels.instance }} are slow",

@@ -49,8 +49,10 @@ def overview() -> Dashboard:
                   (f"sum by ({q.ORCHESTRATOR}) ({q.series(q.ORCH_RUNNING, SEL)})", f"{{{{{q.ORCHESTRATOR}}}}}")),
             graph("Entity operations / s", "Operations processed, per entity type.", "ops",
                   (q.sum_rate(q.ENTITY_OPS, "entity", SEL, W), "{{entity}}")),
-            graph("Entity mailbox depth", "Operations waiting in entity mailboxes, all types.", "short",
-                  (f"sum({q.series(q.MAILBOX_DEPTH, SEL)})", "waiting")),
+            graph("Entity mailbox depth", "Deepest single mailbox between scrapes (high-water, sees bursts), "
+                  "and operations waiting at each scrape, all entity types.", "short",
+                  (q.high_water(SEL, W, "job"), "deepest mailbox"),
+                  (f"sum({q.series(q.MAILBOX_DEPTH, SEL)})", "waiting at scrape")),
         ]),
     ])
 
@@ -59,6 +61,12 @@ def actors() -> Dashboard:
     return board("ga-actors", "Guitar Alchemist / Actors and mailboxes",
                  "Entity mailboxes, operations and batching, per entity type.", [
         ("Mailboxes", [
+            graph("Mailbox high-water by entity", "Deepest single mailbox of each entity type between two "
+                  "scrapes: shows bursts that drain before a scrape (the FunchostMailboxBacklog alert watches "
+                  "it).", "short", (q.high_water(SEL, W), "{{entity}}"), width=6),
+            graph("Depth at enqueue p50 / p99", "Depth of the mailbox each operation joined, itself included.",
+                  "short", (q.enqueue_depth_quantile(0.5, SEL, W), "p50 {{entity}}"),
+                  (q.enqueue_depth_quantile(0.99, SEL, W), "p99 {{entity}}"), width=6),
             graph("Mailbox depth by entity", "Operations waiting per entity type at each scrape.", "short",
                   (f"sum by (entity) ({q.series(q.MAILBOX_DEPTH, SEL)})", "{{entity}}"), width=6),
             graph("Active entities", "Entities with queued or running operations.", "short",

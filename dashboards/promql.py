@@ -15,6 +15,8 @@ ENTITY_DURATION = "funchost_entity_operation_duration_seconds"
 ENTITY_QUEUE_WAIT = "funchost_entity_queue_wait_seconds"
 ENTITY_BATCH = "funchost_entity_batch_size"
 MAILBOX_DEPTH = "funchost_entity_mailbox_depth"
+MAILBOX_HIGH_WATER = "funchost_entity_mailbox_high_water"
+ENQUEUE_DEPTH = "funchost_entity_mailbox_enqueue_depth"
 ENTITIES_ACTIVE = "funchost_entities_active"
 ORCH_STARTED = "funchost_orchestrations_started_total"
 ORCH_FINISHED = "funchost_orchestrations_completed_total"
@@ -102,6 +104,17 @@ def entity_duration_quantile(q: float, sel: str, window: str, by: str = "entity"
 
 def queue_wait_quantile(q: float, sel: str, window: str, by: str = "entity") -> str:
     return quantile(q, ENTITY_QUEUE_WAIT, by, sel, window)
+
+
+def high_water(sel: str, window: str, by: str = "entity") -> str:
+    """The deepest single mailbox per `by` over `window`: the gauge is reset at each scrape, so this
+    is the burst the instantaneous depth misses."""
+    return f"max by ({by}) (max_over_time({series(MAILBOX_HIGH_WATER, sel)}[{window}]))"
+
+
+def enqueue_depth_quantile(q: float, sel: str, window: str) -> str:
+    """Depth of the mailbox an operation joined; a whole number, like the batch size."""
+    return f"ceil({quantile(q, ENQUEUE_DEPTH, 'entity', sel, window)})"
 
 
 def batch_size_quantile(q: float, sel: str, window: str) -> str:

@@ -224,6 +224,7 @@ class Dispatcher:
             self._timer_wake.set()
             return
         self._pending.setdefault(message.target, []).append(message)
+        self.telemetry.enqueued(message.target, len(self._pending[message.target]))
         self._mark_ready(message.target)
 
     def _mark_ready(self, target: str) -> None:

@@ -19,6 +19,10 @@ if TYPE_CHECKING:
     from .entity_batch import Operation, OperationResult
 
 _TERMINAL = {"Completed", "Failed", "Terminated", "Canceled"}
+# Operation counts are whole numbers: a bucket per count up to 10 makes a quantile there exact once
+# rounded up (the dashboards' ceil(histogram_quantile(...))), and coarser buckets above.
+_BATCH_BUCKETS = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 20, 50, 100, 200, 500, 1000, 5000]
+_DEPTH_BUCKETS = [1, 2, 3, 4, 5, 10, 20, 50, 100, 200, 500, 1000, 5000]
 
 
 def _drops_unsampled_remote_parents(tracer: Any | None) -> bool:
@@ -72,7 +76,7 @@ class HostTelemetry:
             explicit_bucket_boundaries_advisory=seconds_buckets)
         self.entity_batch_size = meter.create_histogram(
             "funchost_entity_batch_size", unit="{operation}", description="Operations per entity batch",
-            explicit_bucket_boundaries_advisory=[1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 5000])
+            explicit_bucket_boundaries_advisory=_BATCH_BUCKETS)
         self.entity_queue_wait = meter.create_histogram(
             "funchost_entity_queue_wait", unit="s", description="Time from enqueue to start of an operation",
             explicit_bucket_boundaries_advisory=seconds_buckets)
@@ -97,6 +101,17 @@ class HostTelemetry:
         meter.create_observable_gauge(
             "funchost_entities_active", callbacks=[self._observe_active], unit="{entity}",
             description="Entities with queued or running operations, per entity type")
+        # Mailboxes drain between scrapes, so the instantaneous depth misses bursts: these two see them.
+        self._high_water: dict[str, int] = {}
+        meter.create_observable_gauge(
+            "funchost_entity_mailbox_high_water", callbacks=[self._observe_high_water], unit="{operation}",
+            description="Deepest single entity mailbox of each entity type, seen at an enqueue since the "
+                        "previous collection")
+        self.mailbox_depth_at_enqueue = meter.create_histogram(
+            "funchost_entity_mailbox_enqueue_depth", unit="{operation}",
+            description="Depth of the entity mailbox an operation joined, itself included",
+            explicit_bucket_boundaries_advisory=_DEPTH_BUCKETS)
+        self._enqueue_depth: dict[str, BufferedHistogram] = {}
         self.buffers = HistogramBuffers(meter)
         self._commit = self.buffers.histogram(self.commit_duration)
         self._per_entity: dict[str, tuple[BufferedHistogram, BufferedHistogram, BufferedHistogram]] = {}
@@ -137,6 +152,11 @@ class HostTelemetry:
     def _observe_depth(self, _options: Any) -> Iterable[Any]:
         return self._per_entity_type(self._dispatcher.mailbox_depths()) if self._dispatcher else []
 
+    def _observe_high_water(self, _options: Any) -> Iterable[Any]:
+        """The high-water marks since the previous collection, then reset (0 for types with no enqueue)."""
+        marks, self._high_water = self._high_water, {}
+        return self._per_entity_type(marks)
+
     def _observe_active(self, _options: Any) -> Iterable[Any]:
         return self._per_entity_type(self._dispatcher.active_entities()) if self._dispatcher else []
 
@@ -150,6 +170,20 @@ class HostTelemetry:
 
     def _observe_pending(self, _options: Any) -> Iterable[Any]:
         return self._observations(self._dispatcher.pending_work(), "kind") if self._dispatcher else []
+
+    def enqueued(self, target: str, depth: int) -> None:
+        """A message joined `target`'s mailbox, which now holds `depth` messages (called by the dispatcher
+        on its loop thread for every message it makes visible; only entity mailboxes are measured)."""
+        if self.meter is None or not target.startswith("@"):
+            return
+        entity = target[1:target.find("@", 1)]
+        if depth > self._high_water.get(entity, 0):
+            self._high_water[entity] = depth
+        histogram = self._enqueue_depth.get(entity)
+        if histogram is None:
+            histogram = self._enqueue_depth[entity] = self.buffers.histogram(
+                self.mailbox_depth_at_enqueue, {"entity": entity})
+        histogram.record(depth)
 
     def commit(self, seconds: float) -> None:
         if self.meter is not None:

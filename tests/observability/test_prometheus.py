@@ -198,7 +198,7 @@ def test_histogram_counts_match_the_operations(observed: Observed) -> None:
     assert m.value("ga_player_difficulty_count") == writes
     assert 0.05 * writes <= m.value("ga_player_difficulty_sum") <= 0.95 * writes  # difficulty lives in [0.05, 0.95]
     for histogram in ("funchost_entity_operation_duration_seconds_count", "funchost_entity_queue_wait_seconds_count",
-                      "funchost_entity_batch_size_sum"):
+                      "funchost_entity_batch_size_sum", "funchost_entity_mailbox_enqueue_depth_count"):
         assert m.value(histogram, entity="playersession") == writes, histogram
     route = "/api/adaptive-ai/record-performance"
     assert m.value("http_server_request_duration_seconds_count", http_route=route, http_request_method="POST",
