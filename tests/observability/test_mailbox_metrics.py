@@ -14,7 +14,7 @@ from funchost.telemetry import HostTelemetry
 def _points(reader: InMemoryMetricReader, name: str) -> dict[str, Any]:
     data = reader.get_metrics_data()
     assert data is not None
-    return {point.attributes["entity"]: point
+    return {str(dict(point.attributes or {})["entity"]): point
             for resource in data.resource_metrics for scope in resource.scope_metrics
             for metric in scope.metrics if metric.name == name for point in metric.data.data_points}
 
@@ -29,9 +29,9 @@ def test_high_water_keeps_the_deepest_mailbox_until_the_next_collection() -> Non
     telemetry.enqueued("orchestration-instance-id", 9)  # not an entity: not a mailbox metric
     high = _points(reader, "funchost_entity_mailbox_high_water")
     assert {entity: point.value for entity, point in high.items()} == {"player": 5, "counter": 1}
-    depth = _points(reader, "funchost_entity_mailbox_enqueue_depth")
-    assert (depth["player"].count, depth["player"].sum, depth["player"].max) == (6, 17, 5)
-    assert depth["counter"].count == 1
+    joined = _points(reader, "funchost_entity_mailbox_enqueue_depth")
+    assert (joined["player"].count, joined["player"].sum, joined["player"].max) == (6, 17, 5)
+    assert joined["counter"].count == 1
     # The next collection starts afresh: nothing enqueued since, so the high-water is gone.
     assert _points(reader, "funchost_entity_mailbox_high_water") == {}
     telemetry.enqueued("@player@alice", 1)
