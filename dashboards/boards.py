@@ -25,10 +25,10 @@ def overview() -> Dashboard:
                    (f"sum({q.scrape_up(SEL)})", "up")),
         ]),
         ("Players", [
-            graph("Practice attempts / s by outcome", "Attempts stored by PlayerSession entities.", "ops",
-                  (q.sum_rate(q.ATTEMPTS, "outcome", SEL, W), "{{outcome}}"), width=6, height=5),
-            single("Attempt success ratio", "Share of attempts that succeeded.", "percentunit",
-                   (q.ratio(q.ATTEMPTS, 'outcome="success"', "", SEL, W), "success")),
+            graph("Practice attempts / s by result", "Attempts stored by PlayerSession entities.", "ops",
+                  (q.sum_rate(q.ATTEMPTS, "result", SEL, W), "{{result}}"), width=6, height=5),
+            single("Attempt success ratio", "Share of attempts the player succeeded at.", "percentunit",
+                   (q.ratio(q.ATTEMPTS, 'result="success"', "", SEL, W), "success")),
             single("Median difficulty", "Median of players' difficulty (0 easiest .. 1 hardest) after each "
                    "attempt or performance report.", "none",
                    (q.quantile(0.5, q.DIFFICULTY, "", SEL, W), "median"), decimals=2, bounds=(0, 1)),
@@ -178,6 +178,19 @@ def host_and_http() -> Dashboard:
                    f"{{{{{q.ACTIVITY_NAME}}}}} {{{{outcome}}}}"), width=12),
             graph("Activity duration p95", "95th percentile of activity durations per name.", "s",
                   (q.quantile(0.95, q.ACTIVITY, q.ACTIVITY_NAME, SEL, W), f"{{{{{q.ACTIVITY_NAME}}}}}"), width=12),
+        ]),
+        ("Process", [
+            graph("CPU", "CPU time the host process uses per second (1 = one core).", "percentunit",
+                  (f"sum by (instance) ({q.rate(q.PROCESS_CPU, SEL, W)})", "{{instance}}"), width=6),
+            graph("Resident memory", "Resident set size of the host process.", "bytes",
+                  (f"sum by (instance) ({q.series(q.PROCESS_MEMORY, SEL)})", "{{instance}}"), width=6),
+            graph("Open file descriptors", "Open file descriptors, and the process limit.", "short",
+                  (f"sum by (instance) ({q.series(q.PROCESS_FDS, SEL)})", "open {{instance}}"),
+                  (f"sum by (instance) ({q.series(q.PROCESS_MAX_FDS, SEL)})", "limit {{instance}}"), width=6),
+            single("Version", "Service name, version and instance id of each host (target_info).", "short",
+                   (f"max by (instance, service_name, service_version, service_instance_id) "
+                    f"({q.series(q.TARGET_INFO, SEL)})",
+                    "{{service_name}} {{service_version}} {{service_instance_id}}"), width=6, names=True),
         ]),
         ("Store and queues", [
             graph("Store commit duration p50 / p99", "SQLite group commits (the FunchostStoreCommitSlow alert "

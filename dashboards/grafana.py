@@ -13,7 +13,7 @@ from grafana_foundation_sdk.builders import common, prometheus, stat, timeseries
 from grafana_foundation_sdk.builders import dashboard as builders
 from grafana_foundation_sdk.builders import heatmap as heatmap_builders
 from grafana_foundation_sdk.models import dashboard as models
-from grafana_foundation_sdk.models.common import BigValueColorMode, BigValueGraphMode
+from grafana_foundation_sdk.models.common import BigValueColorMode, BigValueGraphMode, BigValueTextMode
 from grafana_foundation_sdk.models.prometheus import PromQueryFormat
 
 DATASOURCE = models.DataSourceRef(type_val="prometheus", uid="${datasource}")
@@ -41,8 +41,8 @@ def graph(title: str, description: str, unit: str, *queries: Query, width: int =
 
 
 def single(title: str, description: str, unit: str, query: Query, *, decimals: float | None = None,
-           bounds: tuple[float, float] | None = None, width: int = 6) -> stat.Panel:
-    """A stat panel showing the last value of one query."""
+           bounds: tuple[float, float] | None = None, width: int = 6, names: bool = False) -> stat.Panel:
+    """A stat panel showing the last value of one query (or, with `names`, its series' legends)."""
     panel = (stat.Panel().title(title).description(description).datasource(DATASOURCE).unit(unit)
              .height(5).span(width).color_mode(BigValueColorMode.VALUE).graph_mode(BigValueGraphMode.AREA)
              .reduce_options(common.ReduceDataOptions().calcs(["lastNotNull"]).values(False)))
@@ -50,6 +50,8 @@ def single(title: str, description: str, unit: str, query: Query, *, decimals: f
         panel.decimals(decimals)
     if bounds is not None:
         panel.min(bounds[0]).max(bounds[1])
+    if names:
+        panel.text_mode(BigValueTextMode.NAME)
     _targets(panel, [query])
     return panel
 

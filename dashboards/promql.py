@@ -19,14 +19,19 @@ MAILBOX_HIGH_WATER = "funchost_entity_mailbox_high_water"
 ENQUEUE_DEPTH = "funchost_entity_mailbox_enqueue_depth"
 ENTITIES_ACTIVE = "funchost_entities_active"
 ORCH_STARTED = "funchost_orchestrations_started_total"
-ORCH_FINISHED = "funchost_orchestrations_completed_total"
+ORCH_FINISHED = "funchost_orchestrations_finished_total"
 ORCH_RUNNING = "funchost_orchestrations_running"
 EPISODE = "funchost_orchestration_episode_duration_seconds"
 ACTIVITY = "funchost_activity_duration_seconds"
 WORK_PENDING = "funchost_work_items_pending"
 COMMIT = "funchost_store_commit_duration_seconds"
+TARGET_INFO = "target_info"
+PROCESS_CPU = "process_cpu_seconds_total"
+PROCESS_MEMORY = "process_resident_memory_bytes"
+PROCESS_FDS = "process_open_fds"
+PROCESS_MAX_FDS = "process_max_fds"
 ATTEMPTS = "ga_player_attempts_total"
-DIFFICULTY = "ga_player_difficulty"
+DIFFICULTY = "ga_player_difficulty_ratio"
 TASKS_STARTED = "ga_agent_tasks_started_total"
 TASKS_FINISHED = "ga_agent_tasks_finished_total"
 TASKS_RUNNING = "ga_agent_tasks_running"
@@ -34,12 +39,13 @@ TASK_DURATION = "ga_agent_task_duration_seconds"
 TASK_CANCEL = "ga_agent_task_cancel_latency_seconds"
 TASK_PROGRESS = "ga_agent_task_progress_ratio"
 
-# Label names of the function names (orchestrators, activities).
-ORCHESTRATOR = "name"
-ACTIVITY_NAME = "name"
+# Label names of the function names.
+ORCHESTRATOR = "orchestrator"
+ACTIVITY_NAME = "activity"
 
 SCRAPE_JOB = "funchost"
 NOT_METRICS = 'http_route!="/metrics"'  # Prometheus' own scrapes are not user traffic
+FAILED = 'outcome="failed"'
 FAILED_TASK = 'outcome=~"failed|timed_out"'
 SERVER_ERROR = 'http_response_status_code=~"5.."'
 CLIENT_ERROR = 'http_response_status_code=~"4.."'
@@ -123,7 +129,7 @@ def batch_size_quantile(q: float, sel: str, window: str) -> str:
 
 
 def entity_error_ratio(sel: str, window: str) -> str:
-    return ratio(ENTITY_OPS, 'outcome="error"', "entity", sel, window)
+    return ratio(ENTITY_OPS, FAILED, "entity", sel, window)
 
 
 # -- agent tasks -----------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -50,14 +51,16 @@ class Observability:
         from opentelemetry import metrics, trace
         from opentelemetry.exporter.prometheus import PrometheusMetricReader
         from opentelemetry.sdk.metrics import MeterProvider
-        from opentelemetry.sdk.resources import Resource
         from opentelemetry.sdk.trace import TracerProvider
         from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
-        from prometheus_client import CollectorRegistry
+        from prometheus_client import CollectorRegistry, ProcessCollector
 
-        resource = Resource.create({"service.name": os.environ.get("OTEL_SERVICE_NAME", service_name)})
+        resource = _resource(service_name)
         self.registry = CollectorRegistry()
-        readers: list[Any] = [PrometheusMetricReader(registry=self.registry, disable_target_info=True)]
+        # target_info carries the resource (service name, version, instance) as labels; the process
+        # collector adds process_cpu_seconds_total, process_resident_memory_bytes, process_open_fds...
+        readers: list[Any] = [PrometheusMetricReader(registry=self.registry, disable_target_info=False)]
+        ProcessCollector(registry=self.registry)
         otlp = os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
         if otlp:
             readers.extend(_otlp_metric_readers())
@@ -112,13 +115,21 @@ class Observability:
         tracer = self.tracer
         duration = self._http_duration
         buffers = self.host_telemetry.buffers
-        by_key: dict[tuple[str, str, int], BufferedHistogram] = {}
+        by_key: dict[tuple[str, str, int, str, str], BufferedHistogram] = {}
 
-        def record(route: str, method: str, status: int, seconds: float) -> None:
-            histogram = by_key.get((route, method, status))
-            if histogram is None:  # routes, methods and statuses are few: one buffered histogram each
-                histogram = by_key[(route, method, status)] = buffers.histogram(duration, {
-                    "http.route": route, "http.request.method": method, "http.response.status_code": status})
+        def record(request: web.Request, route: str, status: int, seconds: float, error: str = "") -> None:
+            """One request's duration. `error.type` (semantic conventions): the class of an exception
+            that escaped, else the status code of a 5xx, else absent."""
+            error_type = error or (str(status) if status >= 500 else "")
+            key = (route, request.method, status, request.scheme, error_type)
+            histogram = by_key.get(key)
+            if histogram is None:  # routes, methods, statuses and errors are few: one buffered histogram each
+                attributes: dict[str, str | int] = {
+                    "http.route": route, "http.request.method": request.method,
+                    "http.response.status_code": status, "url.scheme": request.scheme}
+                if error_type:
+                    attributes["error.type"] = error_type
+                histogram = by_key[key] = buffers.histogram(duration, attributes)
             histogram.record(seconds)
 
         @web.middleware
@@ -134,14 +145,14 @@ class Observability:
                 response = await handler(request)
             except web.HTTPException as exc:
                 converted = json_error_response(exc)
-                record(route, request.method, exc.status, time.perf_counter() - start)
+                record(request, route, exc.status, time.perf_counter() - start)
                 if converted is None:
                     raise
                 return converted
-            except BaseException:
-                record(route, request.method, 500, time.perf_counter() - start)
+            except BaseException as exc:
+                record(request, route, 500, time.perf_counter() - start, type(exc).__qualname__)
                 raise
-            record(route, request.method, response.status, time.perf_counter() - start)
+            record(request, route, response.status, time.perf_counter() - start)
             return response
 
         if tracer is None:
@@ -173,7 +184,7 @@ class Observability:
             recording = span.is_recording()
             if recording:
                 span.set_attributes({"http.request.method": request.method, "http.route": route,
-                                     "url.path": request.path})
+                                     "url.path": request.path, "url.scheme": request.scheme})
             token = otel_context.attach(set_span_in_context(span, parent))
             status = 500
             try:
@@ -192,6 +203,7 @@ class Observability:
                 if recording:
                     span.set_attribute("http.response.status_code", status)
                     if status >= 500:
+                        span.set_attribute("error.type", str(status))
                         span.set_status(Status(StatusCode.ERROR, f"HTTP {status}"))
                 span.end()
 
@@ -216,6 +228,19 @@ class Observability:
                     provider.shutdown()
                 except Exception:  # exporters may fail on the way out; never block shutdown
                     log.warning("telemetry provider shutdown failed", exc_info=True)
+
+
+def _resource(service_name: str) -> Any:
+    """The host's resource: service name, version and instance id, each overridable by
+    `OTEL_SERVICE_NAME` / `OTEL_RESOURCE_ATTRIBUTES` (e.g. `service.version=1.4.2` for the app's release)."""
+    from opentelemetry.sdk.resources import OTELResourceDetector, Resource
+
+    from . import __version__
+
+    configured = OTELResourceDetector().detect().attributes
+    defaults = {"service.name": service_name, "service.version": __version__,
+                "service.instance.id": f"{socket.gethostname()}-{os.getpid()}"}
+    return Resource.create({key: value for key, value in defaults.items() if key not in configured})
 
 
 def _set_globals(metrics: Any, trace: Any, meter_provider: Any, tracer_provider: Any) -> None:

@@ -18,7 +18,12 @@ if TYPE_CHECKING:
     from .dispatcher import Dispatcher
     from .entity_batch import Operation, OperationResult
 
-_TERMINAL = {"Completed", "Failed", "Terminated", "Canceled"}
+# The one outcome vocabulary of every metric label that says how something ended (docs/observability.md,
+# "Outcomes"); the app's `telemetry.metrics` uses the same words.
+COMPLETED, FAILED, TERMINATED, CANCELLED = "completed", "failed", "terminated", "cancelled"
+# Durable runtime status of a finished orchestration -> its `status` label.
+_FINAL_STATUS = {"Completed": COMPLETED, "Failed": FAILED, "Terminated": TERMINATED, "Canceled": CANCELLED}
+_OUTCOME = {True: FAILED, False: COMPLETED}  # by "is error"
 # Operation counts are whole numbers: a bucket per count up to 10 makes a quantile there exact once
 # rounded up (the dashboards' ceil(histogram_quantile(...))), and coarser buckets above.
 _BATCH_BUCKETS = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 20, 50, 100, 200, 500, 1000, 5000]
@@ -67,7 +72,7 @@ class HostTelemetry:
         # OpenTelemetry measurement through the API costs ~4-5 us, and an entity signal makes four.
         self._entity_ops: Counter[tuple[str, str, str]] = Counter()
         self._orch_started: Counter[str] = Counter()
-        self._orch_completed: Counter[tuple[str, str]] = Counter()
+        self._orch_finished: Counter[tuple[str, str]] = Counter()
         meter.create_observable_counter(
             "funchost_entity_operations", callbacks=[self._observe_entity_ops], unit="{operation}",
             description="Entity operations processed")
@@ -84,8 +89,9 @@ class HostTelemetry:
             "funchost_orchestrations_started", callbacks=[self._observe_started], unit="{orchestration}",
             description="Orchestrations started")
         meter.create_observable_counter(
-            "funchost_orchestrations_completed", callbacks=[self._observe_completed], unit="{orchestration}",
-            description="Orchestrations that reached a final state")
+            "funchost_orchestrations_finished", callbacks=[self._observe_finished], unit="{orchestration}",
+            description="Orchestrations that reached a final state, by status (completed, failed, terminated, "
+                        "cancelled)")
         self.activity_duration = meter.create_histogram(
             "funchost_activity_duration", unit="s", description="Activity duration",
             explicit_bucket_boundaries_advisory=seconds_buckets)
@@ -144,10 +150,10 @@ class HostTelemetry:
         return self._observations(self._entity_ops, "entity", "operation", "outcome")
 
     def _observe_started(self, _options: Any) -> Iterable[Any]:
-        return self._observations(self._orch_started, "name")
+        return self._observations(self._orch_started, "orchestrator")
 
-    def _observe_completed(self, _options: Any) -> Iterable[Any]:
-        return self._observations(self._orch_completed, "name", "status")
+    def _observe_finished(self, _options: Any) -> Iterable[Any]:
+        return self._observations(self._orch_finished, "orchestrator", "status")
 
     def _observe_depth(self, _options: Any) -> Iterable[Any]:
         return self._per_entity_type(self._dispatcher.mailbox_depths()) if self._dispatcher else []
@@ -166,7 +172,7 @@ class HostTelemetry:
         running = self._dispatcher.running_by_name()
         for name, _fn in self._dispatcher.functions.orchestrators.values():
             running.setdefault(name, 0)
-        return self._observations(running, "name")
+        return self._observations(running, "orchestrator")
 
     def _observe_pending(self, _options: Any) -> Iterable[Any]:
         return self._observations(self._dispatcher.pending_work(), "kind") if self._dispatcher else []
@@ -194,17 +200,19 @@ class HostTelemetry:
             self._orch_started[name] += 1
 
     def orchestration_finished(self, name: str, status: str) -> None:
-        if self.meter is not None and status in _TERMINAL:
-            self._orch_completed[(name, status)] += 1
+        """`status` is the Durable runtime status; only final ones count."""
+        final = _FINAL_STATUS.get(status)
+        if self.meter is not None and final is not None:
+            self._orch_finished[(name, final)] += 1
 
     def episode(self, name: str, seconds: float) -> None:
         if self.meter is not None:
-            self.buffers.histogram(self.episode_duration, {"name": name}).record(seconds)
+            self.buffers.histogram(self.episode_duration, {"orchestrator": name}).record(seconds)
 
     def activity(self, name: str, seconds: float, ok: bool) -> None:
         if self.meter is not None:
-            outcome = "success" if ok else "failure"
-            self.buffers.histogram(self.activity_duration, {"name": name, "outcome": outcome}).record(seconds)
+            attributes = {"activity": name, "outcome": _OUTCOME[not ok]}
+            self.buffers.histogram(self.activity_duration, attributes).record(seconds)
 
     def entity_batch(self, entity: str, operations: list[Operation], results: list[OperationResult],
                      seconds: float, now: float) -> None:
@@ -222,7 +230,7 @@ class HostTelemetry:
         batch_size.record(len(operations))
         if len(operations) == 1:  # the common case under many entities: skip the aggregation
             op, result = operations[0], results[0]
-            self._entity_ops[(entity, op.name, "error" if result.is_error else "success")] += 1
+            self._entity_ops[(entity, op.name, _OUTCOME[result.is_error])] += 1
             op_duration.record(result.duration_ms / 1000.0 if result.duration_ms else seconds)
             if op.enqueued_at:
                 queue_wait.record(max(0.0, now - op.enqueued_at))
@@ -237,7 +245,7 @@ class HostTelemetry:
             if op.enqueued_at:
                 record_wait(max(0.0, now - op.enqueued_at))
         for (operation, is_error), count in counts.items():
-            self._entity_ops[(entity, operation, "error" if is_error else "success")] += count
+            self._entity_ops[(entity, operation, _OUTCOME[is_error])] += count
 
     @contextlib.contextmanager
     def span(self, name: str, traceparent: str | None, attributes: dict[str, Any]) -> Iterator[Any]:

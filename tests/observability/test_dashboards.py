@@ -106,7 +106,7 @@ def test_panels_read_as_their_values_are() -> None:
 
 
 def test_queries_use_only_exported_metric_families() -> None:
-    prefixes = ("ga_", "funchost_", "http_server_request_duration_seconds", "up{")
+    prefixes = ("ga_", "funchost_", "http_server_request_duration_seconds", "up{", "process_", "target_info")
     for file, panel, expr in dashboard_queries():
         assert any(p in expr for p in prefixes), f"{file} / {panel}: {expr}"
 
