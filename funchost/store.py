@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from .errors import StoreOpenError
-from .replay import Instance, ParentRef, ReplayMeta, encode_history
+from .messages import Message, MessageRow
+from .model import Instance, ParentRef, ReplayMeta, encode_history
 
 SCHEMA_VERSION = 1
 
@@ -66,14 +67,6 @@ CREATE TABLE IF NOT EXISTS entities (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS entities_by_name ON entities (name, key);
 """
-
-
-@dataclass(frozen=True)
-class StoredMessage:
-    seq: int
-    target: str
-    body: dict[str, Any]
-    visible_at: float
 
 
 @dataclass(frozen=True)
@@ -172,7 +165,7 @@ class Store:
         b = self._db.execute("SELECT COALESCE(MAX(seq), 0) FROM activities").fetchone()[0]
         return int(max(a, b))
 
-    def add_messages(self, rows: list[tuple[int, str, str, float]]) -> None:
+    def add_messages(self, rows: list[MessageRow]) -> None:
         if not rows:
             return
         self._db.executemany("INSERT INTO messages (seq, target, body, visible_at) VALUES (?, ?, ?, ?)", rows)
@@ -183,9 +176,9 @@ class Store:
     def delete_messages_for(self, target: str) -> None:
         self._db.execute("DELETE FROM messages WHERE target = ?", (target,))
 
-    def all_messages(self) -> list[StoredMessage]:
+    def all_messages(self) -> list[Message]:
         cur = self._db.execute("SELECT seq, target, body, visible_at FROM messages ORDER BY seq")
-        return [StoredMessage(s, t, json.loads(b), v) for s, t, b, v in cur]
+        return [Message.from_row(row) for row in cur]
 
     def count_messages(self) -> int:
         return int(self._db.execute("SELECT COUNT(*) FROM messages").fetchone()[0])
