@@ -1,5 +1,7 @@
-"""The burst-proof mailbox metrics of `funchost.telemetry`: high-water gauge and depth at enqueue,
-read through the OpenTelemetry SDK's own in-memory reader."""
+"""The burst-proof mailbox metrics of `funchost.telemetry.metrics`: the high-water marks behind
+`funchost_entity_mailbox_high_water` and the depth-at-enqueue histogram, read through the
+OpenTelemetry SDK's own in-memory reader. (The gauge itself, over a running host, is checked end to
+end in test_alerts_e2e.py.)"""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ from typing import Any
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
-from funchost.telemetry import HostTelemetry
+from funchost.telemetry import HostMetrics
 
 
 def _points(reader: InMemoryMetricReader, name: str) -> dict[str, Any]:
@@ -19,21 +21,18 @@ def _points(reader: InMemoryMetricReader, name: str) -> dict[str, Any]:
             for metric in scope.metrics if metric.name == name for point in metric.data.data_points}
 
 
-def test_high_water_keeps_the_deepest_mailbox_until_the_next_collection() -> None:
+def test_high_water_keeps_the_deepest_mailbox_until_taken() -> None:
     reader = InMemoryMetricReader()
-    telemetry = HostTelemetry(MeterProvider(metric_readers=[reader]).get_meter("test"))
+    metrics = HostMetrics(MeterProvider(metric_readers=[reader]).get_meter("test"))
     for depth in (1, 2, 3, 4, 5):  # a burst of five to one player, drained before the collection
-        telemetry.enqueued("@player@alice", depth)
-    telemetry.enqueued("@player@bob", 2)
-    telemetry.enqueued("@counter@c", 1)
-    telemetry.enqueued("orchestration-instance-id", 9)  # not an entity: not a mailbox metric
-    high = _points(reader, "funchost_entity_mailbox_high_water")
-    assert {entity: point.value for entity, point in high.items()} == {"player": 5, "counter": 1}
+        metrics.enqueued("@player@alice", depth)
+    metrics.enqueued("@player@bob", 2)
+    metrics.enqueued("@counter@c", 1)
+    metrics.enqueued("orchestration-instance-id", 9)  # not an entity: not a mailbox metric
+    assert metrics.take_high_water() == {"player": 5, "counter": 1}
+    assert metrics.take_high_water() == {}, "each collection starts afresh"
+    metrics.enqueued("@player@alice", 1)
+    assert metrics.take_high_water() == {"player": 1}
     joined = _points(reader, "funchost_entity_mailbox_enqueue_depth")
-    assert (joined["player"].count, joined["player"].sum, joined["player"].max) == (6, 17, 5)
+    assert (joined["player"].count, joined["player"].sum, joined["player"].max) == (7, 18, 5)
     assert joined["counter"].count == 1
-    # The next collection starts afresh: nothing enqueued since, so the high-water is gone.
-    assert _points(reader, "funchost_entity_mailbox_high_water") == {}
-    telemetry.enqueued("@player@alice", 1)
-    assert _points(reader, "funchost_entity_mailbox_high_water")["player"].value == 1
-

@@ -1,4 +1,5 @@
-"""Host-side OpenTelemetry: providers, the Prometheus `/metrics` route and the HTTP server middleware.
+"""Host-side OpenTelemetry: the providers, the Prometheus `/metrics` route, and the wiring of the host's
+metrics, gauges, tracing and HTTP middleware.
 
 The host owns the process's MeterProvider and TracerProvider (set as the OpenTelemetry globals,
 so the app's own instruments made with the OpenTelemetry API land in the same place): metrics
@@ -12,26 +13,20 @@ from __future__ import annotations
 import logging
 import os
 import socket
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
 
-from .bound_metrics import BufferedHistogram
-from .telemetry import HostTelemetry
+from .gauges import GaugeSource, HostGauges
+from .host import HostTelemetry
+from .http import HTTP_BUCKETS, HttpMetrics, HttpTracing
+from .metrics import HostMetrics
+from .tracing import HostTracing, NoTracing
 
-log = logging.getLogger("funchost.observability")
+log = logging.getLogger("funchost.telemetry")
 
 Middleware = Callable[..., Awaitable[web.StreamResponse]]
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-_INTERNAL_PREFIX = "/durabletask/"
-_HOST_PREFIXES = ("/runtime/webhooks/", "/durabletask/")  # the management API and the client RPC
-# Request key of the `head_sampling.DroppedTrace` of a request the sampler dropped (no span was made).
-DROPPED_TRACE: Any = (web.RequestKey("funchost.dropped_trace", object) if hasattr(web, "RequestKey")
-                      else "funchost.dropped_trace")
-_HTTP_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
 
 
 class Observability:
@@ -45,8 +40,10 @@ class Observability:
         self.tracer_provider: Any = None
         self.tracer: Any = None
         self._http_duration: Any = None
+        self._host_metrics: HostMetrics | None = None
+        self._gauges: HostGauges | None = None
         if not enabled:
-            self.host_telemetry = HostTelemetry(None)
+            self.host_telemetry = HostTelemetry()
             return
         from opentelemetry import metrics, trace
         from opentelemetry.exporter.prometheus import PrometheusMetricReader
@@ -92,122 +89,25 @@ class Observability:
         meter = self.meter_provider.get_meter("funchost")
         self._http_duration = meter.create_histogram(
             "http.server.request.duration", unit="s", description="Duration of HTTP server requests",
-            explicit_bucket_boundaries_advisory=_HTTP_BUCKETS)
-        self.host_telemetry = HostTelemetry(meter, self.tracer)
+            explicit_bucket_boundaries_advisory=HTTP_BUCKETS)
+        self._host_metrics = HostMetrics(meter)
+        self.host_telemetry = HostTelemetry(
+            self._host_metrics, HostTracing(self.tracer) if self.tracer is not None else NoTracing())
 
     def middlewares(self, auth: Middleware) -> list[Middleware]:
         """The app's middlewares, outermost first: JSON errors (measured when enabled), then `auth`."""
-        from .auth import json_errors
+        from ..auth import json_errors
 
-        if not self.enabled:
+        if self._host_metrics is None:
             return [json_errors, auth]
-        return [self._http_middleware(), auth]
+        if self.tracer is None:
+            return [HttpMetrics(self._http_duration, self._host_metrics.buffers), auth]
+        return [HttpTracing(self._http_duration, self._host_metrics.buffers, self.tracer), auth]
 
-    def _http_middleware(self) -> Middleware:
-        """JSON errors and `http.server.request.duration` in one layer (a SERVER span too with a tracer)."""
-        from opentelemetry import context as otel_context
-        from opentelemetry.propagate import extract, get_global_textmap
-        from opentelemetry.trace import SpanKind, Status, StatusCode, set_span_in_context
-
-        from .auth import json_error_response, json_errors
-        from .head_sampling import RootSampling
-
-        tracer = self.tracer
-        duration = self._http_duration
-        buffers = self.host_telemetry.buffers
-        by_key: dict[tuple[str, str, int, str, str], BufferedHistogram] = {}
-
-        def record(request: web.Request, route: str, status: int, seconds: float, error: str = "") -> None:
-            """One request's duration. `error.type` (semantic conventions): the class of an exception
-            that escaped, else the status code of a 5xx, else absent."""
-            error_type = error or (str(status) if status >= 500 else "")
-            key = (route, request.method, status, request.scheme, error_type)
-            histogram = by_key.get(key)
-            if histogram is None:  # routes, methods, statuses and errors are few: one buffered histogram each
-                attributes: dict[str, str | int] = {
-                    "http.route": route, "http.request.method": request.method,
-                    "http.response.status_code": status, "url.scheme": request.scheme}
-                if error_type:
-                    attributes["error.type"] = error_type
-                histogram = by_key[key] = buffers.histogram(duration, attributes)
-            histogram.record(seconds)
-
-        @web.middleware
-        async def measure(request: web.Request, handler: Handler, route: str | None = None) -> web.StreamResponse:
-            """The middleware when not tracing; `observe` calls it with the route it has looked up."""
-            if request.path.startswith(_INTERNAL_PREFIX):  # the app's own client RPC, not user traffic
-                return await json_errors(request, handler)
-            if route is None:
-                resource = request.match_info.route.resource
-                route = resource.canonical if resource is not None else "unmatched"
-            start = time.perf_counter()
-            try:
-                response = await handler(request)
-            except web.HTTPException as exc:
-                converted = json_error_response(exc)
-                record(request, route, exc.status, time.perf_counter() - start)
-                if converted is None:
-                    raise
-                return converted
-            except BaseException as exc:
-                record(request, route, 500, time.perf_counter() - start, type(exc).__qualname__)
-                raise
-            record(request, route, response.status, time.perf_counter() - start)
-            return response
-
-        if tracer is None:
-            return measure
-
-        propagator_fields = tuple(get_global_textmap().fields)
-        root_sampling = RootSampling(tracer)
-
-        @web.middleware
-        async def observe(request: web.Request, handler: Handler) -> web.StreamResponse:
-            """A SERVER span around `measure`, in the trace of the caller's `traceparent`.
-
-            One context attach per request; the caller's context is only extracted when the request
-            carries one of the propagator's headers, and a span the sampler dropped gets no attributes."""
-            resource = request.match_info.route.resource
-            route = resource.canonical if resource is not None else "unmatched"
-            headers = request.headers
-            parent = None
-            for field in propagator_fields:
-                if field in headers:
-                    parent = extract(headers)
-                    break
-            if parent is None and root_sampling.enabled and request.path.startswith(_HOST_PREFIXES):
-                dropped = root_sampling.dropped(route)
-                if dropped is not None:  # no span; the management API passes the decision on
-                    request[DROPPED_TRACE] = dropped
-                    return await measure(request, handler, route)
-            span = tracer.start_span(f"{request.method} {route}", context=parent, kind=SpanKind.SERVER)
-            recording = span.is_recording()
-            if recording:
-                span.set_attributes({"http.request.method": request.method, "http.route": route,
-                                     "url.path": request.path, "url.scheme": request.scheme})
-            token = otel_context.attach(set_span_in_context(span, parent))
-            status = 500
-            try:
-                response = await measure(request, handler, route)
-                status = response.status
-                return response
-            except web.HTTPException as exc:
-                status = exc.status
-                raise
-            except BaseException as exc:
-                if recording:
-                    span.record_exception(exc)
-                raise
-            finally:
-                otel_context.detach(token)
-                if recording:
-                    span.set_attribute("http.response.status_code", status)
-                    if status >= 500:
-                        span.set_attribute("error.type", str(status))
-                        span.set_status(Status(StatusCode.ERROR, f"HTTP {status}"))
-                span.end()
-
-        return observe
+    def observe(self, source: GaugeSource) -> None:
+        """Register the gauges over the host's current work, read from `source` (the dispatcher)."""
+        if self._host_metrics is not None:
+            self._gauges = HostGauges(self._host_metrics.meter, source, self._host_metrics.take_high_water)
 
     def add_routes(self, app: web.Application) -> None:
         app.router.add_get("/metrics", self._metrics)
@@ -235,7 +135,7 @@ def _resource(service_name: str) -> Any:
     `OTEL_SERVICE_NAME` / `OTEL_RESOURCE_ATTRIBUTES` (e.g. `service.version=1.4.2` for the app's release)."""
     from opentelemetry.sdk.resources import OTELResourceDetector, Resource
 
-    from . import __version__
+    from .. import __version__
 
     configured = OTELResourceDetector().detect().attributes
     defaults = {"service.name": service_name, "service.version": __version__,
