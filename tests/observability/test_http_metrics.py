@@ -29,7 +29,7 @@ async def _crash(_request: web.Request) -> web.Response:
 def _points(reader: InMemoryMetricReader) -> list[dict[str, Any]]:
     data = reader.get_metrics_data()
     assert data is not None
-    return [dict(point.attributes or {}) | {"count": point.count}
+    return [dict(point.attributes or {}) | {"count": getattr(point, "count", None)}
             for resource in data.resource_metrics for scope in resource.scope_metrics
             for metric in scope.metrics if metric.name == "http.server.request.duration"
             for point in metric.data.data_points]
