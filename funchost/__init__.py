@@ -19,7 +19,7 @@ __version__ = "0.1.0"
 # public name -> the module that defines it
 _EXPORTS = {
     "Host": "server", "HostConfig": "server",
-    "Dispatcher": "dispatcher", "DispatcherStats": "stats", "GaugeSource": "gauges",
+    "Dispatcher": "dispatcher", "DispatcherStats": "stats", "GaugeSource": "telemetry",
     "Store": "store", "InstanceQuery": "store", "InstanceRow": "store",
     "FunctionSet": "discovery", "load_app": "discovery",
     "Instance": "model", "ParentRef": "model", "Registry": "model", "RuntimeStatus": "model",
@@ -56,13 +56,13 @@ if TYPE_CHECKING:
         StoreOpenError,
         UnknownFunction,
     )
-    from .gauges import GaugeSource
     from .messages import Message
     from .model import ACTIVE_STATUSES, TERMINAL_STATUSES, ActionKind, Instance, ParentRef, Registry, RuntimeStatus
     from .replay import Episode, run_episode
     from .server import Host, HostConfig
     from .stats import DispatcherStats
     from .store import InstanceQuery, InstanceRow, Store
+    from .telemetry import GaugeSource
 
 
 def __getattr__(name: str) -> Any:

@@ -7,7 +7,7 @@ time (`orchestration_steps`, `entity_steps`), and the step's writes are queued f
 commit (`group_commit`) that runs at the end of the loop iteration, after which the step's
 effects (new messages, activities, waiter wake-ups) are applied in memory. This module owns the
 loop (the pump and the timer task), recovery at start, shutdown, and the client API the HTTP
-handlers call; it implements `gauges.GaugeSource` for telemetry. All of it runs on one event
+handlers call; it implements `telemetry.GaugeSource` for telemetry. All of it runs on one event
 loop. If an after-commit hook raises, it is logged and the target is released; nothing is lost
 since the store already holds the result.
 """
@@ -58,10 +58,10 @@ class Dispatcher:
                  telemetry: HostTelemetry | None = None, clock: Callable[[], float] = time.time) -> None:
         self.store = store
         self.functions = functions
-        self.telemetry = telemetry or HostTelemetry(None)
+        self.telemetry = telemetry or HostTelemetry()
         self.clock = clock
         self.stats = DispatcherStats()
-        self._mailboxes = Mailboxes(clock, store.max_seq())
+        self._mailboxes = Mailboxes(clock, store.max_seq(), self.telemetry.enqueued)
         self._commits = GroupCommit(store, self._committed)
         self._instances = LiveInstances(self.telemetry)
         self._activities = ActivityRuns(runner, self.telemetry, clock, self.stats, self._instances, self._mailboxes)
@@ -93,7 +93,6 @@ class Dispatcher:
             log.info("recovered %d in-flight activities; running them again (at-least-once)", len(recovered))
         self._tasks = [asyncio.create_task(self._pump(), name="funchost-pump"),
                        asyncio.create_task(self._mailboxes.run_timers(), name="funchost-timers")]
-        self.telemetry.bind_dispatcher(self)
 
     async def stop(self, grace_s: float = 5.0) -> None:
         """Stop taking work, let in-flight activities finish for `grace_s`, commit, fail waiters."""
@@ -307,7 +306,7 @@ class Dispatcher:
         """Call `callback` after every committed change of the instance; returns the remover."""
         return self._instances.add_listener(instance_id, callback)
 
-    # -- gauges (telemetry reads these through gauges.GaugeSource) --------------------------------
+    # -- gauges (telemetry reads these through telemetry.GaugeSource) --------------------------------
     def mailbox_depths(self) -> dict[str, int]:
         """Operations waiting per entity type (the entity name)."""
         return self._mailboxes.entity_depths()

@@ -23,8 +23,10 @@ from .messages import Message
 class Mailboxes:
     """Mailboxes, the ready queue and the timer heap of one dispatcher; `clock()` gives epoch seconds."""
 
-    def __init__(self, clock: Callable[[], float], last_seq: int = 0) -> None:
+    def __init__(self, clock: Callable[[], float], last_seq: int = 0,
+                 on_enqueue: Callable[[str, int], None] = lambda _target, _depth: None) -> None:
         self._clock = clock
+        self._on_enqueue = on_enqueue  # (target, its mailbox depth now): the telemetry's mailbox metrics
         self._seq = last_seq
         self._pending: dict[str, list[Message]] = {}
         self._ready: deque[str] = deque()
@@ -57,7 +59,9 @@ class Mailboxes:
             self._delayed_msgs[message.seq] = message
             self._timer_wake.set()
             return
-        self._pending.setdefault(message.target, []).append(message)
+        mailbox = self._pending.setdefault(message.target, [])
+        mailbox.append(message)
+        self._on_enqueue(message.target, len(mailbox))
         self.mark_ready(message.target)
 
     def mark_ready(self, target: str) -> None:

@@ -27,8 +27,8 @@ from .history import from_epoch, iso_seconds, parse_iso
 from .ids import entity_id, validate_entity_name, validate_instance_id
 from .management_payloads import management_urls, status_payload
 from .model import ACTIVE_STATUSES, COMPLETED, FAILED, TERMINAL_STATUSES
-from .observability import DROPPED_TRACE
 from .store import InstanceQuery
+from .telemetry import DROPPED_TRACE
 
 CONTINUATION_HEADER = "x-ms-continuation-token"
 _RUNTIME_STATUSES = {"Pending", "Running", "Completed", "ContinuedAsNew", "Failed", "Canceled", "Terminated",
@@ -348,7 +348,7 @@ class ManagementApi:
 
     def _dropped_trace(self, request: web.Request) -> Any:
         """The request's `DROPPED_TRACE` (looked up only when tracing: a missing key costs an exception)."""
-        return request.get(DROPPED_TRACE) if self.dispatcher.telemetry.tracer is not None else None
+        return request.get(DROPPED_TRACE) if self.dispatcher.telemetry.tracing.enabled else None
 
     async def delete_entity(self, request: web.Request) -> web.StreamResponse:
         async def run() -> web.StreamResponse:

@@ -19,8 +19,8 @@ from .dispatcher import Dispatcher
 from .http_functions import AzureRouteFallback, HttpInvoker, route_paths, route_sort_key
 from .management import ManagementApi
 from .management_payloads import client_binding
-from .observability import Observability
 from .store import Store
+from .telemetry import Observability
 from .timers import TimerRunner
 
 log = logging.getLogger("funchost")
@@ -94,6 +94,7 @@ class Host:
         self.runner = ActivityRunner(self.functions, config.max_concurrent_activities, config.activity_threads,
                                      config.activity_processes)
         self.dispatcher = Dispatcher(self.store, self.functions, self.runner, self.observability.host_telemetry)
+        self.observability.observe(self.dispatcher)
         # The durable system key: embedded in the management links apps hand out; it opens only the
         # management API (never /metrics, /admin or ADMIN functions), as the extension's key in Azure.
         self.system_key = config.system_key or (_persisted_system_key(self.config.data_path)

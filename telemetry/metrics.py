@@ -3,7 +3,7 @@
 Instruments are created on first use from the global MeterProvider (after `setup.configure()` has
 had its say), so importing the app costs nothing and the same code runs on funchost (whose
 provider serves them at `GET /metrics`) and on Azure (OTLP). Each function here is one small
-measurement. Labels are bounded enums only (`outcome`, `task_type`); player and task ids never
+measurement. Labels are bounded enums only (`result`, `outcome`, `task_type`); player and task ids never
 become labels: `tag_span` puts them on the current span instead.
 
 Replay safety: every function has a side effect, so orchestrator code calls them only when
@@ -14,7 +14,7 @@ the agent tasks whose latest step ran in this process; see its docstring for wha
 a host runs several worker processes.
 
 Prometheus names (the exporter adds `_total` to counters and `_seconds` for unit "s"):
-`ga_player_attempts_total{outcome}`, `ga_player_difficulty` (histogram), `ga_agent_tasks_started_total{task_type}`,
+`ga_player_attempts_total{result}`, `ga_player_difficulty_ratio` (histogram), `ga_agent_tasks_started_total{task_type}`,
 `ga_agent_tasks_finished_total{task_type,outcome}`, `ga_agent_tasks_running{task_type}`,
 `ga_agent_task_duration_seconds{task_type,outcome}` (histogram), `ga_agent_task_cancel_latency_seconds`
 (histogram), `ga_agent_task_progress_ratio`.
@@ -32,7 +32,10 @@ from .setup import configure
 
 METER_NAME = "guitar_alchemist"
 
+# A practice attempt's `result` (what the player did, not how the code ran).
 SUCCESS, FAILURE = "success", "failure"
+# `outcome` of an agent task: the words of the one outcome vocabulary host and app share
+# (funchost uses completed, failed, terminated, cancelled; docs/observability.md, "Outcomes").
 COMPLETED, FAILED, TIMED_OUT, CANCELLED = "completed", "failed", "timed_out", "cancelled"
 
 # A live task refreshes its entry at every step (~0.1 s apart); the longest legitimate gap is one
@@ -43,7 +46,7 @@ STALE_AFTER_S = 180.0
 _DIFFICULTY_BUCKETS = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]
 _TASK_SECONDS_BUCKETS = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300]
 _CANCEL_SECONDS_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
-_ATTEMPT_ATTRS = {True: {"outcome": SUCCESS}, False: {"outcome": FAILURE}}
+_ATTEMPT_ATTRS = {True: {"result": SUCCESS}, False: {"result": FAILURE}}
 
 
 @dataclass
@@ -124,9 +127,9 @@ class _Instruments:
 
     def __init__(self, meter: Any, tasks: RunningTasks) -> None:
         self.attempts = meter.create_counter(
-            "ga_player_attempts", unit="{attempt}", description="Practice attempts recorded, by outcome")
+            "ga_player_attempts", unit="{attempt}", description="Practice attempts recorded, by result")
         self.difficulty = meter.create_histogram(
-            "ga_player_difficulty", unit="1",
+            "ga_player_difficulty_ratio", unit="1",
             description="A player's current difficulty (0..1) after each recorded attempt or performance report",
             explicit_bucket_boundaries_advisory=_DIFFICULTY_BUCKETS)
         self.started = meter.create_counter(

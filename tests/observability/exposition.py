@@ -75,6 +75,8 @@ def dashboard_queries() -> list[tuple[str, str, str]]:
     return found
 
 
-def resolve_grafana_variables(expr: str) -> str:
-    """The expression as Grafana sends it, for the intervals the dashboards use."""
-    return expr.replace("$__rate_interval", "1m").replace("$__range", "5m")
+def resolve_grafana_variables(expr: str, job: str = "funchost", instance: str = ".+") -> str:
+    """The expression as Grafana sends it, for the intervals the dashboards use and the chosen job and
+    instance (the default instance is the dashboards' "All")."""
+    return (expr.replace("$__rate_interval", "1m").replace("$__range", "5m")
+            .replace("$job", job).replace("$instance", instance))

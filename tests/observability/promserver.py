@@ -31,10 +31,12 @@ def prometheus_binary() -> str:
 
 
 class PrometheusProcess:
-    """Prometheus with a generated config: one job scraping `target` every second, TSDB in `data_dir`."""
+    """Prometheus with a generated config: one job scraping `target` every second, TSDB in `data_dir`,
+    and, given `rules` (a rules file's text), those rules evaluated every second."""
 
-    def __init__(self, target: str, data_dir: Path) -> None:
+    def __init__(self, target: str, data_dir: Path, rules: str | None = None) -> None:
         self.target = target
+        self.rules = rules
         self.data_dir = data_dir
         self.port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
@@ -48,8 +50,12 @@ class PrometheusProcess:
         binary = prometheus_binary()
         self.data_dir.mkdir(parents=True, exist_ok=True)
         config = self.data_dir / "prometheus.yml"
+        rule_files = ""
+        if self.rules is not None:
+            (self.data_dir / "rules.yml").write_text(self.rules)
+            rule_files = "rule_files:\n  - rules.yml\n"
         config.write_text(
-            "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\n"
+            "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\n" + rule_files +
             f"scrape_configs:\n  - job_name: {SCRAPE_JOB}\n    metrics_path: /metrics\n"
             f"    static_configs:\n      - targets: ['{self.target}']\n")
         log = open(self.log_path, "ab")
@@ -109,6 +115,12 @@ class PrometheusProcess:
             time.sleep(0.2)
         raise AssertionError(f"{expr!r} returned no data within {timeout} s; last answer {data}; "
                              f"targets: {self.targets()}")
+
+    def alerts(self, name: str) -> list[dict[str, Any]]:
+        """The active (pending or firing) alerts named `name`, from `/api/v1/alerts`."""
+        with urllib.request.urlopen(self.base + "/api/v1/alerts", timeout=10) as resp:
+            found = json.loads(resp.read())["data"]["alerts"]
+        return [alert for alert in found if alert["labels"].get("alertname") == name]
 
     def targets(self) -> Any:
         with urllib.request.urlopen(self.base + "/api/v1/targets", timeout=10) as resp:

@@ -12,7 +12,7 @@ from opentelemetry.sdk.metrics._internal.exemplar import AlwaysOffExemplarFilter
 from opentelemetry.sdk.metrics.export import AggregationTemporality, InMemoryMetricReader
 from opentelemetry.sdk.metrics.view import View
 
-from funchost.bound_metrics import BoundHistogram, HistogramBuffers
+from funchost.telemetry.bound_metrics import BoundHistogram, HistogramBuffers
 
 BUCKETS = [0.001, 0.01, 0.1, 1, 10]
 ATTRIBUTE_SETS: list[dict[str, Any]] = [

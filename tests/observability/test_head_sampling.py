@@ -31,8 +31,8 @@ from opentelemetry.sdk.trace.sampling import (
 )
 from opentelemetry.trace import SpanKind
 
-from funchost.head_sampling import PresetIdGenerator, RootSampling
 from funchost.server import Host, HostConfig
+from funchost.telemetry.head_sampling import PresetIdGenerator, RootSampling
 from tests.hostproc import ROOT
 
 CONFORMANCE_APP = ROOT / "tests" / "conformance_app"

@@ -85,7 +85,7 @@ def test_mailbox_depth_rises_under_a_burst_and_drains_to_zero(host: HostProcess)
     def added(metric: str, **labels: str) -> float:
         return after.value(metric, **labels) - before.value(metric, **labels)
 
-    assert added("funchost_entity_operations_total", entity="slow", operation="work", outcome="success") == SIGNALS
+    assert added("funchost_entity_operations_total", entity="slow", operation="work", outcome="completed") == SIGNALS
     assert added("funchost_entity_operation_duration_seconds_count", entity="slow") == SIGNALS
     assert added("funchost_entity_queue_wait_seconds_count", entity="slow") == SIGNALS
     assert added("funchost_entity_batch_size_sum", entity="slow") == SIGNALS

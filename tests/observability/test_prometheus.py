@@ -164,8 +164,8 @@ def test_prometheus_saw_the_held_task_running_with_its_progress(observed: Observ
 def test_app_counters_are_exact_after_the_workload(observed: Observed) -> None:
     m = observed.final
     successes = sum(1 for _, ok in ATTEMPTS if ok)
-    assert m.value("ga_player_attempts_total", outcome="success") == successes
-    assert m.value("ga_player_attempts_total", outcome="failure") == len(ATTEMPTS) - successes
+    assert m.value("ga_player_attempts_total", result="success") == successes
+    assert m.value("ga_player_attempts_total", result="failure") == len(ATTEMPTS) - successes
     assert {s.labels["task_type"]: s.value for s in m.find("ga_agent_tasks_started_total")} == {
         "create": 3, "spice-up": 1, "reharmonize": 1}
     assert {(s.labels["task_type"], s.labels["outcome"]): s.value for s in m.find("ga_agent_tasks_finished_total")} == {
@@ -179,15 +179,17 @@ def test_app_counters_are_exact_after_the_workload(observed: Observed) -> None:
 def test_host_counters_are_exact_after_the_workload(observed: Observed) -> None:
     m = observed.final
     assert m.value("funchost_entity_operations_total", entity="playersession", operation="record_attempt",
-                   outcome="success") == len(ATTEMPTS)
+                   outcome="completed") == len(ATTEMPTS)
     assert m.value("funchost_entity_operations_total", entity="playersession", operation="update_performance",
-                   outcome="success") == len(REPORTS)
-    assert m.value("funchost_entity_operations_total", outcome="error") == 0
+                   outcome="completed") == len(REPORTS)
+    assert m.value("funchost_entity_operations_total", outcome="failed") == 0
     assert m.value("funchost_entity_batch_size_count", entity="playersession") <= len(ATTEMPTS) + len(REPORTS)
-    assert m.value("funchost_orchestrations_started_total", name="agent_create") == 3
-    assert m.value("funchost_orchestrations_completed_total", name="agent_create", status="Completed") == 2
-    assert m.value("funchost_orchestrations_completed_total", name="agent_create", status="Failed") == 1
-    assert m.value("funchost_orchestrations_completed_total", name="agent_reharmonize", status="Terminated") == 1
+    assert m.value("funchost_orchestrations_started_total", orchestrator="agent_create") == 3
+    finished = "funchost_orchestrations_finished_total"
+    assert m.value(finished, orchestrator="agent_create", status="completed") == 2
+    assert m.value(finished, orchestrator="agent_create", status="failed") == 1
+    assert m.value(finished, orchestrator="agent_reharmonize", status="terminated") == 1
+    assert not m.find("funchost_orchestrations_completed_total"), "the misnamed family is gone"
     assert m.value("funchost_orchestrations_running") == 0
     assert m.value("funchost_entity_mailbox_depth") == 0
 
@@ -195,10 +197,11 @@ def test_host_counters_are_exact_after_the_workload(observed: Observed) -> None:
 def test_histogram_counts_match_the_operations(observed: Observed) -> None:
     m = observed.final
     writes = len(ATTEMPTS) + len(REPORTS)
-    assert m.value("ga_player_difficulty_count") == writes
-    assert 0.05 * writes <= m.value("ga_player_difficulty_sum") <= 0.95 * writes  # difficulty lives in [0.05, 0.95]
+    assert m.value("ga_player_difficulty_ratio_count") == writes
+    difficulty = m.value("ga_player_difficulty_ratio_sum")
+    assert 0.05 * writes <= difficulty <= 0.95 * writes  # difficulty lives in [0.05, 0.95]
     for histogram in ("funchost_entity_operation_duration_seconds_count", "funchost_entity_queue_wait_seconds_count",
-                      "funchost_entity_batch_size_sum"):
+                      "funchost_entity_batch_size_sum", "funchost_entity_mailbox_enqueue_depth_count"):
         assert m.value(histogram, entity="playersession") == writes, histogram
     route = "/api/adaptive-ai/record-performance"
     assert m.value("http_server_request_duration_seconds_count", http_route=route, http_request_method="POST",
@@ -209,15 +212,17 @@ def test_histogram_counts_match_the_operations(observed: Observed) -> None:
     assert m.value("ga_agent_task_duration_seconds_count", task_type="reharmonize", outcome="cancelled") == 1
     assert m.value("ga_agent_task_cancel_latency_seconds_count") == 1
     assert m.value("ga_agent_task_duration_seconds_count", task_type="create", outcome="failed") == 1
-    assert m.value("funchost_activity_duration_seconds_count", name="agent_prepare", outcome="success") == 5
+    activities = "funchost_activity_duration_seconds_count"
+    assert m.value(activities, activity="agent_prepare", outcome="completed") == 5
     for activity in ("agent_voicings", "agent_assemble"):
-        assert m.value("funchost_activity_duration_seconds_count", name=activity, outcome="success") == 3, activity
+        assert m.value(activities, activity=activity, outcome="completed") == 3, activity
 
 
 def test_histogram_buckets_are_cumulative_and_end_at_the_count(observed: Observed) -> None:
     m = observed.final
     histograms = [name for name, kind in m.types.items() if kind == "histogram"]
-    assert {"ga_player_difficulty", "ga_agent_task_duration_seconds", "funchost_entity_batch_size"} <= set(histograms)
+    expected = {"ga_player_difficulty_ratio", "ga_agent_task_duration_seconds", "funchost_entity_batch_size"}
+    assert expected <= set(histograms)
     for name in histograms:
         for count in m.find(f"{name}_count"):
             buckets = [s for s in m.find(f"{name}_bucket", **count.labels)]
@@ -249,7 +254,34 @@ def test_no_label_value_is_an_id(observed: Observed) -> None:
 def test_metric_names_follow_the_documented_list(observed: Observed) -> None:
     documented = (Path(ROOT) / "docs" / "observability.md").read_text()
     exported = {name for name, _ in observed.final.types.items()}
-    app_and_host = {n for n in exported if n.startswith(("ga_", "funchost_", "http_server_"))}
+    app_and_host = {n for n in exported if n.startswith(("ga_", "funchost_", "http_server_", "process_", "target_"))}
     missing = sorted(n for n in app_and_host if f"`{n}" not in documented)
     assert not missing, f"exported but not documented in docs/observability.md: {missing}"
 
+
+
+OUTCOMES = {"completed", "failed", "timed_out", "cancelled", "terminated"}  # docs/observability.md, "Outcomes"
+
+
+def test_every_outcome_and_status_label_uses_the_one_vocabulary(observed: Observed) -> None:
+    used = {(s.name, label, value) for s in observed.final.samples for label, value in s.labels.items()
+            if label in {"outcome", "status"}}
+    assert {value for _, _, value in used} - OUTCOMES == set(), sorted(used)
+    families = {name.split("_bucket")[0].split("_count")[0].split("_sum")[0] for name, _, _ in used}
+    assert {"funchost_entity_operations_total", "funchost_activity_duration_seconds",
+            "funchost_orchestrations_finished_total", "ga_agent_tasks_finished_total"} <= families
+
+
+def test_target_info_process_metrics_and_http_semantic_conventions(observed: Observed) -> None:
+    m = observed.final
+    [info] = m.find("target_info")
+    assert info.labels["service_name"] == "guitar-alchemist-funchost"
+    assert info.labels["service_version"] and observed.host.proc is not None
+    assert info.labels["service_instance_id"].endswith(f"-{observed.host.proc.pid}")
+    for family in ("process_cpu_seconds_total", "process_resident_memory_bytes", "process_open_fds",
+                   "process_max_fds"):
+        assert m.value(family) > 0, family
+    http = m.find("http_server_request_duration_seconds_count")
+    assert http and all(s.labels["url_scheme"] == "http" for s in http)
+    # error.type only where the request failed in the server (a 5xx); 2xx and 4xx carry none
+    assert all(("error_type" in s.labels) == s.labels["http_response_status_code"].startswith("5") for s in http)

@@ -51,7 +51,7 @@ def test_with_an_otlp_endpoint_and_no_providers_it_exports_metrics_and_spans(col
     assert line.startswith("True False"), line  # installed once; the second call changes nothing
     assert "('MeterProvider', 'TracerProvider')" in line
     metrics_body = collector.body("/v1/metrics")
-    assert b"ga_player_attempts" in metrics_body and b"ga_player_difficulty" in metrics_body
+    assert b"ga_player_attempts" in metrics_body and b"ga_player_difficulty_ratio" in metrics_body
     assert b"ga-probe" in metrics_body, "the resource names the service"
     spans_body = collector.body("/v1/traces")
     assert b"probe-span" in spans_body and b"probe-player" in spans_body

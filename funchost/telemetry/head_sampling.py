@@ -27,7 +27,7 @@ from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
 from opentelemetry.sdk.trace.sampling import ParentBased, StaticSampler, TraceIdRatioBased
 from opentelemetry.trace import SpanKind, TraceFlags
 
-from .telemetry import format_traceparent
+from .tracing import format_traceparent
 
 
 class PresetIdGenerator(RandomIdGenerator):
