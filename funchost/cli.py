@@ -15,6 +15,7 @@ from typing import NoReturn
 
 from .errors import AppLoadError, FunchostError
 from .local_settings import LocalSettings, apply_local_settings, check_host_json, parse_cors
+from .monitor import MONITOR_PATH
 from .server import Host, HostConfig
 
 LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
@@ -155,7 +156,8 @@ async def _serve(config: HostConfig, began: float) -> int:
     for line in host.routes():
         print(f"        {line}")
     print(f"\nHost started on http://{config.host}:{host.port} in {time.perf_counter() - began:.2f} s "
-          f"(data: {config.data_path})", flush=True)
+          f"(data: {config.data_path})")
+    print(f"Monitor: http://{config.host}:{host.port}{MONITOR_PATH}", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -1,0 +1,127 @@
+// An orchestration's history as a timeline: one bar per activity, timer, sub-orchestration, entity call
+// and external event, from when it was scheduled to when its result arrived.
+
+import { formatSeconds, h } from "./dom.js";
+
+const SCHEDULING = new Set(["TaskScheduled", "TimerCreated", "SubOrchestrationInstanceCreated", "EventSent"]);
+
+const time = (iso) => (iso ? new Date(iso).getTime() : NaN);
+
+function parse(text) {
+  if (typeof text !== "string") return text;
+  try { return JSON.parse(text); } catch { return text; }
+}
+
+function failureText(event) {
+  const details = event.FailureDetails;
+  if (details && typeof details === "object") return details.ErrorMessage || details.errorMessage || JSON.stringify(details);
+  return [event.Reason, event.Details].filter(Boolean).join(": ");
+}
+
+function spanFor(kind, name, event, ordinal) {
+  return { kind, name, start: time(event.Timestamp), end: NaN, failed: false, reason: "", retry: 0, ordinal };
+}
+
+/** Bars from the history of `GET instances/{id}?showHistory=true`; open bars end at `now`. */
+export function buildSpans(history, now) {
+  const spans = [];
+  const byOrdinal = new Map();
+  const timersByFireAt = new Map();
+  const entityCalls = new Map();
+  const failures = new Map();
+  let ordinal = 0;
+  for (const event of history) {
+    const type = event.EventType;
+    if (SCHEDULING.has(type)) {
+      let span;
+      if (type === "TaskScheduled") {
+        span = spanFor("activity", event.Name, event, ordinal);
+        span.retry = failures.get(event.Name) || 0;
+      } else if (type === "TimerCreated") {
+        span = spanFor("timer", `timer until ${event.FireAt || "?"}`, event, ordinal);
+        timersByFireAt.set(event.FireAt, span);
+      } else if (type === "SubOrchestrationInstanceCreated") {
+        span = spanFor("suborchestration", `${event.Name} (${event.InstanceId})`, event, ordinal);
+      } else {
+        const target = String(event.InstanceId || "");
+        const input = parse(event.Input);
+        const entity = target.startsWith("@");
+        span = spanFor(entity ? "entity" : "event", `${entity ? "entity" : "event to"} ${target} ${event.Name || ""}`.trim(), event, ordinal);
+        const op = input && typeof input === "object" ? (input.op || input.Operation) : null;
+        if (entity && op) span.name = `entity ${target} .${op}`;
+        const requestId = input && typeof input === "object" ? (input.id || input.Id) : null;
+        if (requestId && !(input.signal || input.IsSignal)) entityCalls.set(String(requestId), span);
+        else span.end = span.start;
+      }
+      byOrdinal.set(ordinal, span);
+      spans.push(span);
+      ordinal += 1;
+    } else if (type === "TaskCompleted" || type === "TaskFailed") {
+      let span = byOrdinal.get(Number(event.TaskScheduledId));
+      if (!span || span.kind !== "activity" || span.name !== event.FunctionName) {
+        span = spans.find((s) => s.kind === "activity" && Number.isNaN(s.end) && s.name === event.FunctionName
+          && s.start === time(event.ScheduledTime));
+      }
+      if (!span) continue;
+      span.end = time(event.Timestamp);
+      if (type === "TaskFailed") {
+        span.failed = true;
+        span.reason = failureText(event);
+        failures.set(span.name, (failures.get(span.name) || 0) + 1);
+      }
+    } else if (type === "TimerFired") {
+      const span = timersByFireAt.get(event.FireAt);
+      if (span) span.end = time(event.Timestamp);
+    } else if (type === "SubOrchestrationInstanceCompleted" || type === "SubOrchestrationInstanceFailed") {
+      const span = byOrdinal.get(Number(event.TaskScheduledId))
+        || spans.find((s) => s.kind === "suborchestration" && Number.isNaN(s.end));
+      if (!span) continue;
+      span.end = time(event.Timestamp);
+      if (type.endsWith("Failed")) { span.failed = true; span.reason = failureText(event); }
+    } else if (type === "EventRaised") {
+      const call = entityCalls.get(String(event.Name));
+      if (call) { call.end = time(event.Timestamp); continue; }
+      const span = spanFor("event", `external event ${event.Name}`, event, -1);
+      span.end = span.start;
+      spans.push(span);
+    }
+  }
+  for (const span of spans) {
+    span.open = Number.isNaN(span.end);
+    if (span.open) span.end = now;
+  }
+  return spans;
+}
+
+function row(span, t0, total) {
+  const lane = h("div", { class: "lane" });
+  const bar = h("div", { class: `span ${span.kind}${span.failed ? " failed" : ""}${span.open ? " open" : ""}`,
+    title: `${span.name}${span.reason ? ` - ${span.reason}` : ""}` });
+  bar.style.left = `${(((span.start - t0) / total) * 100).toFixed(2)}%`;
+  bar.style.width = `${Math.max(0.3, ((span.end - span.start) / total) * 100).toFixed(2)}%`;
+  lane.append(bar);
+  const tags = [
+    span.retry ? h("span", { class: "tag retry" }, `retry ${span.retry}`) : null,
+    span.failed ? h("span", { class: "tag failed" }, "failed") : null,
+    span.open ? h("span", { class: "tag" }, "running") : null,
+  ];
+  return h("div", { class: "row", "data-testid": "timeline-row", dataset: { kind: span.kind } },
+    h("div", { class: "label", title: span.name }, span.name, tags),
+    lane, h("div", { class: "dur" }, formatSeconds((span.end - span.start) / 1000)),
+    span.reason ? h("div", { class: "small muted" }, span.reason) : null);
+}
+
+/** The timeline of `history` (public history events) as an element. */
+export function timeline(history, now = Date.now()) {
+  const spans = buildSpans(history, now);
+  if (!spans.length) return h("p", { class: "muted", "data-testid": "timeline" }, "No activities, timers, sub-orchestrations, entity calls or events yet.");
+  const started = history.find((event) => event.EventType === "ExecutionStarted");
+  const t0 = Math.min(time(started && started.Timestamp) || Infinity, ...spans.map((s) => s.start));
+  const t1 = Math.max(...spans.map((s) => s.end), ...history.map((event) => time(event.Timestamp)).filter(Number.isFinite));
+  const total = Math.max(1, t1 - t0);
+  const legend = h("div", { class: "legend" }, ["activity", "timer", "suborchestration", "entity", "event", "failed"]
+    .map((kind) => h("span", {}, h("i", { class: kind }), kind === "suborchestration" ? "sub-orchestration" : kind)));
+  return h("div", { class: "timeline", "data-testid": "timeline" }, legend,
+    h("div", { class: "small muted" }, `${spans.length} steps over ${formatSeconds(total / 1000)}`),
+    spans.map((span) => row(span, t0, total)));
+}
