@@ -12,10 +12,17 @@ function parse(text) {
   try { return JSON.parse(text); } catch { return text; }
 }
 
+/** The one-line reason of a failure (the traceback, in `Details`, stays in the raw history). */
 function failureText(event) {
   const details = event.FailureDetails;
   if (details && typeof details === "object") return details.ErrorMessage || details.errorMessage || JSON.stringify(details);
-  return [event.Reason, event.Details].filter(Boolean).join(": ");
+  return String(event.Reason || event.Details || "failed").split("\n")[0];
+}
+
+function clock(iso) {
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return String(iso || "?");
+  return `${date.toLocaleTimeString()}.${String(date.getMilliseconds()).padStart(3, "0")}`;
 }
 
 function spanFor(kind, name, event, ordinal) {
@@ -30,15 +37,21 @@ export function buildSpans(history, now) {
   const entityCalls = new Map();
   const failures = new Map();
   let ordinal = 0;
+  let lastEvent = null;
   for (const event of history) {
     const type = event.EventType;
+    const previous = lastEvent;
+    lastEvent = event;
     if (SCHEDULING.has(type)) {
       let span;
       if (type === "TaskScheduled") {
         span = spanFor("activity", event.Name, event, ordinal);
         span.retry = failures.get(event.Name) || 0;
       } else if (type === "TimerCreated") {
-        span = spanFor("timer", `timer until ${event.FireAt || "?"}`, event, ordinal);
+        // A timer right after a failed activity is the SDK's retry delay.
+        const retrying = previous && previous.EventType === "TaskFailed";
+        span = spanFor("timer", retrying ? `retry delay of ${previous.FunctionName}` : `timer until ${clock(event.FireAt)}`,
+          event, ordinal);
         timersByFireAt.set(event.FireAt, span);
       } else if (type === "SubOrchestrationInstanceCreated") {
         span = spanFor("suborchestration", `${event.Name} (${event.InstanceId})`, event, ordinal);
@@ -108,7 +121,7 @@ function row(span, t0, total) {
   return h("div", { class: "row", "data-testid": "timeline-row", dataset: { kind: span.kind } },
     h("div", { class: "label", title: span.name }, span.name, tags),
     lane, h("div", { class: "dur" }, formatSeconds((span.end - span.start) / 1000)),
-    span.reason ? h("div", { class: "small muted" }, span.reason) : null);
+    span.reason ? h("div", { class: "reason small", "data-testid": "timeline-reason" }, span.reason) : null);
 }
 
 /** The timeline of `history` (public history events) as an element. */
