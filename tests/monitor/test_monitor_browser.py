@@ -127,6 +127,7 @@ def test_terminate_from_the_page_ends_the_task(app: HostProcess, page: Any) -> N
     assert status["runtimeStatus"] == "Terminated"
     terminated = [e for e in status["historyEvents"] if e["EventType"] == "ExecutionTerminated"]
     assert terminated and "stopped from the monitor" in json.dumps(terminated[0])
+    assert page.locator('[data-testid="timeline-row"] .tag', has_text="running").count() == 0  # nothing runs now
     screenshot(page, "instance-terminated")
 
 

@@ -66,7 +66,7 @@ function render(root, status, reload) {
     h("h1", {}, `${status.name} `, h("span", { class: "mono muted" }, status.instanceId)),
     h("div", { class: "card" }, facts(status), actions(status, reload)),
     failure(status),
-    h("div", { class: "card" }, h("h2", {}, "Timeline"), timeline(status.historyEvents || [])),
+    h("div", { class: "card" }, h("h2", {}, "Timeline"), timeline(status.historyEvents || [], ACTIVE.has(status.runtimeStatus))),
     h("div", { class: "grid" },
       h("div", { class: "card" }, h("h2", {}, "Input"), jsonBlock(status.input, "input")),
       h("div", { class: "card" }, h("h2", {}, "Output"), jsonBlock(status.output, "output")),

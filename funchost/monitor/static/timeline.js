@@ -29,8 +29,12 @@ function spanFor(kind, name, event, ordinal) {
   return { kind, name, start: time(event.Timestamp), end: NaN, failed: false, reason: "", retry: 0, ordinal };
 }
 
-/** Bars from the history of `GET instances/{id}?showHistory=true`; open bars end at `now`. */
-export function buildSpans(history, now) {
+/**
+ * Bars from the history of `GET instances/{id}?showHistory=true`. A step without a result is still
+ * running (its bar ends at `now`) while the instance runs, and was abandoned once it has ended (its bar
+ * ends with the instance's last event).
+ */
+export function buildSpans(history, now, running = true) {
   const spans = [];
   const byOrdinal = new Map();
   const timersByFireAt = new Map();
@@ -99,9 +103,12 @@ export function buildSpans(history, now) {
       spans.push(span);
     }
   }
+  const last = Math.max(...history.map((event) => time(event.Timestamp)).filter(Number.isFinite));
   for (const span of spans) {
-    span.open = Number.isNaN(span.end);
+    span.open = Number.isNaN(span.end) && running;
+    span.abandoned = Number.isNaN(span.end) && !running;
     if (span.open) span.end = now;
+    if (span.abandoned) span.end = Math.max(span.start, last);
   }
   return spans;
 }
@@ -117,6 +124,7 @@ function row(span, t0, total) {
     span.retry ? h("span", { class: "tag retry" }, `retry ${span.retry}`) : null,
     span.failed ? h("span", { class: "tag failed" }, "failed") : null,
     span.open ? h("span", { class: "tag" }, "running") : null,
+    span.abandoned ? h("span", { class: "tag failed" }, "no result") : null,
   ];
   return h("div", { class: "row", "data-testid": "timeline-row", dataset: { kind: span.kind } },
     h("div", { class: "label", title: span.name }, span.name, tags),
@@ -124,9 +132,9 @@ function row(span, t0, total) {
     span.reason ? h("div", { class: "reason small", "data-testid": "timeline-reason" }, span.reason) : null);
 }
 
-/** The timeline of `history` (public history events) as an element. */
-export function timeline(history, now = Date.now()) {
-  const spans = buildSpans(history, now);
+/** The timeline of `history` (public history events) as an element; `running` whether the instance still runs. */
+export function timeline(history, running, now = Date.now()) {
+  const spans = buildSpans(history, now, running);
   if (!spans.length) return h("p", { class: "muted", "data-testid": "timeline" }, "No activities, timers, sub-orchestrations, entity calls or events yet.");
   const started = history.find((event) => event.EventType === "ExecutionStarted");
   const t0 = Math.min(time(started && started.Timestamp) || Infinity, ...spans.map((s) => s.start));
