@@ -80,8 +80,8 @@ def start_task(host: HostProcess, progression: str = "Dm7 G7 Cmaj7 A7", budget_m
 
 
 def api_status(host: HostProcess, instance_id: str, history: bool = False) -> dict[str, Any]:
-    reply = host.request("GET", f"{DURABLE}/instances/{instance_id}" + ("?showHistory=true&showHistoryOutput=true" if history else ""),
-                         headers=KEYED)
+    query = "?showHistory=true&showHistoryOutput=true" if history else ""
+    reply = host.request("GET", f"{DURABLE}/instances/{instance_id}{query}", headers=KEYED)
     assert reply.status in (200, 202), reply.body
     return dict(reply.json())
 
