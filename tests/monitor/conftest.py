@@ -46,3 +46,39 @@ def screenshot(tab: Any, name: str) -> Path:
     path = ARTIFACTS / f"{name}.png"
     tab.screenshot(path=str(path), full_page=True)
     return path
+
+
+HELD = "hold-for-metrics"  # tests.observability.fake_llm.HOLD_MARKER: the fake LLM holds such a task's call
+
+
+@pytest.fixture(scope="module")
+def fake_llm() -> Iterator[Any]:
+    """The stand-in LLM server: an agent task whose notes carry `HELD` stays Running at its consulting-llm
+    stage until the module ends, so a test can act on a running task without racing its end."""
+    from tests.observability.fake_llm import HOLD_MARKER, FakeLlm
+
+    assert HOLD_MARKER == HELD
+    server = FakeLlm(hold_limit_s=120).start()
+    yield server
+    server.stop()
+
+
+def llm_env(server: Any) -> dict[str, str]:
+    """Environment of a host whose agent tasks consult `server`."""
+    return {"LLM_BASE_URL": server.base_url, "LLM_MODEL": "fake", "LLM_TIMEOUT_S": "120"}
+
+
+def start_held_task(host: Any, headers: dict[str, str]) -> str:
+    """An agent task that runs until the module ends (held at consulting-llm); returns its id when it is there."""
+    import time
+
+    reply = host.request("POST", "/api/agents/tasks/spice-up", {"progression": "Dm7 G7 Cmaj7", "notes": HELD})
+    assert reply.status == 202, reply.body
+    task = str(reply.json()["taskId"])
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        status = host.request("GET", f"/runtime/webhooks/durabletask/instances/{task}", headers=headers).json()
+        if (status.get("customStatus") or {}).get("stage") == "consulting-llm":
+            return task
+        time.sleep(0.05)
+    raise AssertionError(f"task {task} did not reach consulting-llm")

@@ -19,17 +19,18 @@ from typing import Any
 import pytest
 
 from tests.hostproc import ROOT, HostProcess
+from tests.monitor.conftest import llm_env, start_held_task
 
 ADMIN_KEY = "cli-test-admin-key"
 KEYED = {"x-functions-key": ADMIN_KEY}
 DURABLE = "/runtime/webhooks/durabletask"
-LONGEST = " ".join(["Cm7 F7 Bbmaj7 Ebmaj7 Am7b5 D7 Gm7 Gm6"] * 8)
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
 
 @pytest.fixture(scope="module")
-def host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HostProcess]:
-    process = HostProcess(ROOT, tmp_path_factory.mktemp("cli-app"), env={"FUNCHOST_ADMIN_KEY": ADMIN_KEY})
+def host(tmp_path_factory: pytest.TempPathFactory, fake_llm: Any) -> Iterator[HostProcess]:
+    process = HostProcess(ROOT, tmp_path_factory.mktemp("cli-app"),
+                          env={"FUNCHOST_ADMIN_KEY": ADMIN_KEY, **llm_env(fake_llm)})
     process.start()
     yield process
     process.stop()
@@ -45,7 +46,7 @@ def env(key: str | None = ADMIN_KEY) -> dict[str, str]:
 
 def run(host: HostProcess, *args: str, key: str | None = ADMIN_KEY) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "funchost", *args, "--url", host.base], env=env(key), cwd=ROOT,
-                          capture_output=True, text=True, timeout=120)
+                          capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
 
 
 def run_json(host: HostProcess, *args: str) -> Any:
@@ -110,8 +111,7 @@ def test_watch_draws_the_progress_bar_to_100_percent_and_prints_the_end(host: Ho
 
 
 def test_watch_exits_4_when_the_instance_does_not_complete(host: HostProcess) -> None:
-    task = start_task(host, LONGEST, 60_000)
-    wait_status(host, task, ("Running",))
+    task = start_held_task(host, KEYED)
     assert host.request("POST", f"{DURABLE}/instances/{task}/terminate?reason=test", headers=KEYED).status == 202
     done = run(host, "watch", task)
     assert done.returncode == 4, done.stderr
@@ -160,17 +160,17 @@ def test_history_shows_each_activity_with_its_duration(host: HostProcess) -> Non
 
 
 def test_suspend_resume_terminate_and_purge_act_on_the_instance(host: HostProcess) -> None:
-    task = start_task(host, LONGEST, 60_000)
-    wait_status(host, task, ("Running",))
+    task = start_held_task(host, KEYED)
     assert run(host, "instances", "suspend", task, "--reason", "cli").returncode == 0
     wait_status(host, task, ("Suspended",))
     assert run(host, "instances", "resume", task).returncode == 0
-    wait_status(host, task, ("Running", "Completed"))
+    wait_status(host, task, ("Running",))
     refused = run(host, "instances", "terminate", task)  # no terminal to confirm on: nothing happens
-    assert refused.returncode == 1 and api_status(host, task)["runtimeStatus"] in ("Running", "Completed")
+    assert refused.returncode == 1 and "Aborted" in refused.stderr
+    assert api_status(host, task)["runtimeStatus"] == "Running"
     done = run_json(host, "instances", "terminate", task, "--reason", "from the cli", "--yes")
     assert done == {"instanceId": task, "operation": "terminate", "status": 202}
-    assert wait_status(host, task, ("Terminated", "Completed"))["runtimeStatus"] == "Terminated"
+    wait_status(host, task, ("Terminated",))
     restarted = run_json(host, "instances", "restart", task)
     assert restarted["id"] != task and api_status(host, restarted["id"])["name"] == "agent_spice_up"
     assert run(host, "instances", "terminate", restarted["id"], "--yes").returncode == 0
@@ -179,12 +179,16 @@ def test_suspend_resume_terminate_and_purge_act_on_the_instance(host: HostProces
 
 
 def test_raise_sends_an_event_and_rejects_bad_json(host: HostProcess) -> None:
-    task = start_task(host, LONGEST, 60_000)
-    wait_status(host, task, ("Running",))
+    task = start_held_task(host, KEYED)
     bad = run(host, "instances", "raise", task, "Poke", "{not json")
     assert bad.returncode == 2 and "DATA must be JSON" in bad.stderr
     sent = run_json(host, "instances", "raise", task, "Poke", '{"n": 1}')
     assert sent == {"instanceId": task, "event": "Poke", "status": 202}
+    deadline = time.monotonic() + 30
+    while not any(e["EventType"] == "EventRaised" and e["Name"] == "Poke"
+                  for e in api_status(host, task, history=True)["historyEvents"]):
+        assert time.monotonic() < deadline, "the event did not reach the instance's history"
+        time.sleep(0.05)
     assert run(host, "instances", "terminate", task, "--yes").returncode == 0
 
 

@@ -103,6 +103,12 @@ def test_admin_store_reports_the_size_of_the_files_on_disk(host: HostProcess) ->
     assert sizes["totalBytes"] >= pages > 0
 
 
+def test_the_start_up_output_links_the_monitor(host: HostProcess) -> None:
+    lines = host.log_path.read_text().splitlines()
+    started = next(i for i, line in enumerate(lines) if line.startswith("Host started on"))
+    assert lines[started + 1] == f"Monitor: http://127.0.0.1:{host.port}/_funchost/"
+
+
 def test_the_page_is_served_with_a_strict_content_security_policy(host: HostProcess) -> None:
     page = host.request("GET", "/_funchost/")
     assert page.status == 200 and b'<script type="module" src="/_funchost/static/app.js">' in page.body

@@ -17,19 +17,19 @@ from urllib.parse import quote
 import pytest
 
 from tests.hostproc import ROOT, HostProcess
-from tests.monitor.conftest import screenshot
+from tests.monitor.conftest import llm_env, screenshot, start_held_task
 
 ADMIN_KEY = "monitor-test-admin-key"
 KEYED = {"x-functions-key": ADMIN_KEY}
 DURABLE = "/runtime/webhooks/durabletask"
-LONGEST = " ".join(["Cm7 F7 Bbmaj7 Ebmaj7 Am7b5 D7 Gm7 Gm6"] * 8)  # 64 chords: a task that runs for a while
 HOSTILE = "<img src=x onerror=window.__pwned=1>"
 NOTES_APP = Path(__file__).resolve().parent / "notes_app"
 
 
 @pytest.fixture(scope="module")
-def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HostProcess]:
-    host = HostProcess(ROOT, tmp_path_factory.mktemp("monitor-app"), env={"FUNCHOST_ADMIN_KEY": ADMIN_KEY})
+def app(tmp_path_factory: pytest.TempPathFactory, fake_llm: Any) -> Iterator[HostProcess]:
+    host = HostProcess(ROOT, tmp_path_factory.mktemp("monitor-app"),
+                       env={"FUNCHOST_ADMIN_KEY": ADMIN_KEY, **llm_env(fake_llm)})
     host.start()
     yield host
     host.stop()
@@ -77,46 +77,51 @@ def open_with_key(page: Any, host: HostProcess, fragment: str) -> None:
 def test_the_instance_list_asks_for_the_key_and_shows_a_started_task(app: HostProcess, page: Any) -> None:
     done = start_task(app, "Dm7 G7 Cmaj7 A7", 200)
     wait_until(lambda: api_status(app, done)["runtimeStatus"] == "Completed", "the short task to complete", 60)
-    running = start_task(app, LONGEST, 60_000)
+    running = start_held_task(app, KEYED)
     open_with_key(page, app, "instances")
     row = page.locator(f'[data-testid="instance-row"][data-instance-id="{running}"]')
     row.wait_for()
     assert row.locator("td").nth(0).inner_text() == "agent_spice_up"
-    assert row.locator('[data-testid="status"]').inner_text() in ("Pending", "Running")
+    assert row.locator('[data-testid="status"]').inner_text() == "Running"
+    bar = row.locator('[role="progressbar"]')
+    assert bar.get_attribute("aria-valuenow") == "10" and "consulting-llm" in row.inner_text()
     finished = page.locator(f'[data-testid="instance-row"][data-instance-id="{done}"]')
     assert finished.locator('[data-testid="status"]').inner_text() == "Completed"
     # The agent's custom status as a bar: the completed task's reads 100 %.
     assert finished.locator('[role="progressbar"]').get_attribute("aria-valuenow") == "100"
-    # Filters: the status filter leaves only the completed one.
+    # Auto-refresh: a task started now shows up without reloading the page.
+    later = start_task(app, "Dm7 G7 Cmaj7 A7", 200)
+    page.locator(f'[data-testid="instance-row"][data-instance-id="{later}"]').wait_for(timeout=30_000)
+    # Filters: the status filter leaves only completed ones.
     page.select_option('[data-testid="filter-status"]', "Completed")
     page.click('[data-testid="instance-filters"] button[type="submit"]')
     row.wait_for(state="detached")
     statuses = page.locator('[data-testid="instance-row"] [data-testid="status"]').all_inner_texts()
     assert statuses and set(statuses) == {"Completed"}
     screenshot(page, "instances")
-    app.request("POST", f"{DURABLE}/instances/{running}/terminate", headers=KEYED)
 
 
 def test_the_timeline_shows_the_activities_of_a_task(app: HostProcess, page: Any) -> None:
     task = start_task(app, "Dm7 G7 Cmaj7 A7", 200)
     wait_until(lambda: api_status(app, task)["runtimeStatus"] == "Completed", "the task to complete", 60)
-    scheduled = [e["Name"] for e in api_status(app, task, history=True)["historyEvents"]
-                 if e["EventType"] == "TaskScheduled"]
+    events = api_status(app, task, history=True)["historyEvents"]
+    scheduled = [e["Name"] for e in events if e["EventType"] == "TaskScheduled"]
+    timers = [e for e in events if e["EventType"] == "TimerCreated"]
     assert "agent_voicings" in scheduled and "agent_assemble" in scheduled
     open_with_key(page, app, f"instance/{task}")
     page.locator('[data-testid="timeline-row"]').first.wait_for()
-    rows = page.locator('[data-testid="timeline-row"]')
-    labels = [text.split("\n")[0].strip() for text in rows.locator(".label").all_inner_texts()]
+    activities = page.locator('[data-testid="timeline-row"][data-kind="activity"]')
+    labels = [text.split("\n")[0].strip() for text in activities.locator(".label").all_inner_texts()]
     assert labels == scheduled  # one bar per activity, in the order they were scheduled
-    assert set(rows.evaluate_all("rows => rows.map(r => r.dataset.kind)")) == {"activity"}
+    kinds = page.locator('[data-testid="timeline-row"]').evaluate_all("rows => rows.map(r => r.dataset.kind)")
+    assert len(kinds) == len(scheduled) + len(timers) and set(kinds) <= {"activity", "timer"}
     custom = page.locator('[data-testid="custom-status"]').inner_text()
     assert json.loads(custom) == api_status(app, task)["customStatus"] and "\n  " in custom  # indented JSON
     screenshot(page, "instance-timeline")
 
 
 def test_terminate_from_the_page_ends_the_task(app: HostProcess, page: Any) -> None:
-    task = start_task(app, LONGEST, 60_000)
-    wait_until(lambda: api_status(app, task)["runtimeStatus"] == "Running", "the task to run")
+    task = start_held_task(app, KEYED)
     open_with_key(page, app, f"instance/{task}")
     page.locator('[data-testid="action-terminate"]:enabled').click()
     page.locator("#confirm-dialog[open]").wait_for()
@@ -132,8 +137,7 @@ def test_terminate_from_the_page_ends_the_task(app: HostProcess, page: Any) -> N
 
 
 def test_cancelling_the_confirmation_changes_nothing(app: HostProcess, page: Any) -> None:
-    task = start_task(app, LONGEST, 60_000)
-    wait_until(lambda: api_status(app, task)["runtimeStatus"] == "Running", "the task to run")
+    task = start_held_task(app, KEYED)
     open_with_key(page, app, f"instance/{task}")
     page.locator('[data-testid="action-terminate"]:enabled').click()
     page.click("#confirm-cancel")
@@ -143,8 +147,31 @@ def test_cancelling_the_confirmation_changes_nothing(app: HostProcess, page: Any
     assert api_status(app, task)["runtimeStatus"] == "Suspended"  # suspended, not terminated
     page.locator('[data-testid="action-resume"]:enabled').click()
     page.click("#confirm-ok")
-    wait_until(lambda: api_status(app, task)["runtimeStatus"] in ("Running", "Completed"), "the task to resume")
+    page.locator('[data-testid="facts"] [data-testid="status"]', has_text="Running").wait_for(timeout=30_000)
+    assert api_status(app, task)["runtimeStatus"] == "Running"
     app.request("POST", f"{DURABLE}/instances/{task}/terminate", headers=KEYED)
+
+
+def test_the_instance_list_pages_through_the_continuation_token(app: HostProcess, page: Any) -> None:
+    for _ in range(6):
+        start_task(app, "Dm7 G7", 100)
+    open_with_key(page, app, "instances")
+    page.locator('[data-testid="instance-row"]').first.wait_for()
+    page.uncheck('[data-testid="auto-refresh"]')
+    page.select_option('[data-testid="filter-top"]', "5")
+    page.click('[data-testid="instance-filters"] button[type="submit"]')
+    rows = page.locator('[data-testid="instance-row"]')
+    page.locator('.pager', has_text="page 1, 5 shown").wait_for()
+    first = rows.evaluate_all("rows => rows.map(r => r.dataset.instanceId)")
+    page.click('[data-testid="next-page"]')
+    page.locator('.pager', has_text="page 2").wait_for()
+    second = rows.evaluate_all("rows => rows.map(r => r.dataset.instanceId)")
+    assert len(first) == 5 and second and not set(first) & set(second)
+    listed = [i["instanceId"] for i in app.request("GET", f"{DURABLE}/instances?top=10", headers=KEYED).json()]
+    assert first + second == listed[:len(first) + len(second)]  # the API's order, page after page
+    page.click('.pager button:has-text("Previous")')
+    page.locator('.pager', has_text="page 1, 5 shown").wait_for()
+    assert rows.evaluate_all("rows => rows.map(r => r.dataset.instanceId)") == first
 
 
 def test_an_entity_state_is_shown_as_readable_json(app: HostProcess, page: Any) -> None:
@@ -158,6 +185,10 @@ def test_an_entity_state_is_shown_as_readable_json(app: HostProcess, page: Any) 
     assert json.loads(shown.inner_text()) == state
     assert '\n  "playerId": "monitor-player",\n' in shown.inner_text()  # indented, as a person reads it
     screenshot(page, "entity-state")
+    page.click('[data-testid="entity-delete"]')
+    page.click("#confirm-ok")
+    wait_until(lambda: app.request("GET", f"{DURABLE}/entities/PlayerSession/monitor-player",
+                                   headers=KEYED).status == 404, "the entity to be deleted")
 
 
 def test_the_host_page_shows_functions_mailboxes_metrics_and_store_size(app: HostProcess, page: Any) -> None:
@@ -191,6 +222,19 @@ def test_hostile_entity_keys_states_and_instance_data_render_as_text(notes: Host
     assert json.loads(page.locator('[data-testid="entity-state"]').inner_text()) == hostile_state
     assert page.locator('[data-testid="entity-detail-key"]').inner_text() == HOSTILE
     screenshot(page, "hostile-entity")
+    page.click('[data-testid="entity-signal"]')
+    page.fill('[data-testid="confirm-op"]', "set")
+    page.fill('[data-testid="confirm-input"]', '{"replaced": "<b>by the monitor</b>"}')
+    page.click("#confirm-ok")
+    wait_until(lambda: notes.request("GET", f"{DURABLE}/entities/Notes/{key}").json() == {
+        "replaced": "<b>by the monitor</b>"}, "the signal from the page to be processed")
+    # The Python client sends JSON text as a JSON string (its double encoding); the host stores the inner text.
+    failing = notes.request("POST", f"{DURABLE}/orchestrators/fails_with_input", json.dumps(HOSTILE)).json()["id"]
+    notes.wait_status(failing, timeout=30)
+    page.goto(f"{notes.base}/_funchost/#/instance/{failing}")
+    page.locator('[data-testid="failure-details"]').wait_for()
+    assert HOSTILE in page.locator('[data-testid="failure-details"]').inner_text()
+    screenshot(page, "hostile-failure")
     page.goto(f"{notes.base}/_funchost/#/instance/{instance}")
     page.locator('[data-testid="input"]').wait_for()
     assert page.locator('[data-testid="input"]').inner_text() == HOSTILE
@@ -219,8 +263,7 @@ def test_the_timeline_marks_failures_retries_timers_entity_calls_and_sub_orchest
 
 
 def test_a_cross_site_page_cannot_act_on_the_host(app: HostProcess, notes: HostProcess, page: Any) -> None:
-    task = start_task(app, LONGEST, 60_000)
-    wait_until(lambda: api_status(app, task)["runtimeStatus"] == "Running", "the task to run")
+    task = start_held_task(app, KEYED)
     target = f"{app.base}{DURABLE}/instances/{task}/terminate?code={ADMIN_KEY}"
     page.goto(notes.base + "/")  # another origin (another port) than the app host
     page.evaluate("url => fetch(url, {method: 'POST', mode: 'no-cors'})", target)

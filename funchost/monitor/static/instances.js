@@ -21,7 +21,7 @@ function filtersForm(state, reload) {
   const name = h("input", { name: "name", placeholder: "orchestrator name", value: state.name, "data-testid": "filter-name" });
   const from = h("input", { type: "datetime-local", name: "from", value: state.from });
   const to = h("input", { type: "datetime-local", name: "to", value: state.to });
-  const top = h("select", { name: "top" }, ["20", "50", "100"].map((n) => h("option", { value: n }, n)));
+  const top = h("select", { name: "top", "data-testid": "filter-top" }, ["5", "20", "50", "100"].map((n) => h("option", { value: n }, n)));
   top.value = state.top;
   const auto = h("input", { type: "checkbox", name: "auto", "data-testid": "auto-refresh" });
   auto.checked = state.auto;

@@ -47,3 +47,9 @@ def every_step(context: df.DurableOrchestrationContext):
 def echo_once(context: df.DurableOrchestrationContext):
     value = yield context.call_activity("echo", context.get_input())
     return value
+
+
+@app.orchestration_trigger(context_name="context")
+def fails_with_input(context: df.DurableOrchestrationContext):
+    """Fails with its input as the message (a failure reason the page must show as text)."""
+    raise RuntimeError(str(context.get_input()))
