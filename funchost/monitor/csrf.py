@@ -1,4 +1,5 @@
-"""Cross-site request forgery guard for the management API, the host's admin API and the monitor.
+"""Cross-site request forgery guard for the management API (and its client RPC twin), the host's admin API
+and the monitor.
 
 With no keys configured (the local default) any web page the operator visits could otherwise POST to
 `http://127.0.0.1:7071/runtime/webhooks/durabletask/instances/{id}/terminate`. A browser marks its
@@ -29,7 +30,9 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 MONITOR_HEADER = "X-Funchost-Monitor"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-GUARDED_PREFIXES = ("/runtime/webhooks/", "/admin/", "/_funchost/")
+# The client RPC prefix too: it is open to loopback callers without a key, and a page in the operator's
+# browser is a loopback caller.
+GUARDED_PREFIXES = ("/runtime/webhooks/", "/durabletask/", "/admin/", "/_funchost/")
 _TRUSTED_FETCH_SITES = frozenset({"same-origin", "none"})
 
 

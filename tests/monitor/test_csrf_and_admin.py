@@ -59,6 +59,8 @@ def test_browser_requests_from_elsewhere_are_refused_and_change_nothing(host: Ho
     assert status(host, instance) in ("Pending", "Running")
     assert host.request("DELETE", f"{DURABLE}/entities/Counter/c1", headers={**KEYED, **headers}).status == 403
     assert host.request("POST", "/admin/functions/whatever", headers={**KEYED, **headers}).status == 403
+    rpc = host.request("POST", f"/durabletask/instances/{instance}/terminate", headers=headers)  # loopback: no key
+    assert rpc.status == 403 and status(host, instance) in ("Pending", "Running")
 
 
 @pytest.mark.parametrize("headers", [

@@ -60,7 +60,7 @@ function facts(status) {
     row("Updated", localTime(status.lastUpdatedTime)), row("Custom status", customStatusView(status.customStatus)));
 }
 
-function render(root, status, reload) {
+function render(root, status, reload, view) {
   fill(root,
     h("p", {}, h("a", { href: "#/instances" }, "All instances")),
     h("h1", {}, `${status.name} `, h("span", { class: "mono muted" }, status.instanceId)),
@@ -71,7 +71,8 @@ function render(root, status, reload) {
       h("div", { class: "card" }, h("h2", {}, "Input"), jsonBlock(status.input, "input")),
       h("div", { class: "card" }, h("h2", {}, "Output"), jsonBlock(status.output, "output")),
       h("div", { class: "card" }, h("h2", {}, "Custom status"), jsonBlock(status.customStatus, "custom-status"))),
-    h("details", { class: "card" }, h("summary", {}, `History (${(status.historyEvents || []).length} events)`),
+    h("details", { class: "card", open: view.historyOpen, ontoggle: (event) => { view.historyOpen = event.target.open; } },
+      h("summary", {}, `History (${(status.historyEvents || []).length} events)`),
       (status.historyEvents || []).map((event) => h("pre", { class: "json" }, pretty(event)))));
 }
 
@@ -79,12 +80,13 @@ function render(root, status, reload) {
 export function instanceView(root, instanceId) {
   let timer = null;
   let stopped = false;
+  const view = { historyOpen: false };  // kept across the refreshes that redraw the view
   async function reload() {
     clearTimeout(timer);
     try {
       const reply = await api.instance(instanceId);
       if (stopped) return;
-      render(root, reply.data, reload);
+      render(root, reply.data, reload, view);
       if (ACTIVE.has(reply.data.runtimeStatus)) timer = setTimeout(reload, REFRESH_MS);
     } catch (error) {
       if (stopped) return;
