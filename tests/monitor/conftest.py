@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+NOTES_APP = Path(__file__).resolve().parent / "notes_app"  # an entity that keeps any JSON; every timeline step
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 # A root session has no user namespace for Chromium's sandbox; headless needs no display or GPU.
 CHROMIUM_ARGS = ["--no-sandbox", "--headless=new", "--disable-gpu", "--disable-dev-shm-usage"]

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from tests.hostproc import ROOT, HostProcess
-from tests.monitor.conftest import llm_env, start_held_task
+from tests.monitor.conftest import NOTES_APP, llm_env, start_held_task
 
 ADMIN_KEY = "cli-test-admin-key"
 KEYED = {"x-functions-key": ADMIN_KEY}
@@ -31,6 +31,15 @@ ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 def host(tmp_path_factory: pytest.TempPathFactory, fake_llm: Any) -> Iterator[HostProcess]:
     process = HostProcess(ROOT, tmp_path_factory.mktemp("cli-app"),
                           env={"FUNCHOST_ADMIN_KEY": ADMIN_KEY, **llm_env(fake_llm)})
+    process.start()
+    yield process
+    process.stop()
+
+
+@pytest.fixture(scope="module")
+def notes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HostProcess]:
+    """tests/monitor/notes_app (no keys): its entity and custom status hold whatever a test gives them."""
+    process = HostProcess(NOTES_APP, tmp_path_factory.mktemp("cli-notes"))
     process.start()
     yield process
     process.stop()
@@ -231,3 +240,36 @@ def test_errors_have_one_line_and_distinct_exit_codes(host: HostProcess) -> None
     assert usage.returncode == 2 and "--top" in usage.stderr
     for done in (missing, no_key, bad_status, unreachable, usage):
         assert "Traceback" not in done.stderr
+
+
+def test_store_values_reach_the_terminal_as_plain_text(notes: HostProcess) -> None:
+    hostile = "\x1b]0;owned\x07\x1b[2J[bold red]markup[/] \x9b31m"
+    instance = notes.request("POST", f"{DURABLE}/orchestrators/status_from_input", json.dumps(hostile)).json()["id"]
+    deadline = time.monotonic() + 30
+    while (notes.request("GET", f"{DURABLE}/instances/{instance}").json().get("customStatus") or {}).get(
+            "stage") != hostile:
+        assert time.monotonic() < deadline, "the custom status was not set"
+        time.sleep(0.05)
+    listed = run(notes, "instances", "list", key=None)  # piped: rich adds no escape codes of its own
+    assert listed.returncode == 0, listed.stderr
+    row = next(line for line in listed.stdout.splitlines() if instance in line)
+    assert "50 %" in row and "\\x1b]0;owned\\x07\\x1b[2J[bold red]markup[/]" in row  # shown, escaped, unstyled
+    assert "\x1b" not in listed.stdout and "\x07" not in listed.stdout and "\x9b" not in listed.stdout
+    shown = run(notes, "instances", "show", instance, key=None)
+    assert shown.returncode == 0 and "\x1b" not in shown.stdout and "[bold red]markup[/]" in shown.stdout
+    assert run_json(notes, "instances", "show", instance)["customStatus"]["stage"] == hostile  # --json: exact
+    assert notes.request("POST", f"{DURABLE}/instances/{instance}/raiseEvent/done", "ok").status == 202
+    watched = run(notes, "watch", instance, key=None)
+    assert watched.returncode == 0 and f"{instance} Completed" in watched.stdout and "\x1b" not in watched.stdout
+
+
+def test_instances_list_filters_by_creation_time(host: HostProcess) -> None:
+    task = start_task(host)
+    created = api_status(host, task)["createdTime"]
+    since = run_json(host, "instances", "list", "--created-from", created, "--top", "1000")
+    assert task in {i["instanceId"] for i in since["instances"]}
+    assert all(i["createdTime"] >= created for i in since["instances"])
+    future = run_json(host, "instances", "list", "--created-from", "2999-01-01T00:00:00Z")
+    assert future == {"instances": [], "continuationToken": None}
+    bad = run(host, "instances", "list", "--created-from", "yesterday")
+    assert bad.returncode == 1 and "not an ISO-8601 time" in bad.stderr

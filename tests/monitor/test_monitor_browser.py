@@ -10,20 +10,18 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import pytest
 
 from tests.hostproc import ROOT, HostProcess
-from tests.monitor.conftest import llm_env, screenshot, start_held_task
+from tests.monitor.conftest import NOTES_APP, llm_env, screenshot, start_held_task
 
 ADMIN_KEY = "monitor-test-admin-key"
 KEYED = {"x-functions-key": ADMIN_KEY}
 DURABLE = "/runtime/webhooks/durabletask"
 HOSTILE = "<img src=x onerror=window.__pwned=1>"
-NOTES_APP = Path(__file__).resolve().parent / "notes_app"
 
 
 @pytest.fixture(scope="module")

@@ -53,3 +53,11 @@ def echo_once(context: df.DurableOrchestrationContext):
 def fails_with_input(context: df.DurableOrchestrationContext):
     """Fails with its input as the message (a failure reason the page must show as text)."""
     raise RuntimeError(str(context.get_input()))
+
+
+@app.orchestration_trigger(context_name="context")
+def status_from_input(context: df.DurableOrchestrationContext):
+    """Reports its input as the stage of a half-done progress, then waits for the event `done`."""
+    context.set_custom_status({"progress": 0.5, "stage": context.get_input(), "message": "waiting"})
+    yield context.wait_for_external_event("done")
+    return "finished"
