@@ -258,6 +258,16 @@ def test_the_timeline_marks_failures_retries_timers_entity_calls_and_sub_orchest
     assert "first call for" in page.locator('[data-testid="timeline-reason"]').inner_text()
     assert "notes@timeline" in labels[4] and labels[5].startswith("echo_once")
     screenshot(page, "timeline-every-step")
+    waiting = notes.request("POST", f"{DURABLE}/orchestrators/status_from_input", json.dumps("waiting")).json()["id"]
+    page.goto(f"{notes.base}/_funchost/#/instance/{waiting}")
+    page.locator('[data-testid="action-raise"]:enabled').click()
+    page.fill('[data-testid="confirm-event"]', "done")
+    page.fill('[data-testid="confirm-data"]', '{"by": "the monitor"}')
+    page.click("#confirm-ok")
+    event_row = page.locator('[data-testid="timeline-row"][data-kind="event"]')
+    event_row.wait_for(timeout=30_000)
+    assert "external event done" in event_row.inner_text()
+    assert notes.wait_status(waiting, timeout=30)["output"] == "finished"
 
 
 def test_a_cross_site_page_cannot_act_on_the_host(app: HostProcess, notes: HostProcess, page: Any) -> None:
