@@ -41,7 +41,8 @@ def _forbidden(details: str) -> web.Response:
 
 
 def _origin_of(request: web.Request) -> str:
-    return f"{request.scheme}://{request.host}".lower()
+    """The host's own origin as the browser sees it (the Host header it sent)."""
+    return _normalise(f"{request.scheme}://{request.host}")
 
 
 class CsrfGuard:

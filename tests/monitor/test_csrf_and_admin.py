@@ -78,6 +78,19 @@ def test_clients_and_the_monitor_may_act(host: HostProcess, headers: dict[str, s
         time.sleep(0.02)
 
 
+@pytest.mark.parametrize("name", ["localhost", "127.0.0.1"])
+def test_the_same_origin_under_another_host_name_may_act(host: HostProcess, name: str) -> None:
+    instance = waiting_instance(host)
+    origin = f"http://{name}:{host.port}"
+    reply = terminate(host, instance, {"Host": f"{name}:{host.port}", "Origin": origin,
+                                       "Sec-Fetch-Site": "same-origin", "X-Funchost-Monitor": "1"})
+    assert reply.status == 202
+    other = waiting_instance(host)  # the page's origin must be the name the request was sent to
+    refused = terminate(host, other, {"Host": f"{name}:{host.port}", "Origin": f"http://elsewhere:{host.port}",
+                                      "Sec-Fetch-Site": "same-origin", "X-Funchost-Monitor": "1"})
+    assert refused.status == 403 and origin in refused.json()["details"]
+
+
 def test_reads_are_not_guarded(host: HostProcess) -> None:
     reply = host.request("GET", f"{DURABLE}/instances", headers={**KEYED, "Sec-Fetch-Site": "cross-site"})
     assert reply.status == 200
