@@ -81,15 +81,17 @@ export function instanceView(root, instanceId) {
   let timer = null;
   let stopped = false;
   const view = { historyOpen: false };  // kept across the refreshes that redraw the view
+  let latest = 0;  // only the newest read draws (an action's reload may overtake a periodic one)
   async function reload() {
     clearTimeout(timer);
+    const mine = ++latest;
     try {
       const reply = await api.instance(instanceId);
-      if (stopped) return;
+      if (stopped || mine !== latest) return;
       render(root, reply.data, reload, view);
       if (ACTIVE.has(reply.data.runtimeStatus)) timer = setTimeout(reload, REFRESH_MS);
     } catch (error) {
-      if (stopped) return;
+      if (stopped || mine !== latest) return;
       fill(root, h("p", {}, h("a", { href: "#/instances" }, "All instances")), h("h1", {}, instanceId));
       notify(error.message);
     }

@@ -55,12 +55,15 @@ export function instancesView(root) {
   const pager = h("div", { class: "pager" });
   let timer = null;
   let stopped = false;
+  let latest = 0;  // only the newest request draws: a slow refresh must not overwrite a newer filter
 
   async function reload() {
+    const mine = ++latest;
     try {
       const reply = await api.listInstances({ runtimeStatus: state.status, instanceIdPrefix: state.prefix,
         createdTimeFrom: isoOrEmpty(state.from), createdTimeTo: isoOrEmpty(state.to), top: state.top,
         showInput: "false" }, state.token);
+      if (mine !== latest || stopped) return;
       const items = (reply.data || []).filter((item) => !state.name || String(item.name).startsWith(state.name));
       const next = reply.headers.get("x-ms-continuation-token");
       fill(body, items.length ? table(["Name", "Instance id", "Status", "Created", "Updated", "Custom status"],
