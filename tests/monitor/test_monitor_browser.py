@@ -202,6 +202,7 @@ def test_the_host_page_shows_functions_mailboxes_metrics_and_store_size(app: Hos
     assert 0.8 * on_disk <= shown <= 1.2 * on_disk, (shown, on_disk)  # the files' size (it grows as tasks run)
     assert "playersession" in page.locator('[data-testid="mailboxes"]').inner_text()
     assert "since start" in page.locator('[data-testid="metric-activities"]').inner_text()
+    page.locator('[data-testid="metric-http"] .metric', has_text="/s").wait_for()  # a rate, once scraped twice
     screenshot(page, "host")
 
 

@@ -6,6 +6,7 @@ import { fill, formatBytes, formatSeconds, h, table } from "./dom.js";
 import { notify } from "./ui.js";
 
 const REFRESH_MS = 5000;
+const FIRST_REFRESH_MS = 1000;
 
 /** Samples of Prometheus text exposition: [{name, labels, value}]. */
 export function parseMetrics(text) {
@@ -48,7 +49,7 @@ function metricCard(label, value, note, testId) {
 }
 
 function rate(now, before, field) {
-  if (!before) return "-";
+  if (!before) return "measuring...";
   const seconds = (now.at - before.at) / 1000;
   return seconds > 0 ? `${((now[field] - before[field]) / seconds).toFixed(1)} /s` : "-";
 }
@@ -73,7 +74,7 @@ function metricsSection(samples, now, before) {
 function functionsTable(functions) {
   return table(["Function", "Trigger", "Details"], functions.map((fn) => h("tr", { "data-testid": "function-row" },
     h("td", {}, fn.name), h("td", {}, fn.trigger),
-    h("td", { class: "mono small" }, fn.route !== undefined ? `[${(fn.methods || []).join(",") || "any"}] /${fn.route} (${fn.authLevel})`
+    h("td", { class: "mono small" }, fn.route !== undefined ? `route ${fn.route} [${(fn.methods || []).join(",") || "any method"}] auth ${fn.authLevel}`
       : fn.schedule || (fn.supported === false ? "not run by funchost" : "")))), "functions");
 }
 
@@ -93,12 +94,14 @@ export function hostView(root) {
       const now = totals(samples);
       fill(metrics, samples.length ? metricsSection(samples, now, before)
         : h("p", { class: "muted" }, "The host's telemetry is off (FUNCHOST_TELEMETRY=0): no metrics."));
+      now.first = before === null;
       before = now;
       fill(store, h("div", { class: "metrics" },
         metricCard("Store size", formatBytes(size.data.totalBytes), `database ${formatBytes(size.data.databaseBytes)}, WAL ${formatBytes(size.data.walBytes)}`, "store-size"),
         metricCard("Host", status.data.state, `${status.data.functions} HTTP functions`, "host-state")));
     } catch (error) { notify(error.message); }
-    if (!stopped) timer = setTimeout(reload, REFRESH_MS);
+    // The first rates need a second scrape: take it soon, then every REFRESH_MS.
+    if (!stopped) timer = setTimeout(reload, before && before.first ? FIRST_REFRESH_MS : REFRESH_MS);
   }
   api.functions().then((reply) => fill(functions, functionsTable(reply.data.functions)), (error) => notify(error.message));
   fill(root, h("h1", {}, "Host"), store, h("h2", {}, "Throughput and latency"), metrics,
