@@ -404,23 +404,24 @@ def entities_delete(ctx: Context, name: str, key: str, yes: bool) -> None:
 
 # -- watch ----------------------------------------------------------------------------------------------
 def _watch_columns() -> list[Any]:
-    return [TextColumn("{task.description}"), BarColumn(bar_width=40), TaskProgressColumn(),
-            TextColumn("{task.fields[label]}"), TimeElapsedColumn()]
+    # markup=False: the description and label come from the store (see `text`).
+    return [TextColumn("{task.description}", markup=False), BarColumn(bar_width=40), TaskProgressColumn(),
+            TextColumn("{task.fields[label]}", markup=False), TimeElapsedColumn()]
 
 
 def _follow(ctx: Context, instance_id: str, interval: float, progress: Progress) -> dict[str, Any]:
     """Poll the instance until it reaches a final state, moving the bar with its custom status."""
     status = ctx.client.instance(instance_id)
-    bar = progress.add_task(status["name"], total=None, label="")
+    bar = progress.add_task(text(status["name"]).plain, total=None, label="")
     while True:
         fraction, label = progress_of(status.get("customStatus"))
         state = status["runtimeStatus"]
         if fraction is not None:
-            progress.update(bar, total=1.0, completed=fraction, label=text(f"{state} {label}".strip()))
+            progress.update(bar, total=1.0, completed=fraction, label=text(f"{state} {label}".strip()).plain)
         elif state in TERMINAL_STATUSES:  # no progress reported: the end is the only measure
-            progress.update(bar, total=1.0, completed=1.0 if state == "Completed" else 0.0, label=text(state))
+            progress.update(bar, total=1.0, completed=1.0 if state == "Completed" else 0.0, label=state)
         else:
-            progress.update(bar, label=text(state))
+            progress.update(bar, label=state)
         if state in TERMINAL_STATUSES:
             return status
         time.sleep(interval)

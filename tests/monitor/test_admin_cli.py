@@ -261,6 +261,7 @@ def test_store_values_reach_the_terminal_as_plain_text(notes: HostProcess) -> No
     assert notes.request("POST", f"{DURABLE}/instances/{instance}/raiseEvent/done", "ok").status == 202
     watched = run(notes, "watch", instance, key=None)
     assert watched.returncode == 0 and f"{instance} Completed" in watched.stdout and "\x1b" not in watched.stdout
+    assert "[bold red]markup[/]" in watched.stdout  # the bar's label is the stage as text, not as markup
 
 
 def test_instances_list_filters_by_creation_time(host: HostProcess) -> None:
