@@ -234,7 +234,7 @@ def instances_history(ctx: Context, instance_id: str) -> None:
     if ctx.as_json:
         print_json(events)
         return
-    table = Table(title=f"{status['name']} {instance_id}: {len(events)} event(s)", title_justify="left")
+    table = Table(title=text(f"{status['name']} {instance_id}: {len(events)} event(s)"), title_justify="left")
     for column in ("Time", "Event", "Name", "Duration", "Details"):
         table.add_column(column, overflow="fold")
     for event in events:
