@@ -98,7 +98,7 @@ export function hostView(root) {
       before = now;
       fill(store, h("div", { class: "metrics" },
         metricCard("Store size", formatBytes(size.data.totalBytes), `database ${formatBytes(size.data.databaseBytes)}, WAL ${formatBytes(size.data.walBytes)}`, "store-size"),
-        metricCard("Host", status.data.state, `${status.data.functions} HTTP functions`, "host-state")));
+        metricCard("Host", status.data.state, `${status.data.functions} functions`, "host-state")));
     } catch (error) { notify(error.message); }
     // The first rates need a second scrape: take it soon, then every REFRESH_MS.
     if (!stopped) timer = setTimeout(reload, before && before.first ? FIRST_REFRESH_MS : REFRESH_MS);
