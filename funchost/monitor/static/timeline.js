@@ -29,88 +29,94 @@ function spanFor(kind, name, event, ordinal) {
   return { kind, name, start: time(event.Timestamp), end: NaN, failed: false, reason: "", retry: 0, ordinal };
 }
 
-/**
- * Bars from the history of `GET instances/{id}?showHistory=true`. A step without a result is still
- * running (its bar ends at `now`) while the instance runs, and was abandoned once it has ended (its bar
- * ends with the instance's last event).
- */
-export function buildSpans(history, now, running = true) {
-  const spans = [];
-  const byOrdinal = new Map();
-  const timersByFireAt = new Map();
-  const entityCalls = new Map();
-  const failures = new Map();
-  let ordinal = 0;
-  let lastEvent = null;
-  for (const event of history) {
-    const type = event.EventType;
-    const previous = lastEvent;
-    lastEvent = event;
-    if (SCHEDULING.has(type)) {
-      let span;
-      if (type === "TaskScheduled") {
-        span = spanFor("activity", event.Name, event, ordinal);
-        span.retry = failures.get(event.Name) || 0;
-      } else if (type === "TimerCreated") {
-        // A timer right after a failed activity is the SDK's retry delay.
-        const retrying = previous && previous.EventType === "TaskFailed";
-        span = spanFor("timer", retrying ? `retry delay of ${previous.FunctionName}` : `timer until ${clock(event.FireAt)}`,
-          event, ordinal);
-        timersByFireAt.set(event.FireAt, span);
-      } else if (type === "SubOrchestrationInstanceCreated") {
-        span = spanFor("suborchestration", `${event.Name} (${event.InstanceId})`, event, ordinal);
-      } else {
-        const target = String(event.InstanceId || "");
-        const input = parse(event.Input);
-        const entity = target.startsWith("@");
-        span = spanFor(entity ? "entity" : "event", `${entity ? "entity" : "event to"} ${target} ${event.Name || ""}`.trim(), event, ordinal);
-        const op = input && typeof input === "object" ? (input.op || input.Operation) : null;
-        if (entity && op) span.name = `entity ${target} .${op}`;
-        const requestId = input && typeof input === "object" ? (input.id || input.Id) : null;
-        if (requestId && !(input.signal || input.IsSignal)) entityCalls.set(String(requestId), span);
-        else span.end = span.start;
-      }
-      byOrdinal.set(ordinal, span);
-      spans.push(span);
-      ordinal += 1;
-    } else if (type === "TaskCompleted" || type === "TaskFailed") {
-      let span = byOrdinal.get(Number(event.TaskScheduledId));
-      if (!span || span.kind !== "activity" || span.name !== event.FunctionName) {
-        span = spans.find((s) => s.kind === "activity" && Number.isNaN(s.end) && s.name === event.FunctionName
-          && s.start === time(event.ScheduledTime));
-      }
-      if (!span) continue;
-      span.end = time(event.Timestamp);
-      if (type === "TaskFailed") {
-        span.failed = true;
-        span.reason = failureText(event);
-        failures.set(span.name, (failures.get(span.name) || 0) + 1);
-      }
-    } else if (type === "TimerFired") {
-      const span = timersByFireAt.get(event.FireAt);
-      if (span) span.end = time(event.Timestamp);
-    } else if (type === "SubOrchestrationInstanceCompleted" || type === "SubOrchestrationInstanceFailed") {
-      const span = byOrdinal.get(Number(event.TaskScheduledId))
-        || spans.find((s) => s.kind === "suborchestration" && Number.isNaN(s.end));
-      if (!span) continue;
-      span.end = time(event.Timestamp);
-      if (type.endsWith("Failed")) { span.failed = true; span.reason = failureText(event); }
-    } else if (type === "EventRaised") {
-      const call = entityCalls.get(String(event.Name));
-      if (call) { call.end = time(event.Timestamp); continue; }
-      const span = spanFor("event", `external event ${event.Name}`, event, -1);
-      span.end = span.start;
-      spans.push(span);
+/** The bar a scheduling event opens (TaskScheduled, TimerCreated, SubOrchestrationInstanceCreated, EventSent). */
+function scheduled(state, event, previous) {
+  const type = event.EventType;
+  if (type === "TaskScheduled") {
+    const span = spanFor("activity", event.Name, event, state.ordinal);
+    span.retry = state.failures.get(event.Name) || 0;
+    return span;
+  }
+  if (type === "TimerCreated") {
+    // A timer right after a failed activity is the SDK's retry delay.
+    const retrying = previous && previous.EventType === "TaskFailed";
+    const span = spanFor("timer", retrying ? `retry delay of ${previous.FunctionName}` : `timer until ${clock(event.FireAt)}`,
+      event, state.ordinal);
+    state.timers.set(event.FireAt, span);
+    return span;
+  }
+  if (type === "SubOrchestrationInstanceCreated") {
+    return spanFor("suborchestration", `${event.Name} (${event.InstanceId})`, event, state.ordinal);
+  }
+  const target = String(event.InstanceId || "");
+  const input = parse(event.Input);
+  const entity = target.startsWith("@");
+  const span = spanFor(entity ? "entity" : "event", `${entity ? "entity" : "event to"} ${target} ${event.Name || ""}`.trim(),
+    event, state.ordinal);
+  const op = input && typeof input === "object" ? (input.op || input.Operation) : null;
+  if (entity && op) span.name = `entity ${target} .${op}`;
+  const requestId = input && typeof input === "object" ? (input.id || input.Id) : null;
+  if (requestId && !(input.signal || input.IsSignal)) state.calls.set(String(requestId), span);  // a call: a response follows
+  else span.end = span.start;  // a signal or an event sent: nothing comes back
+  return span;
+}
+
+/** Close the bar a result event belongs to (or add a mark for an external event). */
+function resulted(state, event) {
+  const type = event.EventType;
+  const open = (kind) => state.spans.find((s) => s.kind === kind && Number.isNaN(s.end)
+    && (kind !== "activity" || (s.name === event.FunctionName && s.start === time(event.ScheduledTime))));
+  let span = null;
+  if (type === "TaskCompleted" || type === "TaskFailed") {
+    span = state.byOrdinal.get(Number(event.TaskScheduledId));
+    if (!span || span.kind !== "activity" || span.name !== event.FunctionName) span = open("activity");
+    if (span && type === "TaskFailed") state.failures.set(span.name, (state.failures.get(span.name) || 0) + 1);
+  } else if (type === "TimerFired") {
+    span = state.timers.get(event.FireAt);
+  } else if (type === "SubOrchestrationInstanceCompleted" || type === "SubOrchestrationInstanceFailed") {
+    span = state.byOrdinal.get(Number(event.TaskScheduledId)) || open("suborchestration");
+  } else if (type === "EventRaised") {
+    span = state.calls.get(String(event.Name));
+    if (!span) {
+      const mark = spanFor("event", `external event ${event.Name}`, event, -1);
+      mark.end = mark.start;
+      state.spans.push(mark);
+      return;
     }
   }
+  if (!span) return;
+  span.end = time(event.Timestamp);
+  if (type.endsWith("Failed")) { span.failed = true; span.reason = failureText(event); }
+}
+
+/**
+ * Bars from the history of `GET instances/{id}?showHistory=true`. Results are matched to their step by
+ * sequence number (the n-th scheduling event has id n), checked against the name and scheduled time. A
+ * step without a result is still running (its bar ends at `now`) while the instance runs, and was
+ * abandoned once it has ended (its bar ends with the instance's last event).
+ */
+export function buildSpans(history, now, running = true) {
+  const state = { spans: [], byOrdinal: new Map(), timers: new Map(), calls: new Map(), failures: new Map(), ordinal: 0 };
+  let previous = null;
+  for (const event of history) {
+    if (SCHEDULING.has(event.EventType)) {
+      const span = scheduled(state, event, previous);
+      state.byOrdinal.set(state.ordinal, span);
+      state.spans.push(span);
+      state.ordinal += 1;
+    } else {
+      resulted(state, event);
+    }
+    previous = event;
+  }
   const last = Math.max(...history.map((event) => time(event.Timestamp)).filter(Number.isFinite));
-  for (const span of spans) {
+  for (const span of state.spans) {
     span.open = Number.isNaN(span.end) && running;
     span.abandoned = Number.isNaN(span.end) && !running;
     if (span.open) span.end = now;
     if (span.abandoned) span.end = Math.max(span.start, last);
   }
-  return spans;
+  return state.spans;
 }
 
 function row(span, t0, total) {
