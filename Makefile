@@ -7,7 +7,7 @@ DEV_STAMP := $(VENV)/.dev-installed
 RUN_STAMP := $(VENV)/.run-installed
 BENCH_STAMP := $(VENV)/.bench-installed
 
-.PHONY: run test lint typecheck unit bench install clean prometheus
+.PHONY: run test lint typecheck unit bench install clean prometheus chromium
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 $(PY):
@@ -46,7 +46,12 @@ prometheus:
 	@command -v prometheus >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && \
 		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus; }
 
-unit: $(DEV_STAMP) prometheus
+# The monitor's browser tests drive Debian's Chromium headless through Playwright (no browser download).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; }
+
+unit: $(DEV_STAMP) prometheus chromium
 	$(PY) -m pytest -q -p no:cacheprovider
 
 test: lint typecheck unit

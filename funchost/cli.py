@@ -15,9 +15,11 @@ from typing import NoReturn
 
 from .errors import AppLoadError, FunchostError
 from .local_settings import LocalSettings, apply_local_settings, check_host_json, parse_cors
+from .monitor import MONITOR_PATH
 from .server import Host, HostConfig
 
 LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
+ADMIN_COMMANDS = ("instances", "entities", "watch")
 
 
 def _port(text: str) -> int:
@@ -65,7 +67,9 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="funchost", description="Run an Azure Functions Python app locally.")
+    parser = _Parser(prog="funchost", description="Run an Azure Functions Python app locally.",
+                     epilog="Against a running host: funchost instances|entities|watch ... (see funchost instances "
+                     "--help); the web monitor is at /_funchost/.")
     parser.add_argument("--version", action="version", version=f"funchost {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     start = sub.add_parser("start", help="serve the function app in the script root")
@@ -91,6 +95,11 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] in ADMIN_COMMANDS:  # commands against a running host (funchost.admin_cli)
+        from .admin_cli import main as admin_main
+
+        return admin_main(argv)
     args = _parser().parse_args(argv)
     logging.basicConfig(level="DEBUG" if args.verbose else args.log_level,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -155,7 +164,8 @@ async def _serve(config: HostConfig, began: float) -> int:
     for line in host.routes():
         print(f"        {line}")
     print(f"\nHost started on http://{config.host}:{host.port} in {time.perf_counter() - began:.2f} s "
-          f"(data: {config.data_path})", flush=True)
+          f"(data: {config.data_path})")
+    print(f"Monitor: http://{config.host}:{host.port}{MONITOR_PATH}", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

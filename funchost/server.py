@@ -10,7 +10,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from . import in_process_client, sdk_patches
+from . import in_process_client, monitor, sdk_patches
 from .activities import ActivityRunner
 from .cors import CorsMiddleware
 from .datalock import DataFolderLock
@@ -142,6 +142,7 @@ class Host:
         app.router.add_get("/admin/host/status", self._host_status)
         app.router.add_post("/admin/functions/{name}", self._admin_invoke)
         app.router.add_get("/", self._root)
+        monitor.add_routes(app, self, self.config.cors_origins)
         self.observability.add_routes(app)
         prefix = _route_prefix(self.config.script_root)
         for fn in sorted(self.functions.http, key=route_sort_key):

@@ -1,0 +1,12 @@
+"""The web monitor funchost serves at `/_funchost/`: instances, histories, entities and the host, in a browser.
+
+A funchost extra, not part of the app. The page is plain HTML/CSS/JS shipped in `static/`; every value it
+shows comes from the public management API (`/runtime/webhooks/durabletask/`) and the host's `/admin/`
+and `/metrics` endpoints, under their access rules. `add_routes` also installs the CSRF guard that
+protects every state-changing management request.
+"""
+
+from .csrf import MONITOR_HEADER, CsrfGuard
+from .routes import MONITOR_PATH, MonitoredHost, add_routes
+
+__all__ = ["MONITOR_HEADER", "MONITOR_PATH", "CsrfGuard", "MonitoredHost", "add_routes"]
