@@ -16,7 +16,7 @@ from datetime import datetime
 
 from .entity_batch import Operation
 from .history import EventType, event, from_epoch
-from .messages import Message, started_event, traceparent_of
+from .messages import Message, StoredActivity, started_event, traceparent_of
 from .model import HTTP_ACTIVITY_NAME, PENDING, RUNNING, TERMINAL_STATUSES, Instance, ParentRef
 from .replay import (
     CallHttp,
@@ -28,7 +28,6 @@ from .replay import (
     Work,
     completion_event_for_parent,
 )
-from .store import StoredActivity
 
 
 @dataclass

@@ -13,12 +13,13 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from .bound_metrics import BufferedHistogram, HistogramBuffers
+from .model import TERMINAL_STATUSES
 
 if TYPE_CHECKING:
     from .entity_batch import Operation, OperationResult
     from .gauges import GaugeSource
 
-_TERMINAL = {"Completed", "Failed", "Terminated", "Canceled"}
+_TERMINAL = TERMINAL_STATUSES
 
 
 def _drops_unsampled_remote_parents(tracer: Any | None) -> bool:
