@@ -55,9 +55,10 @@ def split_stale(messages: list[Message], execution_id: str) -> tuple[list[Messag
     return live, stale
 
 
-def plan_episode(episode: Episode, now_s: float, ids: Ids, live: Container[str]) -> Plan:
-    """The plan of `episode`, run at `now_s` (epoch seconds); `live` holds the ids of unfinished instances."""
-    now = from_epoch(now_s)
+def plan_episode(episode: Episode, now_s: float, ids: Ids, live: Container[str], now: datetime | None = None) -> Plan:
+    """The plan of `episode`, run at `now_s` (epoch seconds; `now` is the same instant, if the caller has
+    it); `live` holds the ids of unfinished instances."""
+    now = now if now is not None else from_epoch(now_s)
     new = episode.instance
     plan = Plan(new)
     if episode.continue_input is not None:

@@ -19,6 +19,7 @@ from typing import Any
 
 from .history import SCHEDULING_EVENTS, EventType, HistoryEvent, event, parse_iso
 from .model import (
+    ACTION_SPECS,
     ACTIVE_STATUSES,
     COMPLETED,
     CONTINUED_AS_NEW,
@@ -35,7 +36,6 @@ from .model import (
     Registry,
     ReplayMeta,
     RetryGroup,
-    action_spec,
     encode_history,
 )
 from .nondeterminism import mismatched_action_error, missing_action_error
@@ -334,7 +334,7 @@ def _check_determinism(actions: list[dict[str, Any]], meta: ReplayMeta,
         if position >= len(replayable):
             return missing_action_error(past, event_id)
         action = replayable[position]
-        spec = action_spec(action)
+        spec = ACTION_SPECS.get(action.get("actionType", -1))
         expected = spec.recorded_as if spec is not None else None
         if expected != past["EventType"] or _action_name(action).lower() != _event_name(past).lower():
             return mismatched_action_error(past, action, event_id, _action_name(action))
@@ -342,7 +342,7 @@ def _check_determinism(actions: list[dict[str, Any]], meta: ReplayMeta,
 
 
 def _action_name(action: dict[str, Any]) -> str:
-    spec = action_spec(action)
+    spec = ACTION_SPECS.get(action.get("actionType", -1))
     return spec.name_of(action) if spec is not None else str(action.get("functionName") or "")
 
 
@@ -356,7 +356,7 @@ def _event_name(past: HistoryEvent) -> str:
 
 def _unknown_target(action: dict[str, Any], registry: Registry) -> str | None:
     """The user-facing error when `action` names a function the app does not register, else None."""
-    spec = action_spec(action)
+    spec = ACTION_SPECS.get(action.get("actionType", -1))
     if spec is None or spec.target is None:
         return None
     if spec.target == "entity":
