@@ -59,9 +59,14 @@ class InstanceFinished(FunchostError):
         self.status = status
 
 
+def not_a_function_message(kind: str, name: str) -> str:
+    """The extension's message for a call to a function that is not a registered `kind` function."""
+    return f"The function '{name}' doesn't exist, is disabled, or is not an {kind} function."
+
+
 class UnknownFunction(FunchostError):
     def __init__(self, kind: str, name: str) -> None:
-        super().__init__(f"The function '{name}' doesn't exist, is disabled, or is not an {kind} function.")
+        super().__init__(not_a_function_message(kind, name))
         self.kind = kind
         self.name = name
 

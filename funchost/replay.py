@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from .errors import not_a_function_message
 from .history import SCHEDULING_EVENTS, EventType, HistoryEvent, event, parse_iso
 from .model import (
     ACTION_SPECS,
@@ -193,8 +194,8 @@ def run_episode(
     inst.history.append(event(EventType.ORCHESTRATOR_STARTED, now))
     inst.history.extend(appended)
     if orchestrator is None:
-        return Episode(_fail(inst, f"The function '{inst.name}' doesn't exist, is disabled, or is not an "
-                                   "orchestrator function.", now), consumed, [], invoked=False)
+        return Episode(_fail(inst, not_a_function_message("orchestrator", inst.name), now), consumed, [],
+                       invoked=False)
     state, error = _invoke(inst, orchestrator)
     if state is not None and "customStatus" in state:
         inst.custom_status = state["customStatus"]
@@ -369,7 +370,7 @@ def _unknown_target(action: dict[str, Any], registry: Registry) -> str | None:
         name = str(action.get("functionName"))
         if registry.knows(spec.target, name):
             return None
-    return f"The function '{name}' doesn't exist, is disabled, or is not an {spec.target} function."
+    return not_a_function_message(spec.target, name)
 
 
 def _schedule(inst: Instance, action: dict[str, Any], task_id: int, now: datetime,
