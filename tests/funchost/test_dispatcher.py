@@ -79,7 +79,7 @@ async def test_call_entity_answers_in_process_and_errors_come_back_as_results(tm
     dispatcher.start()
     try:
         results = await asyncio.gather(*(dispatcher.call_entity("@counter@direct", "add", "2") for _ in range(3)))
-        assert sorted(r.result for r in results) == ["2", "4", "6"] and not any(r.is_error for r in results)
+        assert sorted(str(r.result) for r in results) == ["2", "4", "6"] and not any(r.is_error for r in results)
         failed = await dispatcher.call_entity("@counter@direct", "boom", None)
         assert failed.is_error and "counter cannot boom" in str(failed.result)
         assert (await dispatcher.call_entity("@counter@direct", "get", None)).result == "6"  # boom changed nothing
