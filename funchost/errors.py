@@ -71,6 +71,22 @@ class UnknownFunction(FunchostError):
         self.name = name
 
 
+class EntityOperationError(FunchostError):
+    """An entity operation called in-process raised; the message is the operation's error."""
+
+    def __init__(self, entity_id: str, operation: str, message: str) -> None:
+        super().__init__(message)
+        self.entity_id = entity_id
+        self.operation = operation
+
+
+class NoDispatcher(FunchostError):
+    """A host extra was used outside a running funchost (no dispatcher in this process)."""
+
+    def __init__(self) -> None:
+        super().__init__("no funchost dispatcher in this process")
+
+
 class HostShuttingDown(FunchostError):
     """Raised into waiters that were still waiting when the host stopped."""
 
