@@ -28,15 +28,17 @@ _EXPORTS = {
     "FunchostError": "errors", "AppLoadError": "errors", "FunctionValidationError": "errors",
     "InvalidIdError": "errors", "InstanceNotFound": "errors", "InstanceAlreadyExists": "errors",
     "InstanceFinished": "errors", "UnknownFunction": "errors", "HostShuttingDown": "errors",
+    "EntityOperationError": "errors", "NoDispatcher": "errors",
     "DataFolderInUse": "errors", "StoreOpenError": "errors", "SettingsError": "errors",
 }
 
 __all__ = [
     "ACTIVE_STATUSES", "TERMINAL_STATUSES", "ActionKind", "AppLoadError", "DataFolderInUse", "Dispatcher",
-    "DispatcherStats", "Episode", "FunchostError", "FunctionSet", "FunctionValidationError", "GaugeSource", "Host",
-    "HostConfig", "HostShuttingDown", "Instance", "InstanceAlreadyExists", "InstanceFinished", "InstanceNotFound",
-    "InstanceQuery", "InstanceRow", "InvalidIdError", "Message", "ParentRef", "Registry", "RuntimeStatus",
-    "SettingsError", "Store", "StoreOpenError", "UnknownFunction", "__version__", "load_app", "run_episode",
+    "DispatcherStats", "EntityOperationError", "Episode", "FunchostError", "FunctionSet", "FunctionValidationError",
+    "GaugeSource", "Host", "HostConfig", "HostShuttingDown", "Instance", "InstanceAlreadyExists",
+    "InstanceFinished", "InstanceNotFound", "InstanceQuery", "InstanceRow", "InvalidIdError", "Message",
+    "NoDispatcher", "ParentRef", "Registry", "RuntimeStatus", "SettingsError", "Store", "StoreOpenError",
+    "UnknownFunction", "__version__", "load_app", "run_episode",
 ]
 
 if TYPE_CHECKING:
@@ -45,6 +47,7 @@ if TYPE_CHECKING:
     from .errors import (
         AppLoadError,
         DataFolderInUse,
+        EntityOperationError,
         FunchostError,
         FunctionValidationError,
         HostShuttingDown,
@@ -52,6 +55,7 @@ if TYPE_CHECKING:
         InstanceFinished,
         InstanceNotFound,
         InvalidIdError,
+        NoDispatcher,
         SettingsError,
         StoreOpenError,
         UnknownFunction,

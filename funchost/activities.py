@@ -25,6 +25,7 @@ from azure.functions.durable_functions import ActivityTriggerConverter
 
 from . import cancellation
 from .discovery import ActivityFunction, FunctionSet
+from .errors import not_a_function_message
 
 _SLOTS = 1024
 
@@ -133,8 +134,7 @@ class ActivityRunner:
     async def run(self, name: str, text: str | None, token: cancellation.CancellationToken) -> ActivityOutcome:
         activity = self.functions.activities.get(name.lower())
         if activity is None:
-            return ActivityOutcome(False, reason=f"The function '{name}' doesn't exist, is disabled, or is not "
-                                                 "an activity function.")
+            return ActivityOutcome(False, reason=not_a_function_message("activity", name))
         async with self._semaphore:
             if token.cancelled:
                 return ActivityOutcome(False, reason=f"Activity function '{name}' was cancelled: "

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from .errors import not_a_function_message
 from .history import EventType, HistoryEvent, event
 from .ids import split_entity_id
 
@@ -83,7 +84,7 @@ def run_batch(handle: EntityHandle | None, entity_id: str, state: str | None, ex
             end += 1
         chunk = operations[index:end]
         if handle is None:
-            message = f"The function '{name}' doesn't exist, is disabled, or is not an entity function."
+            message = not_a_function_message("entity", name)
             results.extend(OperationResult(True, json.dumps(message)) for _ in chunk)
         else:
             state, exists, chunk_results = _run_chunk(handle, name, key, state, exists, chunk)

@@ -16,7 +16,7 @@ from datetime import datetime
 
 from .entity_batch import Operation
 from .history import EventType, event, from_epoch
-from .messages import Message, started_event, traceparent_of
+from .messages import Message, StoredActivity, started_event, traceparent_of
 from .model import HTTP_ACTIVITY_NAME, PENDING, RUNNING, TERMINAL_STATUSES, Instance, ParentRef
 from .replay import (
     CallHttp,
@@ -28,7 +28,6 @@ from .replay import (
     Work,
     completion_event_for_parent,
 )
-from .store import StoredActivity
 
 
 @dataclass
@@ -56,9 +55,10 @@ def split_stale(messages: list[Message], execution_id: str) -> tuple[list[Messag
     return live, stale
 
 
-def plan_episode(episode: Episode, now_s: float, ids: Ids, live: Container[str]) -> Plan:
-    """The plan of `episode`, run at `now_s` (epoch seconds); `live` holds the ids of unfinished instances."""
-    now = from_epoch(now_s)
+def plan_episode(episode: Episode, now_s: float, ids: Ids, live: Container[str], now: datetime | None = None) -> Plan:
+    """The plan of `episode`, run at `now_s` (epoch seconds; `now` is the same instant, if the caller has
+    it); `live` holds the ids of unfinished instances."""
+    now = now if now is not None else from_epoch(now_s)
     new = episode.instance
     plan = Plan(new)
     if episode.continue_input is not None:

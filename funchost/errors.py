@@ -59,11 +59,32 @@ class InstanceFinished(FunchostError):
         self.status = status
 
 
+def not_a_function_message(kind: str, name: str) -> str:
+    """The extension's message for a call to a function that is not a registered `kind` function."""
+    return f"The function '{name}' doesn't exist, is disabled, or is not an {kind} function."
+
+
 class UnknownFunction(FunchostError):
     def __init__(self, kind: str, name: str) -> None:
-        super().__init__(f"The function '{name}' doesn't exist, is disabled, or is not an {kind} function.")
+        super().__init__(not_a_function_message(kind, name))
         self.kind = kind
         self.name = name
+
+
+class EntityOperationError(FunchostError):
+    """An entity operation called in-process raised; the message is the operation's error."""
+
+    def __init__(self, entity_id: str, operation: str, message: str) -> None:
+        super().__init__(message)
+        self.entity_id = entity_id
+        self.operation = operation
+
+
+class NoDispatcher(FunchostError):
+    """A host extra was used outside a running funchost (no dispatcher in this process)."""
+
+    def __init__(self) -> None:
+        super().__init__("no funchost dispatcher in this process")
 
 
 class HostShuttingDown(FunchostError):

@@ -13,16 +13,15 @@ from typing import TYPE_CHECKING, Any
 
 from azure.functions._durable_functions import df_dumps, df_loads
 
+from .errors import EntityOperationError, NoDispatcher
 from .ids import entity_id
+
+__all__ = ["EntityOperationError", "available", "call_entity", "install", "wait_for_change"]
 
 if TYPE_CHECKING:
     from .dispatcher import Dispatcher
 
 _dispatcher: Dispatcher | None = None
-
-
-class EntityOperationError(Exception):
-    """The entity operation raised; the message is the user's."""
 
 
 def install(dispatcher: Dispatcher | None) -> None:
@@ -39,20 +38,20 @@ async def call_entity(name: str, key: str, operation: str, operation_input: Any 
                       timeout_s: float = 30.0) -> Any:
     """Run `operation` on entity `name@key` and return its result; raise EntityOperationError if it raised."""
     if _dispatcher is None:
-        raise RuntimeError("no funchost dispatcher in this process")
+        raise NoDispatcher()
     traceparent = _dispatcher.telemetry.current_traceparent()
-    result = await _dispatcher.call_entity(entity_id(name, key), operation, df_dumps(operation_input),
-                                           timeout_s, traceparent)
+    target = entity_id(name, key)
+    result = await _dispatcher.call_entity(target, operation, df_dumps(operation_input), timeout_s, traceparent)
     value = df_loads(result.result) if result.result is not None else None
     if result.is_error:
-        raise EntityOperationError(str(value))
+        raise EntityOperationError(target, operation, str(value))
     return value
 
 
 async def wait_for_change(instance_id: str, timeout_s: float) -> bool:
     """Wait until the instance's status, custom status or output changes; False on timeout."""
     if _dispatcher is None:
-        raise RuntimeError("no funchost dispatcher in this process")
+        raise NoDispatcher()
     import asyncio
 
     changed = asyncio.get_running_loop().create_future()

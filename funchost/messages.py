@@ -1,5 +1,7 @@
 """The mailbox message: one type in memory and in the store, its constructors and its row mapping.
 
+Also the activity row (`StoredActivity`), the other kind of queued durable work.
+
 A message goes to one target: an orchestration instance id (its body carries a history event
 and the execution it is for) or an entity id `@name@key` (its body is an `Operation`'s JSON).
 This module is the only place that knows the body's shape (`{"e": event, "x": execution}`) and
@@ -68,6 +70,20 @@ class Message:
         """True for a message addressed to another (an earlier) execution of its instance."""
         addressed = self.body.get("x")
         return bool(addressed) and addressed != execution_id
+
+
+@dataclass(frozen=True)
+class StoredActivity:
+    """An activity to run (an `activities` row): written with the episode that scheduled it, deleted with
+    the episode that consumes its result. `kind` is "activity" or "http" (the built-in HTTP activity)."""
+
+    seq: int
+    instance_id: str
+    execution_id: str
+    task_id: int
+    name: str
+    input: str | None
+    kind: str
 
 
 def deletions(messages: list[Message]) -> tuple[list[int], list[int]]:

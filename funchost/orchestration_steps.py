@@ -58,15 +58,16 @@ class OrchestrationSteps:
         handle = self._functions.orchestrator(inst.name)
         episode_start = time.perf_counter()
         events = [m.event for m in live]
+        now = from_epoch(now_s)
         with self._telemetry.span(f"orchestration {inst.name}", traceparent_of(inst, events),
                                   {"durable.instance_id": target, "durable.orchestrator": inst.name}):
-            episode = replay.run_episode(inst, events, handle, self._registry, from_epoch(now_s))
+            episode = replay.run_episode(inst, events, handle, self._registry, now)
         self._stats.episodes += 1
         used = [live[i] for i in episode.consumed] + stale
         if not used:
             self._mailboxes.put_back(target)
             return
-        plan = plan_episode(episode, now_s, self._ids, self._instances)
+        plan = plan_episode(episode, now_s, self._ids, self._instances, now)
         if episode.invoked:
             self._telemetry.episode(inst.name, time.perf_counter() - episode_start)
         self._commit(target, plan, used, row.created, now_s)

@@ -17,8 +17,10 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from .errors import not_a_function_message
 from .history import SCHEDULING_EVENTS, EventType, HistoryEvent, event, parse_iso
 from .model import (
+    ACTION_SPECS,
     ACTIVE_STATUSES,
     COMPLETED,
     CONTINUED_AS_NEW,
@@ -35,7 +37,6 @@ from .model import (
     Registry,
     ReplayMeta,
     RetryGroup,
-    action_spec,
     encode_history,
 )
 from .nondeterminism import mismatched_action_error, missing_action_error
@@ -193,8 +194,8 @@ def run_episode(
     inst.history.append(event(EventType.ORCHESTRATOR_STARTED, now))
     inst.history.extend(appended)
     if orchestrator is None:
-        return Episode(_fail(inst, f"The function '{inst.name}' doesn't exist, is disabled, or is not an "
-                                   "orchestrator function.", now), consumed, [], invoked=False)
+        return Episode(_fail(inst, not_a_function_message("orchestrator", inst.name), now), consumed, [],
+                       invoked=False)
     state, error = _invoke(inst, orchestrator)
     if state is not None and "customStatus" in state:
         inst.custom_status = state["customStatus"]
@@ -334,7 +335,7 @@ def _check_determinism(actions: list[dict[str, Any]], meta: ReplayMeta,
         if position >= len(replayable):
             return missing_action_error(past, event_id)
         action = replayable[position]
-        spec = action_spec(action)
+        spec = ACTION_SPECS.get(action.get("actionType", -1))
         expected = spec.recorded_as if spec is not None else None
         if expected != past["EventType"] or _action_name(action).lower() != _event_name(past).lower():
             return mismatched_action_error(past, action, event_id, _action_name(action))
@@ -342,7 +343,7 @@ def _check_determinism(actions: list[dict[str, Any]], meta: ReplayMeta,
 
 
 def _action_name(action: dict[str, Any]) -> str:
-    spec = action_spec(action)
+    spec = ACTION_SPECS.get(action.get("actionType", -1))
     return spec.name_of(action) if spec is not None else str(action.get("functionName") or "")
 
 
@@ -356,7 +357,7 @@ def _event_name(past: HistoryEvent) -> str:
 
 def _unknown_target(action: dict[str, Any], registry: Registry) -> str | None:
     """The user-facing error when `action` names a function the app does not register, else None."""
-    spec = action_spec(action)
+    spec = ACTION_SPECS.get(action.get("actionType", -1))
     if spec is None or spec.target is None:
         return None
     if spec.target == "entity":
@@ -369,7 +370,7 @@ def _unknown_target(action: dict[str, Any], registry: Registry) -> str | None:
         name = str(action.get("functionName"))
         if registry.knows(spec.target, name):
             return None
-    return f"The function '{name}' doesn't exist, is disabled, or is not an {spec.target} function."
+    return not_a_function_message(spec.target, name)
 
 
 def _schedule(inst: Instance, action: dict[str, Any], task_id: int, now: datetime,

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import StoreOpenError
-from .messages import Message, MessageRow
+from .messages import Message, MessageRow, StoredActivity
 from .model import Instance, ParentRef, ReplayMeta, encode_history
 
 SCHEMA_VERSION = 1
@@ -67,17 +67,6 @@ CREATE TABLE IF NOT EXISTS entities (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS entities_by_name ON entities (name, key);
 """
-
-
-@dataclass(frozen=True)
-class StoredActivity:
-    seq: int
-    instance_id: str
-    execution_id: str
-    task_id: int
-    name: str
-    input: str | None
-    kind: str
 
 
 @dataclass(frozen=True)

@@ -1,14 +1,17 @@
-"""The dispatcher in-process with an injected clock: timers fire exactly when time is run forward."""
+"""The dispatcher in-process: an injected clock, entity batches, in-process calls, listeners and shutdown."""
 
 from __future__ import annotations
 
 import asyncio
 from pathlib import Path
 
+import pytest
+
 from funchost.activities import ActivityRunner
 from funchost.discovery import load_app
 from funchost.dispatcher import Dispatcher
-from funchost.store import Store
+from funchost.errors import HostShuttingDown, InstanceAlreadyExists, InstanceFinished, UnknownFunction
+from funchost.store import InstanceRow, Store
 
 APP = Path(__file__).resolve().parents[1] / "conformance_app"
 
@@ -62,7 +65,71 @@ async def test_entity_batch_applies_queued_operations_in_order(tmp_path: Path) -
         await dispatcher.signal_entity("@counter@batch", "add", "7")
         await settle(dispatcher)
         assert dispatcher.read_entity("@counter@batch") == (True, "7")
+        assert dispatcher.stats.entity_operations == 102
         assert dispatcher.stats.entity_batches < 102  # batched, not one commit per operation
     finally:
         await dispatcher.stop(grace_s=0)
+        store.close()
+
+
+async def test_call_entity_answers_in_process_and_errors_come_back_as_results(tmp_path: Path) -> None:
+    functions = load_app(APP)
+    store = Store(tmp_path / "d.sqlite3")
+    dispatcher = Dispatcher(store, functions, ActivityRunner(functions))
+    dispatcher.start()
+    try:
+        results = await asyncio.gather(*(dispatcher.call_entity("@counter@direct", "add", "2") for _ in range(3)))
+        assert sorted(str(r.result) for r in results) == ["2", "4", "6"] and not any(r.is_error for r in results)
+        failed = await dispatcher.call_entity("@counter@direct", "boom", None)
+        assert failed.is_error and "counter cannot boom" in str(failed.result)
+        assert (await dispatcher.call_entity("@counter@direct", "get", None)).result == "6"  # boom changed nothing
+        with pytest.raises(UnknownFunction, match="is not an entity function"):
+            await dispatcher.call_entity("@nosuch@k", "get", None)
+    finally:
+        await dispatcher.stop(grace_s=0)
+        store.close()
+
+
+async def test_listeners_see_each_commit_and_control_calls_check_the_instance(tmp_path: Path) -> None:
+    functions = load_app(APP)
+    store = Store(tmp_path / "d.sqlite3")
+    dispatcher = Dispatcher(store, functions, ActivityRunner(functions))
+    dispatcher.start()
+    try:
+        await dispatcher.start_orchestration("wait_event", "ev-1", None)
+        seen: list[str] = []
+        remove = dispatcher.add_listener("ev-1", lambda row: seen.append(row.instance.status))
+        await settle(dispatcher)
+        with pytest.raises(InstanceAlreadyExists):
+            await dispatcher.start_orchestration("wait_event", "ev-1", None)
+        await dispatcher.raise_event("ev-1", "go", '"done"')
+        row = await dispatcher.wait_for_completion("ev-1", 10)
+        assert isinstance(row, InstanceRow) and row.instance.output == "done"
+        assert seen[-1] == "Completed" and set(seen) <= {"Running", "Completed"}
+        remove()
+        with pytest.raises(InstanceFinished, match="already Completed"):
+            await dispatcher.raise_event("ev-1", "go", None)
+    finally:
+        await dispatcher.stop(grace_s=0)
+        store.close()
+
+
+async def test_stop_fails_waiters_and_refuses_new_work(tmp_path: Path) -> None:
+    functions = load_app(APP)
+    store = Store(tmp_path / "d.sqlite3")
+    dispatcher = Dispatcher(store, functions, ActivityRunner(functions))
+    dispatcher.start()
+    await dispatcher.start_orchestration("wait_event", "never", None)
+    waiting = asyncio.create_task(dispatcher.wait_for_completion("never", 60))
+    await settle(dispatcher)
+    await dispatcher.stop(grace_s=0)
+    try:
+        with pytest.raises(HostShuttingDown):
+            await waiting
+        assert dispatcher.closing
+        with pytest.raises(HostShuttingDown):
+            await dispatcher.start_orchestration("wait_event", "late", None)
+        with pytest.raises(HostShuttingDown):
+            await dispatcher.signal_entity("@counter@late", "add", "1")
+    finally:
         store.close()

@@ -101,9 +101,10 @@ def test_history_matches_golden_file(functions: FunctionSet, name: str) -> None:
     inst = drive(functions, name, CASES[name])
     path = GOLDEN / f"{name}.json"
     recorded = {"status": inst.status, "output": inst.output, "history": inst.history}
-    if os.environ.get("UPDATE_GOLDEN") or not path.exists():
+    if os.environ.get("UPDATE_GOLDEN"):
         GOLDEN.mkdir(exist_ok=True)
         path.write_text(json.dumps(recorded, indent=1, sort_keys=True) + "\n")
+    assert path.exists(), f"no golden history {path.name}: run with UPDATE_GOLDEN=1 to record it, then review it"
     golden = json.loads(path.read_text())
     assert inst.status == golden["status"]
     assert inst.output == golden["output"]
