@@ -23,7 +23,8 @@ import azure.functions as func
 from .errors import AppLoadError
 from .indexing_rules import validate_function
 from .replay import Registry
-from .timers import ScheduleError, TimerFunction, is_async, parse_schedule
+from .schedule_monitor import monitored
+from .timers import ScheduleError, TimerFunction, is_async, parse_schedule, time_zone
 
 log = logging.getLogger("funchost.discovery")
 
@@ -175,7 +176,8 @@ def _index(result: FunctionSet, function: func.decorators.function_app.Function)
             name=name, schedule=schedule, run_on_startup=bool(trigger.get("runOnStartup")),
             trigger_param=trigger["name"],
             client_params=tuple(b["name"] for b in bindings if b["type"] == "durableClient"),
-            wants_context="context" in inspect.signature(user).parameters, callable=user, is_async=is_async(user)))
+            wants_context="context" in inspect.signature(user).parameters, callable=user, is_async=is_async(user),
+            use_monitor=monitored(trigger.get("useMonitor"), schedule, time_zone())))
     else:
         log.warning("function %s has trigger %s: not supported by funchost: runs on Azure", name, kind)
         result.other.append((name, kind))

@@ -20,6 +20,7 @@ from .http_functions import HttpInvoker, route_paths, route_sort_key
 from .management import ManagementApi
 from .management_payloads import client_binding
 from .observability import Observability
+from .schedule_monitor import StoreScheduleMonitor
 from .store import Store
 from .timers import TimerRunner
 
@@ -101,7 +102,7 @@ class Host:
         self.management = ManagementApi(self.dispatcher, self.functions.task_hub, self.system_key)
         self.invoker = HttpInvoker(str(config.script_root), self._client_binding)
         self.timers = TimerRunner(self.functions.timers, self._local_client_binding, self.invoker.run_sync,
-                                  self.invoker.context)
+                                  self.invoker.context, StoreScheduleMonitor(self.store))
         self._runner: web.AppRunner | None = None
         self._site: web.TCPSite | None = None
         self.port = config.port
@@ -217,9 +218,7 @@ class Host:
                             ("activityTrigger", sorted({a.name for a in self.functions.activities.values()})),
                             ("entityTrigger", [n for n, _ in self.functions.entities.values()])):
             lines.extend(f"{name}: {kind}" for name in sorted(names))
-        for timer in sorted(self.functions.timers, key=lambda t: t.name):
-            lines.append(f"{timer.name}: timerTrigger ({timer.schedule.expression}), next occurrence "
-                         f"{self.timers.next_occurrence(timer).isoformat()}")
+        lines.extend(self.timers.describe(timer) for timer in sorted(self.functions.timers, key=lambda t: t.name))
         for name, kind in sorted(self.functions.other):
             lines.append(f"{name}: {kind}, not supported by funchost: runs on Azure")
         return lines
