@@ -181,7 +181,6 @@ class Host:
     async def start(self) -> None:
         self.dispatcher.start()
         in_process_client.install(self.dispatcher)
-        self.timers.start()
         self._runner = web.AppRunner(self.build_app(), access_log=None, handle_signals=False)
         await self._runner.setup()
         self._site = web.TCPSite(self._runner, self.config.host, self.config.port, reuse_address=True)
@@ -191,6 +190,7 @@ class Host:
         if sockets:
             self.port = sockets[0].getsockname()[1]
         self.data_lock.record(self.port)
+        self.timers.start()  # last: a run at start-up may call the host through its durable client
 
     async def stop(self, grace_s: float = 5.0) -> None:
         """Stop accepting requests, let in-flight work finish for `grace_s`, commit and close."""
