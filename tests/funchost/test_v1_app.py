@@ -67,7 +67,17 @@ def test_listing_shows_every_v1_function(host: HostProcess) -> None:
                  "Square: activityTrigger", "Counter: entityTrigger",
                  "Heartbeat: timerTrigger (*/2 * * * * *), next occurrence"):
         assert line in log, line
+    for name, trigger in (("QueueWorker", "queueTrigger"), ("BlobWatcher", "blobTrigger"),
+                          ("BusListener", "serviceBusTrigger"), ("HubReader", "eventHubTrigger"),
+                          ("CosmosFeed", "cosmosDBTrigger")):
+        assert f"{name}: {trigger}, not supported by funchost: runs on Azure" in log, name
     assert "DurableFunctionsCompatibilityWarning" not in log  # requirements.txt pins the SDK below 2
+
+
+def test_a_trigger_funchost_does_not_serve_is_refused_by_the_admin_api(host: HostProcess) -> None:
+    reply = host.request("POST", "/admin/functions/QueueWorker", {"input": "hello"}, headers=ADMIN)
+    assert reply.status == 404 and "runs on Azure" in reply.json()["details"]
+    assert host.request("POST", "/admin/functions/Heartbeat", {"input": ""}, headers=ADMIN).status == 202
 
 
 def test_chaining_with_shared_code_and_local_settings(host: HostProcess) -> None:
