@@ -73,7 +73,7 @@ def load_functions(script_root: Path, folders: list[Path]) -> list[LoadedFunctio
             continue
         bindings = _bindings(script_root, folder.name, metadata)
         user = _import_entry_point(script_root, folder, metadata)
-        validate_function(str(script_root), _V1Function(folder.name, user, bindings))
+        validate_function(str(script_root), _V1Function(folder.name, user, bindings), v1=True)
         loaded.append(LoadedFunction(folder.name, bindings, _adapt_http_output(user, bindings)))
     return loaded
 

@@ -173,7 +173,7 @@ HTTP_BINDINGS = {"bindings": [{"name": "req", "type": "httpTrigger", "direction"
     ("no trigger", "function Hello: a function needs exactly one trigger binding; function.json has none"),
     ("no main", "cannot load function Hello: function main() is not present in Hello/__init__.py"),
     ("extra param", "cannot load the Hello function: the following parameters are declared in Python but not in "
-                    "the function definition"),
+                    "function.json: {'other'}"),
     ("import error", "function Hello: importing Hello/__init__.py failed: ModuleNotFoundError"),
 ])
 def test_an_app_that_cannot_load_gets_one_error_line(tmp_path: Path, case: str, words: str) -> None:
