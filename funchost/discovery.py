@@ -12,6 +12,8 @@ import importlib.util
 import inspect
 import json
 import logging
+import os
+import re
 import sys
 import traceback
 from collections.abc import Callable
@@ -196,7 +198,7 @@ def _index(result: FunctionSet, name: str, bindings: list[dict[str, Any]], user:
         result.entities[durable.lower()] = (durable, user)
     elif kind == "timerTrigger":
         try:
-            schedule = parse_schedule(str(trigger.get("schedule") or ""))
+            schedule = parse_schedule(_resolve_setting(result.script_root, name, str(trigger.get("schedule") or "")))
         except ScheduleError as exc:
             raise AppLoadError(str(result.script_root), f"function {name}: invalid timer schedule: {exc}") from exc
         result.timers.append(TimerFunction(
@@ -207,3 +209,15 @@ def _index(result: FunctionSet, name: str, bindings: list[dict[str, Any]], user:
     else:
         log.warning("function %s has trigger %s: not supported by funchost: runs on Azure", name, kind)
         result.other.append((name, kind))
+
+
+def _resolve_setting(script_root: Path, name: str, expression: str) -> str:
+    """`%NAME%` names an app setting, as binding expressions do in Azure; anything else is itself."""
+    match = re.fullmatch(r"\s*%([^%]+)%\s*", expression)
+    if match is None:
+        return expression
+    value = os.environ.get(match.group(1))
+    if not value:
+        raise AppLoadError(str(script_root), f"function {name}: the timer schedule {expression.strip()!r} does not "
+                           f"resolve to a value (set the app setting {match.group(1)})")
+    return value

@@ -268,3 +268,33 @@ def test_a_version_1_store_is_upgraded_with_the_timer_status_table(tmp_path: Pat
     db = sqlite3.connect(path)
     assert db.execute("SELECT version FROM schema_version").fetchall() == [(SCHEMA_VERSION,)]
     db.close()
+
+
+SETTING_APP = '''
+import azure.functions as func
+
+app = func.FunctionApp()
+
+
+@app.timer_trigger(schedule="%BEAT_SCHEDULE%", arg_name="timer")
+def beat(timer: func.TimerRequest) -> None:
+    pass
+'''
+
+
+def test_a_schedule_can_name_an_app_setting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from funchost.discovery import load_app
+    from funchost.errors import AppLoadError
+    from tests.azure_fidelity.apps import isolated_import
+
+    root = tmp_path / "app"
+    root.mkdir()
+    (root / "function_app.py").write_text(SETTING_APP)
+    monkeypatch.delenv("BEAT_SCHEDULE", raising=False)
+    with isolated_import(), pytest.raises(AppLoadError, match=r"function beat: the timer schedule '%BEAT_SCHEDULE%' "
+                                                             r"does not resolve to a value \(set the app setting"):
+        load_app(root)
+    monkeypatch.setenv("BEAT_SCHEDULE", "0 */10 * * * *")
+    with isolated_import():
+        [timer] = load_app(root).timers
+    assert timer.schedule.expression == "0 */10 * * * *" and timer.use_monitor
