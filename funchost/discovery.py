@@ -3,7 +3,7 @@
 The host never imports the app's modules by name: it loads `function_app.py` from the script
 root the way the Azure Python worker does, and reads each function's bindings from the same
 `get_raw_bindings()` JSON that becomes function.json metadata in Azure; a v1 app's function.json
-files give the same bindings directly (v1_loader.py).
+files give the same bindings directly (function_json.py).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from typing import Any
 
 import azure.functions as func
 
-from . import v1_loader
+from . import function_json
 from .errors import AppLoadError
 from .indexing_rules import validate_function
 from .replay import Registry
@@ -88,14 +88,14 @@ def load_app(script_root: Path) -> FunctionSet:
     """Import the app and index its functions; raise AppLoadError with one readable reason.
 
     The programming model follows the script root, as in Core Tools: `function_app.py` is the v2
-    (decorator) model, folders with a `function.json` are the v1 model (see v1_loader.py). An app
+    (decorator) model, folders with a `function.json` are the v1 model (see function_json.py). An app
     with both, or with neither, is refused with one line saying so.
     """
     script_root = script_root.resolve()
     if not script_root.is_dir():
         raise AppLoadError(str(script_root), "the script root is not a directory")
     has_v2 = (script_root / "function_app.py").is_file()
-    folders = v1_loader.function_folders(script_root)
+    folders = function_json.function_folders(script_root)
     if has_v2 and folders:
         names = ", ".join(f.name for f in folders[:5]) + (", ..." if len(folders) > 5 else "")
         raise AppLoadError(str(script_root), "the app mixes both Python programming models: function_app.py (v2) "
@@ -107,7 +107,7 @@ def load_app(script_root: Path) -> FunctionSet:
         sys.path.insert(0, str(script_root))
     result = FunctionSet(script_root=script_root, task_hub=_task_hub(script_root))
     if not has_v2:
-        for loaded in v1_loader.load_functions(script_root, folders):
+        for loaded in function_json.load_functions(script_root, folders):
             _index(result, loaded.name, loaded.bindings, loaded.callable, python_alias=False)
         return result
     for function in _v2_functions(script_root):
