@@ -7,7 +7,8 @@ every finished task) whose runtime status is Completed, Failed or Terminated, an
 task among them (its instance and its history) by id, exactly as it would on Azure. Leftover
 `entity_call` helper orchestrations (the routes purge theirs at once; one whose caller timed out
 stays behind) go the same way. Running, pending and suspended instances are never touched, nor are
-entities: player sessions are durable entities, not orchestrations, and no query here returns them.
+player sessions: they are durable entities, which never reach a finished status and whose names
+(`@playersession@<id>` where Azure lists them with the orchestrations) are not purged names.
 
 The durable client answers a status query a page at a time (100 on Azure and funchost) and the
 Python SDK does not follow continuation tokens, so the query is repeated until a round purges
