@@ -1,8 +1,9 @@
-"""Discovery: import `function_app.py`, find its FunctionRegister and index every function.
+"""Discovery: load the app (v2 `function_app.py` or v1 function.json folders) and index every function.
 
 The host never imports the app's modules by name: it loads `function_app.py` from the script
 root the way the Azure Python worker does, and reads each function's bindings from the same
-`get_raw_bindings()` JSON that becomes function.json metadata in Azure.
+`get_raw_bindings()` JSON that becomes function.json metadata in Azure; a v1 app's function.json
+files give the same bindings directly (function_json.py).
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import importlib.util
 import inspect
 import json
 import logging
+import os
+import re
 import sys
 import traceback
 from collections.abc import Callable
@@ -20,12 +23,16 @@ from typing import Any
 
 import azure.functions as func
 
+from . import function_json
 from .errors import AppLoadError
 from .indexing_rules import validate_function
 from .model import Registry
-from .timers import ScheduleError, TimerFunction, is_async, parse_schedule
+from .schedule_monitor import monitored
+from .timers import ScheduleError, TimerFunction, is_async, parse_schedule, time_zone
 
 log = logging.getLogger("funchost.discovery")
+# The durable client binding, and its name before Durable Functions 2.x (still in many v1 apps).
+_CLIENT_BINDINGS = ("durableClient", "orchestrationClient")
 
 
 @dataclass(frozen=True)
@@ -78,15 +85,41 @@ class FunctionSet:
 
 
 def load_app(script_root: Path) -> FunctionSet:
-    """Import the app and index its functions; raise AppLoadError with one readable reason."""
+    """Import the app and index its functions; raise AppLoadError with one readable reason.
+
+    The programming model follows the script root, as in Core Tools: `function_app.py` is the v2
+    (decorator) model, folders with a `function.json` are the v1 model (see function_json.py). An app
+    with both, or with neither, is refused with one line saying so.
+    """
     script_root = script_root.resolve()
-    app_file = script_root / "function_app.py"
     if not script_root.is_dir():
         raise AppLoadError(str(script_root), "the script root is not a directory")
-    if not app_file.is_file():
-        raise AppLoadError(str(script_root), "no function_app.py in the script root")
+    has_v2 = (script_root / "function_app.py").is_file()
+    folders = function_json.function_folders(script_root)
+    if has_v2 and folders:
+        names = ", ".join(f.name for f in folders[:5]) + (", ..." if len(folders) > 5 else "")
+        raise AppLoadError(str(script_root), "the app mixes both Python programming models: function_app.py (v2) "
+                           f"and folders with a function.json (v1: {names}); keep one of them")
+    if not has_v2 and not folders:
+        raise AppLoadError(str(script_root), "no function_app.py (v2 programming model) and no folder with a "
+                           "function.json (v1 programming model) in the script root")
     if str(script_root) not in sys.path:
         sys.path.insert(0, str(script_root))
+    result = FunctionSet(script_root=script_root, task_hub=_task_hub(script_root))
+    if not has_v2:
+        for loaded in function_json.load_functions(script_root, folders):
+            _index(result, loaded.name, loaded.bindings, loaded.callable, python_alias=False)
+        return result
+    for function in _v2_functions(script_root):
+        validate_function(str(script_root), function)
+        _index(result, str(function.get_function_name()), [json.loads(b) for b in function.get_raw_bindings()],
+               function.get_user_function())
+    return result
+
+
+def _v2_functions(script_root: Path) -> list[Any]:
+    """Import function_app.py as the worker does and return its functions (`Function` objects)."""
+    app_file = script_root / "function_app.py"
     module_name = "function_app"
     spec = importlib.util.spec_from_file_location(module_name, app_file)
     if spec is None or spec.loader is None:  # pragma: no cover - a .py file always has a loader
@@ -106,14 +139,9 @@ def load_app(script_root: Path) -> FunctionSet:
         raise AppLoadError(str(script_root), f"More than one {type(registers[0]).__name__} or other top level "
                                              "function app instances are defined.")
     try:
-        functions = registers[0].get_functions()
+        return list(registers[0].get_functions())
     except Exception as exc:  # the worker shows the bare exception text
         raise AppLoadError(str(script_root), str(exc)) from exc
-    result = FunctionSet(script_root=script_root, task_hub=_task_hub(script_root))
-    for function in functions:
-        validate_function(str(script_root), function)
-        _index(result, function)
-    return result
 
 
 def _task_hub(script_root: Path) -> str:
@@ -135,16 +163,18 @@ def _is_asgi_request(parameter: inspect.Parameter | None) -> bool:
     return issubclass(parameter.annotation, Request)
 
 
-def _index(result: FunctionSet, function: func.decorators.function_app.Function) -> None:
-    name = str(function.get_function_name())
-    bindings = [json.loads(b) for b in function.get_raw_bindings()]
+def _index(result: FunctionSet, name: str, bindings: list[dict[str, Any]], user: Callable[..., Any],
+           python_alias: bool = True) -> None:
+    """File one function under its trigger kind. `bindings` are function.json bindings (v1 or v2 alike).
+
+    `python_alias`: also accept an activity by its Python def name (v2 only; in v1 every def is `main`).
+    """
     trigger = next(b for b in bindings if b["type"].lower().endswith("trigger"))
-    user = function.get_user_function()
     kind = trigger["type"]
+    clients = tuple(b["name"] for b in bindings if b["type"] in _CLIENT_BINDINGS)
     if kind == "httpTrigger":
         target = getattr(user, "client_function", user)
         params = inspect.signature(user).parameters
-        clients = tuple(b["name"] for b in bindings if b["type"] == "durableClient")
         result.http.append(HttpFunction(
             name=name, route=str(trigger.get("route") or name),
             methods=tuple(m.upper() for m in (trigger.get("methods") or [])),
@@ -161,21 +191,33 @@ def _index(result: FunctionSet, function: func.decorators.function_app.Function)
             name=durable, function_name=name, input_param=trigger["name"], callable=user,
             is_async=inspect.iscoroutinefunction(user))
         result.activities[durable.lower()] = activity
-        # `context.call_activity(fn)` names the Python def, not the override: accept both.
-        result.activities.setdefault(getattr(user, "__name__", name).lower(), activity)
+        if python_alias:  # `context.call_activity(fn)` names the Python def, not the override: accept both.
+            result.activities.setdefault(getattr(user, "__name__", name).lower(), activity)
     elif kind == "entityTrigger":
         durable = str(trigger.get("entityName") or name)
         result.entities[durable.lower()] = (durable, user)
     elif kind == "timerTrigger":
         try:
-            schedule = parse_schedule(str(trigger.get("schedule") or ""))
+            schedule = parse_schedule(_resolve_setting(result.script_root, name, str(trigger.get("schedule") or "")))
         except ScheduleError as exc:
             raise AppLoadError(str(result.script_root), f"function {name}: invalid timer schedule: {exc}") from exc
         result.timers.append(TimerFunction(
             name=name, schedule=schedule, run_on_startup=bool(trigger.get("runOnStartup")),
-            trigger_param=trigger["name"],
-            client_params=tuple(b["name"] for b in bindings if b["type"] == "durableClient"),
-            wants_context="context" in inspect.signature(user).parameters, callable=user, is_async=is_async(user)))
+            trigger_param=trigger["name"], client_params=clients,
+            wants_context="context" in inspect.signature(user).parameters, callable=user, is_async=is_async(user),
+            use_monitor=monitored(trigger.get("useMonitor"), schedule, time_zone())))
     else:
         log.warning("function %s has trigger %s: not supported by funchost: runs on Azure", name, kind)
         result.other.append((name, kind))
+
+
+def _resolve_setting(script_root: Path, name: str, expression: str) -> str:
+    """`%NAME%` names an app setting, as binding expressions do in Azure; anything else is itself."""
+    match = re.fullmatch(r"\s*%([^%]+)%\s*", expression)
+    if match is None:
+        return expression
+    value = os.environ.get(match.group(1))
+    if not value:
+        raise AppLoadError(str(script_root), f"function {name}: the timer schedule {expression.strip()!r} does not "
+                           f"resolve to a value (set the app setting {match.group(1)})")
+    return value

@@ -14,6 +14,11 @@ SDK's middleware, whose client parameter is annotated `str`.
 
 `tests/azure_fidelity/` indexes the same apps with the real worker library and checks that the
 messages are identical.
+
+Apps in the v1 (function.json) model are checked by the v1 worker (azure-functions-runtime-v1 1.2,
+`Registry.add_function`): the same rules, some in other words (`_V1_WORDS`), and without the
+extension-based checks (SDK-type bindings, HTTP streaming) or the retry policy, which v1 apps
+cannot use.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import inspect
 import sys
 import time
 import typing
+from dataclasses import dataclass
 from typing import Any
 
 import azure.functions as func
@@ -44,6 +50,28 @@ _GenericAlias: Any = getattr(typing, "_GenericAlias")  # noqa: B009 - private, s
 _SpecialGenericAlias: Any = getattr(typing, "_SpecialGenericAlias")  # noqa: B009
 
 
+@dataclass(frozen=True)
+class _Words:
+    """The phrases that differ between the v2 and the v1 worker's messages."""
+
+    unbound: str
+    unused: str
+    in_direction: str
+    where: str
+
+
+_V2_WORDS = _Words(
+    unbound="the following parameters are declared in Python but not in the function definition "
+            "(function.json or function decorators):  ",
+    unused="Extra parameters in binding definition — the following parameters are declared as bindings but are "
+           "not present in Python: ",
+    in_direction="in the binding decorator", where="in the binding decorator")
+_V1_WORDS = _Words(
+    unbound="the following parameters are declared in Python but not in function.json: ",
+    unused="the following parameters are declared in function.json but not in Python: ",
+    in_direction="in function.json", where="in function.json")
+
+
 class _Rejected(Exception):
     """The worker's FunctionLoadError: the detail after "cannot load the X function: "."""
 
@@ -52,29 +80,32 @@ class _Rejected(Exception):
         self.detail = detail
 
 
-def validate_function(script_root: str, function: Any) -> None:
+def validate_function(script_root: str, function: Any, v1: bool = False) -> None:
     """Raise FunctionValidationError, with the worker's message, if Azure would refuse `function`.
 
     `function` is an `azure.functions.decorators.function_app.Function` from `get_functions()`.
     Errors the worker reports as FunctionLoadError read "cannot load the NAME function: ...";
     anything else the worker would hit while indexing (an unresolvable string annotation, a
     retry policy it cannot parse) keeps the underlying exception's message, as in Azure.
+    `v1`: check as the v1 worker checks a function.json function.
     """
     name = str(function.get_function_name())
     try:
-        _check_function(function)
+        _check_function(function, v1)
     except _Rejected as exc:
         raise FunctionValidationError(script_root, name, f"cannot load the {name} function: {exc.detail}") from exc
     except Exception as exc:
         raise FunctionValidationError(script_root, name, str(exc)) from exc
 
 
-def _check_function(function: Any) -> None:
-    """`Registry.add_indexed_function` followed by the retry part of `process_indexed_function`."""
+def _check_function(function: Any, v1: bool) -> None:
+    """`Registry.add_indexed_function` followed by the retry part of `process_indexed_function`
+    (v1: `Registry.add_function`)."""
     user = function.get_user_function()
     params = dict(inspect.signature(user).parameters)
     annotations = typing.get_type_hints(user)
-    inspect.getfile(user)  # the worker records the function's directory; a callable object has none
+    if not v1:
+        inspect.getfile(user)  # the worker records the function's directory; a callable object has none
     bound: dict[str, Any] = {}
     explicit_return = False
     # The first `$return` binding decides the return type; before it, the last binding with an
@@ -93,10 +124,11 @@ def _check_function(function: Any) -> None:
         if _has_implicit_output(binding.type) and not explicit_return:
             return_binding = binding.type
     _pop_context(params, bound, annotations)
-    _check_params(params, bound, annotations)
+    _check_params(params, bound, annotations, v1)
     if explicit_return and "return" in annotations:
-        _check_return(annotations["return"], return_binding)
-    _check_retry(function.get_settings_dict("retry_policy"))
+        _check_return(annotations["return"], return_binding, v1)
+    if not v1:
+        _check_retry(function.get_settings_dict("retry_policy"))
 
 
 def _pop_context(params: dict[str, inspect.Parameter], bound: dict[str, Any], annotations: dict[str, Any]) -> None:
@@ -111,25 +143,26 @@ def _pop_context(params: dict[str, inspect.Parameter], bound: dict[str, Any], an
                             f'got "{anno!r}"')
 
 
-def _check_params(params: dict[str, inspect.Parameter], bound: dict[str, Any], annotations: dict[str, Any]) -> None:
+def _check_params(params: dict[str, inspect.Parameter], bound: dict[str, Any], annotations: dict[str, Any],
+                  v1: bool) -> None:
+    words = _V1_WORDS if v1 else _V2_WORDS
     unbound = set(params) - set(bound)
     if unbound:
-        settlement = _settlement_client_param(params, bound, annotations)
+        settlement = None if v1 else _settlement_client_param(params, bound, annotations)
         if settlement is None:
-            raise _Rejected("the following parameters are declared in Python but not in the function definition "
-                            f"(function.json or function decorators):  {unbound!r}")
+            raise _Rejected(f"{words.unbound}{unbound!r}")
         params.pop(settlement)
     unused = set(bound) - set(params)
     if unused:
-        raise _Rejected("Extra parameters in binding definition — the following parameters are declared as "
-                        f"bindings but are not present in Python: {unused!r}")
+        raise _Rejected(f"{words.unused}{unused!r}")
     for param in params.values():
-        _check_param(param.name, bound[param.name], param.name in annotations, annotations.get(param.name))
+        _check_param(param.name, bound[param.name], param.name in annotations, annotations.get(param.name), v1)
 
 
-def _check_param(name: str, binding: Any, has_anno: bool, anno: Any) -> None:
+def _check_param(name: str, binding: Any, has_anno: bool, anno: Any, v1: bool) -> None:
     """One parameter against its binding: direction, `Out[...]`, and the converter's type check."""
-    is_deferred = _is_deferred_type(anno)
+    words = _V1_WORDS if v1 else _V2_WORDS
+    is_deferred = not v1 and _is_deferred_type(anno)
     is_param_out = has_anno and _is_out(anno)
     is_binding_out = binding.direction == _OUT_DIRECTION
     py_type = anno
@@ -144,33 +177,33 @@ def _check_param(name: str, binding: Any, has_anno: bool, anno: Any) -> None:
         raise _Rejected(f'binding {name} is declared to have the "out" direction, but its annotation in Python '
                         "is not a subclass of azure.functions.Out")
     if not is_binding_out and is_param_out:
-        raise _Rejected(f'binding {name} is declared to have the "in" direction in the binding decorator, but its '
+        raise _Rejected(f'binding {name} is declared to have the "in" direction {words.in_direction}, but its '
                         "annotation is azure.functions.Out in Python")
     if not has_anno:
         return
     bind_type = "generic" if py_type in (str, bytes) and not _has_implicit_output(binding.type) else binding.type
     if is_param_out:
-        matches = _check_output_type(bind_type, py_type)
+        matches = _check_output_type(bind_type, py_type, v1)
     else:
-        matches = _check_input_type(bind_type, py_type, is_deferred)
+        matches = _check_input_type(bind_type, py_type, is_deferred, v1)
     if matches:
         return
     # `is not`, as in the worker: a binding without a dataType (None) takes this branch too.
     if binding.data_type is not _UNDEFINED_DATA_TYPE:
-        raise _Rejected(f'binding type "{name!r}" and dataType "{binding.type}" in the binding decorator do not '
+        raise _Rejected(f'binding type "{name!r}" and dataType "{binding.type}" {words.where} do not '
                         f"match the corresponding function parameter's Python type annotation {py_type.__name__}")
-    raise _Rejected(f'type of {name} binding in the binding decorator "{binding.type}" does not match its '
+    raise _Rejected(f'type of {name} binding {words.where} "{binding.type}" does not match its '
                     f'Python annotation "{py_type.__name__}"')
 
 
-def _check_return(anno: Any, binding_type: str) -> None:
+def _check_return(anno: Any, binding_type: str, v1: bool) -> None:
     """The annotation of a function with a `$return` binding must suit that binding's converter."""
     origin = _get_origin(anno) if _is_generic_type(anno) else None
     if origin is not None and origin.__name__ == "Out":
         raise _Rejected("return annotation should not be azure.functions.Out")
     if not isinstance(anno, type):
         raise _Rejected(f"has invalid non-type return annotation {anno!r}")
-    if not _check_output_type(binding_type, anno):
+    if not _check_output_type(binding_type, anno, v1):
         raise _Rejected(f'Python return annotation "{anno.__name__}" does not match binding type "{binding_type}"')
 
 
@@ -210,16 +243,16 @@ def _has_implicit_output(bind_type: str) -> bool:
     return bool(getattr(binding, "has_implicit_output", lambda: False)())
 
 
-def _check_input_type(bind_type: str, py_type: Any, is_deferred: bool) -> bool:
-    if bind_type == _HTTP_TRIGGER:
+def _check_input_type(bind_type: str, py_type: Any, is_deferred: bool, v1: bool = False) -> bool:
+    if bind_type == _HTTP_TRIGGER and not v1:
         streaming = _http_v2_extension()
         if streaming is not None:
             return bool(streaming.RequestTrackerMeta.check_type(py_type))
     return bool(_get_binding(bind_type, is_deferred).check_input_type_annotation(py_type))
 
 
-def _check_output_type(bind_type: str, py_type: Any) -> bool:
-    if bind_type == _HTTP_OUTPUT:
+def _check_output_type(bind_type: str, py_type: Any, v1: bool = False) -> bool:
+    if bind_type == _HTTP_OUTPUT and not v1:
         streaming = _http_v2_extension()
         if streaming is not None:
             return bool(streaming.ResponseTrackerMeta.check_type(py_type))

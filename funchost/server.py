@@ -19,6 +19,7 @@ from .dispatcher import Dispatcher
 from .http_functions import AzureRouteFallback, HttpInvoker, route_paths, route_sort_key
 from .management import ManagementApi
 from .management_payloads import client_binding
+from .schedule_monitor import StoreScheduleMonitor
 from .store import Store
 from .telemetry import Observability
 from .timers import TimerRunner
@@ -102,7 +103,7 @@ class Host:
         self.management = ManagementApi(self.dispatcher, self.functions.task_hub, self.system_key)
         self.invoker = HttpInvoker(str(config.script_root), self._client_binding)
         self.timers = TimerRunner(self.functions.timers, self._local_client_binding, self.invoker.run_sync,
-                                  self.invoker.context)
+                                  self.invoker.context, StoreScheduleMonitor(self.store))
         self._runner: web.AppRunner | None = None
         self._site: web.TCPSite | None = None
         self.port = config.port
@@ -183,7 +184,6 @@ class Host:
     async def start(self) -> None:
         self.dispatcher.start()
         in_process_client.install(self.dispatcher)
-        self.timers.start()
         self._runner = web.AppRunner(self.build_app(), access_log=None, handle_signals=False)
         await self._runner.setup()
         self._site = web.TCPSite(self._runner, self.config.host, self.config.port, reuse_address=True)
@@ -193,6 +193,7 @@ class Host:
         if sockets:
             self.port = sockets[0].getsockname()[1]
         self.data_lock.record(self.port)
+        self.timers.start()  # last: a run at start-up may call the host through its durable client
 
     async def stop(self, grace_s: float = 5.0) -> None:
         """Stop accepting requests, let in-flight work finish for `grace_s`, commit and close."""
@@ -220,9 +221,7 @@ class Host:
                             ("activityTrigger", sorted({a.name for a in self.functions.activities.values()})),
                             ("entityTrigger", [n for n, _ in self.functions.entities.values()])):
             lines.extend(f"{name}: {kind}" for name in sorted(names))
-        for timer in sorted(self.functions.timers, key=lambda t: t.name):
-            lines.append(f"{timer.name}: timerTrigger ({timer.schedule.expression}), next occurrence "
-                         f"{self.timers.next_occurrence(timer).isoformat()}")
+        lines.extend(self.timers.describe(timer) for timer in sorted(self.functions.timers, key=lambda t: t.name))
         for name, kind in sorted(self.functions.other):
             lines.append(f"{name}: {kind}, not supported by funchost: runs on Azure")
         return lines

@@ -21,7 +21,10 @@ from .errors import StoreOpenError
 from .messages import Message, MessageRow, StoredActivity
 from .model import Instance, ParentRef, ReplayMeta, encode_history
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+# Versions a store is upgraded from in place (the new tables come from `_SCHEMA`'s IF NOT EXISTS):
+# 1 -> 2 added timer_status.
+_UPGRADABLE_FROM = (1,)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
@@ -66,6 +69,12 @@ CREATE TABLE IF NOT EXISTS entities (
     last_op   REAL NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS entities_by_name ON entities (name, key);
+CREATE TABLE IF NOT EXISTS timer_status (
+    name         TEXT PRIMARY KEY,
+    last         REAL,
+    next         REAL NOT NULL,
+    last_updated REAL NOT NULL
+) WITHOUT ROWID;
 """
 
 
@@ -83,6 +92,17 @@ class EntityRow:
     key: str
     state: str | None
     last_op: float
+
+
+@dataclass(frozen=True)
+class TimerStatusRow:
+    """A monitored timer's schedule status (epoch seconds): its last occurrence (None before the first
+    run), the next one expected, and when this was written."""
+
+    name: str
+    last: float | None
+    next: float
+    last_updated: float
 
 
 @dataclass(frozen=True)
@@ -123,6 +143,8 @@ class Store:
         row = self._db.execute("SELECT version FROM schema_version").fetchone()
         if row is None:
             self._db.execute("INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION,))
+        elif row[0] in _UPGRADABLE_FROM:
+            self._db.execute("UPDATE schema_version SET version = ?", (SCHEMA_VERSION,))
         elif row[0] != SCHEMA_VERSION:
             newer = "a newer funchost" if row[0] > SCHEMA_VERSION else "an older funchost"
             raise StoreOpenError(self.path, f"it has schema version {row[0]}, written by {newer}; this host "
@@ -281,6 +303,16 @@ class Store:
             sql += " LIMIT ?"
             args.append(top)
         return [EntityRow(*r) for r in self._db.execute(sql, args)]
+
+    # -- timer schedule status (use_monitor) ----------------------------------------------------
+    def get_timer_status(self, name: str) -> TimerStatusRow | None:
+        row = self._db.execute("SELECT name, last, next, last_updated FROM timer_status WHERE name = ?",
+                               (name,)).fetchone()
+        return TimerStatusRow(*row) if row else None
+
+    def put_timer_status(self, status: TimerStatusRow) -> None:
+        self._db.execute("INSERT OR REPLACE INTO timer_status (name, last, next, last_updated) VALUES (?, ?, ?, ?)",
+                         (status.name, status.last, status.next, status.last_updated))
 
 
 def _instance_filter(q: InstanceQuery) -> tuple[list[str], list[Any]]:

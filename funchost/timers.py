@@ -6,6 +6,8 @@ and the day of the week match), or a TimeSpan `hh:mm:ss` (`d.hh:mm:ss`) run ever
 Occurrences are computed in UTC, or in the zone named by `WEBSITE_TIME_ZONE` (an IANA name).
 A timer function runs at most one invocation at a time: the next occurrence is computed after the
 previous invocation returned, and a run started by `/admin/functions/{name}` takes the same turn.
+Monitored timers (`use_monitor`, see schedule_monitor.py) keep their schedule status in the store
+and run at start-up with `past_due` when the host was down across an occurrence.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from azure.functions.timer import TimerRequest
+
+from .schedule_monitor import ScheduleMonitor, ScheduleStatus, missed_occurrence
 
 log = logging.getLogger("funchost.timers")
 
@@ -172,24 +176,29 @@ class TimerFunction:
     wants_context: bool
     callable: Callable[..., Any]
     is_async: bool
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat()
+    use_monitor: bool = False
 
 
 class TimerRunner:
-    """Runs every timer function on its schedule, one invocation of each at a time."""
+    """Runs every timer function on its schedule, one invocation of each at a time.
+
+    Owned by the event loop: `start()` reads the monitored timers' schedule status (and notes the ones
+    past due) before any loop runs; each timer then has one task, and `_invoke` writes the status back
+    after each scheduled run. An exception from a timer function is logged and the schedule goes on.
+    """
 
     def __init__(self, timers: list[TimerFunction], client_binding: Callable[[], str],
                  run_sync: Callable[[Callable[[], Any]], Awaitable[Any]],
-                 context: Callable[[str], Any]) -> None:
+                 context: Callable[[str], Any], monitor: ScheduleMonitor) -> None:
         self.timers = {t.name.lower(): t for t in timers}
         self._client_binding = client_binding
         self._run_sync = run_sync
         self._context = context
+        self._monitor = monitor
         self._locks = {name: asyncio.Lock() for name in self.timers}
-        self._last: dict[str, datetime] = {}
+        self._status: dict[str, ScheduleStatus] = {}
+        self._missed: dict[str, datetime] = {}  # found past due by start(); kept for the listing
+        self._status_at_start: dict[str, ScheduleStatus] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._manual: set[asyncio.Task[None]] = set()
         self.zone = time_zone()
@@ -198,8 +207,38 @@ class TimerRunner:
         return timer.schedule.next_after(after or datetime.now(UTC), self.zone)
 
     def start(self) -> None:
+        now = datetime.now(UTC)
+        for key, timer in self.timers.items():
+            if timer.use_monitor:
+                self._read_status(key, timer, now)
         for timer in self.timers.values():
             self._tasks.append(asyncio.create_task(self._loop(timer), name=f"funchost-timer-{timer.name}"))
+
+    def _read_status(self, key: str, timer: TimerFunction, now: datetime) -> None:
+        """The stored status, or a first one (as Azure writes it for a timer never run before)."""
+        status = self._monitor.load(timer.name)
+        if status is None:
+            status = ScheduleStatus(None, self.next_occurrence(timer, now), now)
+            self._monitor.save(timer.name, status)
+        else:
+            missed = missed_occurrence(status, timer.schedule, self.zone, now)
+            if missed is not None:
+                self._missed[key] = missed
+        self._status[key] = self._status_at_start[key] = status
+
+    def describe(self, timer: TimerFunction) -> str:
+        """The start-up listing line: schedule, next occurrence, and the monitor's view when monitored."""
+        line = (f"{timer.name}: timerTrigger ({timer.schedule.expression}), next occurrence "
+                f"{self.next_occurrence(timer).isoformat()}")
+        key = timer.name.lower()
+        if not timer.use_monitor:
+            return line
+        missed = self._missed.get(key)
+        status = self._status_at_start.get(key)
+        if missed is not None:
+            return f"{line}, monitored: past due (missed {missed.isoformat()}), running now"
+        last = status.last.isoformat() if status and status.last else "never"
+        return f"{line}, monitored: last run {last}"
 
     async def stop(self) -> None:
         for task in [*self._tasks, *self._manual]:
@@ -208,8 +247,11 @@ class TimerRunner:
         self._tasks.clear()
 
     def invoke_now(self, timer: TimerFunction, payload: Any) -> None:
-        """Run the function once, as `/admin/functions/{name}` does (after a run in progress finishes)."""
-        task = asyncio.create_task(self._invoke(timer, past_due=False, scheduled=None),
+        """Run the function once, as `/admin/functions/{name}` does (after a run in progress finishes).
+
+        As in Azure, a manual run is not a scheduled occurrence: it does not change the schedule status.
+        """
+        task = asyncio.create_task(self._invoke(timer, past_due=False, scheduled=None, manual=True),
                                    name=f"funchost-timer-admin-{timer.name}")
         self._manual.add(task)
         task.add_done_callback(self._manual.discard)
@@ -223,7 +265,12 @@ class TimerRunner:
             log.exception("the timer loop of %s stopped", timer.name)
 
     async def _run_forever(self, timer: TimerFunction) -> None:
-        if timer.run_on_startup:
+        missed = self._missed.get(timer.name.lower())
+        if missed is not None:  # Azure runs a past-due timer instead of its run_on_startup run
+            log.warning("timer %s is past due: its occurrence at %s passed while the host was down; running it now",
+                        timer.name, missed.isoformat())
+            await self._invoke(timer, past_due=True, scheduled=missed)
+        elif timer.run_on_startup:
             await self._invoke(timer, past_due=False, scheduled=None)
         while True:
             due = self.next_occurrence(timer)
@@ -234,14 +281,16 @@ class TimerRunner:
             late = datetime.now(UTC) >= self.next_occurrence(timer, due)
             await self._invoke(timer, past_due=late, scheduled=due)
 
-    async def _invoke(self, timer: TimerFunction, past_due: bool, scheduled: datetime | None) -> None:
+    async def _invoke(self, timer: TimerFunction, past_due: bool, scheduled: datetime | None,
+                      manual: bool = False) -> None:
         key = timer.name.lower()
         async with self._locks[key]:
-            now = datetime.now(UTC)
-            last = self._last.get(key, scheduled or now)
-            status = {"Last": _iso(last), "Next": _iso(self.next_occurrence(timer, now)), "LastUpdated": _iso(now)}
-            request = TimerRequest(past_due=past_due, schedule_status=status,
-                                        schedule={"AdjustForDST": True})
+            started = datetime.now(UTC)
+            status = self._status.get(key)
+            # Azure passes the status as it was before this run (its Next is this occurrence), or none
+            # at all for an unmonitored timer.
+            request = TimerRequest(past_due=past_due, schedule_status=status.to_json() if status else None,
+                                   schedule={"AdjustForDST": True})
             kwargs: dict[str, Any] = {timer.trigger_param: request}
             for name in timer.client_params:
                 kwargs[name] = self._client_binding()
@@ -258,7 +307,14 @@ class TimerRunner:
                 raise
             except Exception:
                 log.exception("Executed '%s' (Failed)", timer.name)
-            self._last[key] = scheduled or now
+            if timer.use_monitor and not manual:
+                self._record_run(key, timer, scheduled or started)
+
+    def _record_run(self, key: str, timer: TimerFunction, occurrence: datetime) -> None:
+        now = datetime.now(UTC)
+        status = ScheduleStatus(occurrence, self.next_occurrence(timer, now), now)
+        self._status[key] = status
+        self._monitor.save(timer.name, status)
 
 
 def is_async(callable_: Callable[..., Any]) -> bool:

@@ -17,7 +17,7 @@ Prometheus names (the exporter adds `_total` to counters and `_seconds` for unit
 `ga_player_attempts_total{result}`, `ga_player_difficulty_ratio` (histogram), `ga_agent_tasks_started_total{task_type}`,
 `ga_agent_tasks_finished_total{task_type,outcome}`, `ga_agent_tasks_running{task_type}`,
 `ga_agent_task_duration_seconds{task_type,outcome}` (histogram), `ga_agent_task_cancel_latency_seconds`
-(histogram), `ga_agent_task_progress_ratio`.
+(histogram), `ga_agent_task_progress_ratio`, `ga_instances_purged_total{orchestration}` (the retention timer).
 """
 
 from __future__ import annotations
@@ -144,6 +144,9 @@ class _Instruments:
             "ga_agent_task_cancel_latency", unit="s",
             description="Time from a cancel request to the task confirmed cancelled",
             explicit_bucket_boundaries_advisory=_CANCEL_SECONDS_BUCKETS)
+        self.purged = meter.create_counter(
+            "ga_instances_purged", unit="{instance}",
+            description="Finished orchestration instances purged by the retention timer, by orchestration name")
         meter.create_observable_gauge(
             "ga_agent_tasks_running", callbacks=[tasks.observe_running], unit="{task}",
             description="Agent tasks running (their latest step ran in this process), by type")
@@ -214,6 +217,11 @@ def task_cancelled(task_id: str, task_type: str, latency_s: float, duration_s: f
     """A cancel was confirmed `latency_s` after it was requested; the task ends as CANCELLED."""
     _get().cancel_latency.record(max(0.0, latency_s))
     task_finished(task_id, task_type, CANCELLED, duration_s)
+
+
+def instances_purged(orchestration: str, count: int) -> None:
+    """The retention timer purged `count` finished instances of the orchestration named `orchestration`."""
+    _get().purged.add(count, {"orchestration": orchestration})
 
 
 # -- spans -----------------------------------------------------------------------------------------

@@ -103,3 +103,11 @@ def test_worker_and_funchost_accept(
     if missing := missing_module(app):
         pytest.skip(f"the worker agrees; funchost's side needs {missing}, not installed here")
     load_app(app_dirs[app.id])
+
+
+def test_worker_accepts_the_retention_timer(worker_python: Path) -> None:
+    """The project's timer function (orchestrations/retention.py) is indexed by Azure with its bindings."""
+    [report] = index_with_worker(worker_python, worker_env.ROOT)
+    timers = [f for f in report["accepted"] if "timerTrigger:timer" in f["bindings"]]
+    assert timers == [{"name": "purge_finished_agent_tasks",
+                       "bindings": ["durableClient:client", "timerTrigger:timer"]}]

@@ -1,7 +1,8 @@
 """The cached Python 3.13 environment in which Azure's worker library indexes function apps.
 
-`azure-functions-runtime` is the library the Functions host's Python 3.13+ worker runs; it needs
-Python 3.13 and brings azure-functions 2.x. The environment lives in `.venv-azure313/` at the
+`azure-functions-runtime` is the library the Functions host's Python 3.13+ worker runs
+(`azure-functions-runtime-v1` for v1-model apps); it needs Python 3.13 and brings azure-functions
+2.x. The environment lives in `.venv-azure313/` at the
 repository root (git-ignored) and is rebuilt only when the pin or `requirements.txt` changes.
 
     python -m tests.azure_fidelity.worker_env     # create or update it, print its python
@@ -23,6 +24,8 @@ ROOT = Path(__file__).resolve().parents[2]
 VENV = ROOT / ".venv-azure313"
 # The worker's internals (loader, Registry) are not a public API: pin the version that was read.
 RUNTIME_PIN = "azure-functions-runtime==1.3.0"
+# The same for apps in the v1 (function.json) programming model.
+RUNTIME_V1_PIN = "azure-functions-runtime-v1==1.2.0"
 # Besides the app's requirements: what the test apps import (HTTP streaming changes the checks).
 TEST_PACKAGES = ("azurefunctions-extensions-http-fastapi>=1,<2",)
 _STAMP = VENV / ".fidelity-installed"
@@ -55,7 +58,8 @@ def _is_python313(python: str) -> bool:
 
 def _wanted(python: str) -> str:
     requirements = (ROOT / "requirements.txt").read_bytes()
-    return json.dumps({"python": os.path.realpath(python), "pins": [RUNTIME_PIN, *TEST_PACKAGES],
+    return json.dumps({"python": os.path.realpath(python),
+                       "pins": [RUNTIME_PIN, RUNTIME_V1_PIN, *TEST_PACKAGES],
                        "requirements": hashlib.sha256(requirements).hexdigest()})
 
 
@@ -71,7 +75,7 @@ def ensure(python: str) -> Path:
             return env_python
         _run([python, "-m", "venv", str(VENV)])
         _run([str(env_python), "-m", "pip", "install", "--disable-pip-version-check", "-q", RUNTIME_PIN,
-              *TEST_PACKAGES, "-r", str(ROOT / "requirements.txt")])
+              RUNTIME_V1_PIN, *TEST_PACKAGES, "-r", str(ROOT / "requirements.txt")])
         _STAMP.write_text(wanted)
     return env_python
 
