@@ -12,6 +12,7 @@ from aiohttp import web
 
 from . import in_process_client, sdk_patches
 from .activities import ActivityRunner
+from .body_limits import BodyLimits
 from .cors import CorsMiddleware
 from .datalock import DataFolderLock
 from .discovery import FunctionSet, load_app
@@ -36,6 +37,9 @@ class HostConfig:
     host: str = "127.0.0.1"
     data_dir: Path | None = None
     max_body_bytes: int = 100 * 1024 * 1024
+    function_body_bytes: int | None = None  # the app's limit on HTTP function bodies; None: max_body_bytes
+    idle_timeout_s: float = 30.0  # a connection with no complete request head for this long is closed
+    body_timeout_s: float = 60.0  # a body that has not fully arrived by then gets 408
     activity_processes: int = 0
     max_concurrent_activities: int = 16
     activity_threads: int = 8
@@ -60,6 +64,10 @@ class HostConfig:
             config.activity_processes = int(processes)
         if env.get("FUNCHOST_MAX_BODY_BYTES", "").isdigit():
             config.max_body_bytes = int(env["FUNCHOST_MAX_BODY_BYTES"])
+        if env.get("FUNCHOST_FUNCTION_MAX_BODY_BYTES", "").isdigit():
+            config.function_body_bytes = int(env["FUNCHOST_FUNCTION_MAX_BODY_BYTES"])
+        config.idle_timeout_s = _seconds(env, "FUNCHOST_IDLE_TIMEOUT_S", config.idle_timeout_s)
+        config.body_timeout_s = _seconds(env, "FUNCHOST_BODY_TIMEOUT_S", config.body_timeout_s)
         keys = env.get("FUNCHOST_FUNCTION_KEYS", "")
         config.function_keys = [k for k in keys.split(",") if k]
         config.admin_key = env.get("FUNCHOST_ADMIN_KEY") or None
@@ -133,6 +141,9 @@ class Host:
             else None
         if cors is not None:  # preflights are answered before the key check, as in Core Tools
             middlewares.insert(len(middlewares) - 1, cors.middleware)
+        limits = BodyLimits(self.config.max_body_bytes, self.config.function_body_bytes or self.config.max_body_bytes,
+                            self.config.body_timeout_s, levels)
+        middlewares.append(limits.middleware)  # innermost: bodies are read only once the key check passed
         app = web.Application(client_max_size=self.config.max_body_bytes, middlewares=middlewares)
         if cors is not None:
             cors.install(app)
@@ -181,7 +192,8 @@ class Host:
         self.dispatcher.start()
         in_process_client.install(self.dispatcher)
         self.timers.start()
-        self._runner = web.AppRunner(self.build_app(), access_log=None, handle_signals=False)
+        self._runner = web.AppRunner(self.build_app(), access_log=None, handle_signals=False,
+                                     keepalive_timeout=self.config.idle_timeout_s)
         await self._runner.setup()
         self._site = web.TCPSite(self._runner, self.config.host, self.config.port, reuse_address=True)
         await self._site.start()
@@ -223,6 +235,15 @@ class Host:
         for name, kind in sorted(self.functions.other):
             lines.append(f"{name}: {kind}, not supported by funchost: runs on Azure")
         return lines
+
+
+def _seconds(env: os._Environ[str] | dict[str, str], name: str, default: float) -> float:
+    """A positive number of seconds from the environment, else `default`."""
+    try:
+        value = float(env.get(name, ""))
+    except ValueError:
+        return default
+    return value if value > 0 else default
 
 
 SYSTEM_KEY_FILE = "durable-system-key"
