@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
-import logging
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-log = logging.getLogger("funchost")
+from .rejections import rejected
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 Middleware = Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]
@@ -49,29 +48,6 @@ def _matches(candidate: str | None, keys: list[str]) -> bool:
     return any(hmac.compare_digest(given, key.encode()) for key in keys)
 
 
-class OneLineProtocolErrors(logging.Filter):
-    """aiohttp logs each malformed request (bad request line, URL or header) as an ERROR traceback; make it
-    one WARNING line, so cheap bad requests cannot flood the log."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        from aiohttp.http_exceptions import HttpProcessingError
-
-        exc = record.exc_info[1] if record.exc_info else None
-        if isinstance(exc, HttpProcessingError):
-            first = (exc.message or type(exc).__name__).strip().splitlines()[0]
-            record.msg, record.args = "rejected a malformed request (%s %s): %s", (exc.code, type(exc).__name__,
-                                                                                  first[:200])
-            record.levelno, record.levelname = logging.WARNING, "WARNING"
-            record.exc_info, record.exc_text = None, None
-        return True
-
-
-def install_protocol_error_filter() -> None:
-    logger = logging.getLogger("aiohttp.server")
-    if not any(isinstance(f, OneLineProtocolErrors) for f in logger.filters):
-        logger.addFilter(OneLineProtocolErrors())
-
-
 def presented_a_key(request: web.Request, function_keys: list[str], admin_key: str | None) -> bool:
     """Whether the caller presented a valid function or admin key (who may receive durable links with a key)."""
     return _matches(_presented(request), function_keys + ([admin_key] if admin_key else []))
@@ -94,11 +70,11 @@ def make_auth_middleware(function_keys: list[str], admin_key: str | None, system
         try:
             request.url  # noqa: B018 (parses the Host header; a bad port raised later as a 500)
         except ValueError as exc:
-            log.warning("rejected a request with an invalid Host header: %s", exc)
+            rejected("rejected a request with an invalid Host header: %s", exc)
             return web.json_response({"error": "invalid Host header", "details": str(exc)}, status=400)
         encoding = request.headers.get("Content-Encoding", "identity").strip().lower()
         if encoding not in KNOWN_ENCODINGS:
-            log.warning("rejected a request with Content-Encoding %r", encoding[:40])
+            rejected("rejected a request with Content-Encoding %r", encoding[:40])
             return web.json_response({"error": "unsupported Content-Encoding",
                                       "details": f"{encoding[:40]!r}; accepted: {', '.join(sorted(KNOWN_ENCODINGS))}"},
                                      status=415)

@@ -14,13 +14,12 @@ the body is never read. Owned by the host's event loop.
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
 from aiohttp import web
 
-log = logging.getLogger("funchost")
+from .rejections import rejected
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -55,7 +54,7 @@ class BodyLimits:
         limit = self.limit_for(request)
         length = request.content_length
         if length is not None and length > limit:
-            log.warning("refused a %d-byte body for %s: the limit is %d bytes", length, request.path[:200], limit)
+            rejected("refused a %d-byte body for %s: the limit is %d bytes", length, request.path[:200], limit)
             return _refusal(413, "request body too large",
                             f"Content-Length is {length} bytes; the limit for this route is {limit} bytes")
         bounded = request.clone(client_max_size=limit)
@@ -63,11 +62,11 @@ class BodyLimits:
             async with asyncio.timeout(self.body_timeout_s):
                 await bounded.read()  # cached: the handler's read() returns these bytes
         except web.HTTPRequestEntityTooLarge:
-            log.warning("refused a body over %d bytes (decompressed) for %s", limit, request.path[:200])
+            rejected("refused a body over %d bytes (decompressed) for %s", limit, request.path[:200])
             return _refusal(413, "request body too large",
                             f"the body (decompressed) passes the limit for this route, {limit} bytes")
         except TimeoutError:
-            log.warning("refused a body that took over %.0f s to arrive for %s", self.body_timeout_s,
+            rejected("refused a body that took over %.0f s to arrive for %s", self.body_timeout_s,
                         request.path[:200])
             return _refusal(408, "request body timeout",
                             f"the body did not arrive within {self.body_timeout_s:g} s")

@@ -21,6 +21,7 @@ from .http_functions import HttpInvoker, route_paths, route_sort_key
 from .management import ManagementApi
 from .management_payloads import client_binding
 from .observability import Observability
+from .protocol_errors import JsonErrorRunner
 from .store import Store
 from .timers import TimerRunner
 
@@ -110,7 +111,7 @@ class Host:
         self.invoker = HttpInvoker(str(config.script_root), self._client_binding)
         self.timers = TimerRunner(self.functions.timers, self._local_client_binding, self.invoker.run_sync,
                                   self.invoker.context)
-        self._runner: web.AppRunner | None = None
+        self._runner: JsonErrorRunner | None = None
         self._site: web.TCPSite | None = None
         self.port = config.port
 
@@ -131,7 +132,8 @@ class Host:
                               self.system_key)
 
     def build_app(self) -> web.Application:
-        from .auth import install_protocol_error_filter, make_auth_middleware
+        from .auth import make_auth_middleware
+        from .protocol_errors import install_protocol_error_filter
 
         install_protocol_error_filter()
         levels: dict[str, str] = {}  # filled below, as routes are registered
@@ -192,7 +194,7 @@ class Host:
         self.dispatcher.start()
         in_process_client.install(self.dispatcher)
         self.timers.start()
-        self._runner = web.AppRunner(self.build_app(), access_log=None, handle_signals=False,
+        self._runner = JsonErrorRunner(self.build_app(), access_log=None, handle_signals=False,
                                      keepalive_timeout=self.config.idle_timeout_s)
         await self._runner.setup()
         self._site = web.TCPSite(self._runner, self.config.host, self.config.port, reuse_address=True)
