@@ -4,8 +4,9 @@ A function with auth level FUNCTION accepts a function key or the admin (master)
 the admin key, ANONYMOUS anything. The durable management API (`/runtime/webhooks/durabletask/*`)
 accepts the admin key or the durable *system* key, the one embedded in the check-status links an
 app hands out (as the Durable extension's system key in Azure): that key opens nothing else.
-`/metrics` and `/admin/*` need the admin key. The client RPC prefix is served to loopback callers
-only. Keys are compared in constant time and never logged or echoed.
+`/metrics` and `/admin/*` need the admin key whenever any key is configured. The client RPC prefix is
+served to loopback callers (and the host's own bound address) only. Keys are compared in constant
+time and never logged or echoed.
 """
 
 from __future__ import annotations
@@ -58,8 +59,12 @@ def _unauthorized(message: str) -> web.Response:
 
 
 def make_auth_middleware(function_keys: list[str], admin_key: str | None, system_key: str | None,
-                         levels: dict[str, str]) -> Middleware:
-    """`levels` maps each registered aiohttp path template of an HTTP function to its auth level."""
+                         levels: dict[str, str], self_address: str | None = None) -> Middleware:
+    """`levels` maps each registered aiohttp path template of an HTTP function to its auth level.
+
+    `self_address` is the address the host is bound to: its own calls to the RPC prefix come from there
+    when it is bound to one specific address, and count as local.
+    """
     admin = [admin_key] if admin_key else []
     durable = admin + ([system_key] if system_key else [])
     any_key = function_keys + admin
@@ -79,7 +84,7 @@ def make_auth_middleware(function_keys: list[str], admin_key: str | None, system
                                       "details": f"{encoding[:40]!r}; accepted: {', '.join(sorted(KNOWN_ENCODINGS))}"},
                                      status=415)
         if path.startswith(RPC_PREFIX):
-            if not is_loopback(request.remote):
+            if not is_loopback(request.remote) and not (self_address and request.remote == self_address):
                 return web.json_response({"error": "forbidden", "details": "the RPC endpoint is loopback-only"},
                                          status=403)
             return await handler(request)
@@ -89,8 +94,10 @@ def make_auth_middleware(function_keys: list[str], admin_key: str | None, system
                                      "(x-functions-key header or code query)")
             return await handler(request)
         if path == "/metrics" or path.startswith("/admin/"):
-            if admin and not _matches(_presented(request), admin):
-                return _unauthorized("this endpoint needs the admin key (x-functions-key header or code query)")
+            # Whenever any key is configured: function keys alone must not leave these open.
+            if any_key and not _matches(_presented(request), admin):
+                return _unauthorized("this endpoint needs the admin key (x-functions-key header or code query)"
+                                     + ("" if admin else "; set FUNCHOST_ADMIN_KEY to use it"))
             return await handler(request)
         if any_key:
             resource = request.match_info.route.resource

@@ -103,3 +103,13 @@ class SettingsError(FunchostError):
         super().__init__(f"{path}: {reason}")
         self.path = path
         self.reason = reason
+
+
+class UnsafeBindError(FunchostError):
+    """A bind that would open the host to the network without any key."""
+
+    def __init__(self, host: str) -> None:
+        super().__init__(f"--host {host} accepts connections from other machines, and no key is configured: "
+                         "anyone on the network could read and change every player and task. Set "
+                         "FUNCHOST_ADMIN_KEY (and FUNCHOST_FUNCTION_KEYS), or pass --allow-unauthenticated")
+        self.host = host

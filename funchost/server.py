@@ -17,10 +17,12 @@ from .cors import CorsMiddleware
 from .datalock import DataFolderLock
 from .discovery import FunctionSet, load_app
 from .dispatcher import Dispatcher
+from .errors import UnsafeBindError
 from .http_functions import HttpInvoker, route_paths, route_sort_key
 from .management import ManagementApi
 from .management_payloads import client_binding
 from .observability import Observability
+from .origins import RequestOrigins, exposes_to_network, self_call_host
 from .protocol_errors import JsonErrorRunner
 from .store import Store
 from .timers import TimerRunner
@@ -50,6 +52,8 @@ class HostConfig:
     telemetry: bool = True
     cors_origins: list[str] = field(default_factory=list)
     cors_credentials: bool = False
+    allowed_hosts: list[str] = field(default_factory=list)  # Host names beyond loopback, IPs and the bound one
+    allow_unauthenticated: bool = False  # bind a non-loopback address without keys (warned about loudly)
 
     @property
     def data_path(self) -> Path:
@@ -73,6 +77,7 @@ class HostConfig:
         config.function_keys = [k for k in keys.split(",") if k]
         config.admin_key = env.get("FUNCHOST_ADMIN_KEY") or None
         config.system_key = env.get("FUNCHOST_SYSTEM_KEY") or None
+        config.allowed_hosts = [h.strip() for h in env.get("FUNCHOST_ALLOWED_HOSTS", "").split(",") if h.strip()]
         if env.get("FUNCHOST_TELEMETRY", "1") in ("0", "false"):
             config.telemetry = False
         for key, value in overrides.items():
@@ -89,6 +94,7 @@ class Host:
         """`span_exporter` (e.g. an InMemorySpanExporter in tests) receives every finished span."""
         sdk_patches.apply()
         self.config = config
+        _check_exposure(config)
         # Providers first: an app that sets up telemetry at import time must find the host's.
         self.observability = Observability(enabled=config.telemetry, span_exporter=span_exporter)
         self.functions = functions or load_app(config.script_root)
@@ -122,12 +128,17 @@ class Host:
         # Management links (handed back to callers) carry the system key only for a caller who
         # presented a function or admin key: an anonymous caller never receives a key.
         keyed = presented_a_key(request, self.config.function_keys, self.config.admin_key)
-        return client_binding(base, f"http://127.0.0.1:{self.port}{RPC_PREFIX}/", self.functions.task_hub,
+        return client_binding(base, f"{self._self_base}{RPC_PREFIX}/", self.functions.task_hub,
                               self.system_key, self.system_key if keyed else None)
+
+    @property
+    def _self_base(self) -> str:
+        """The URL of the host's calls to itself: to the address it is bound to (loopback for 0.0.0.0)."""
+        return f"http://{self_call_host(self.config.host)}:{self.port}"
 
     def _local_client_binding(self) -> str:
         """The durable client binding for functions not started by a request (timers)."""
-        base = f"http://127.0.0.1:{self.port}"
+        base = self._self_base
         return client_binding(base + DURABLE_PREFIX, base + RPC_PREFIX + "/", self.functions.task_hub,
                               self.system_key)
 
@@ -137,8 +148,11 @@ class Host:
 
         install_protocol_error_filter()
         levels: dict[str, str] = {}  # filled below, as routes are registered
-        auth = make_auth_middleware(self.config.function_keys, self.config.admin_key, self.system_key, levels)
+        auth = make_auth_middleware(self.config.function_keys, self.config.admin_key, self.system_key, levels,
+                                    self_address=self.config.host)
         middlewares = self.observability.middlewares(auth)
+        origins = RequestOrigins(self.config.host, self.config.allowed_hosts, self.config.cors_origins)
+        middlewares.insert(1, origins.middleware)  # after the JSON errors, before CORS and the key check
         cors = CorsMiddleware(self.config.cors_origins, self.config.cors_credentials) if self.config.cors_origins \
             else None
         if cors is not None:  # preflights are answered before the key check, as in Core Tools
@@ -237,6 +251,16 @@ class Host:
         for name, kind in sorted(self.functions.other):
             lines.append(f"{name}: {kind}, not supported by funchost: runs on Azure")
         return lines
+
+
+def _check_exposure(config: HostConfig) -> None:
+    """Refuse a bind reachable from the network without keys, unless explicitly allowed (then warn loudly)."""
+    if not exposes_to_network(config.host) or config.function_keys or config.admin_key:
+        return
+    if not config.allow_unauthenticated:
+        raise UnsafeBindError(config.host)
+    log.warning("*** funchost is listening on %s WITHOUT ANY KEY (--allow-unauthenticated): anyone who can reach "
+                "this address can read and change all state through the management API ***", config.host)
 
 
 def _seconds(env: os._Environ[str] | dict[str, str], name: str, default: float) -> float:
