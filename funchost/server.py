@@ -106,6 +106,7 @@ class Host:
         except BaseException:
             self.data_lock.release()
             raise
+        self._observe_store()
         self.runner = ActivityRunner(self.functions, config.max_concurrent_activities, config.activity_threads,
                                      config.activity_processes)
         self.dispatcher = Dispatcher(self.store, self.functions, self.runner, self.observability.host_telemetry)
@@ -178,7 +179,21 @@ class Host:
         return app
 
     async def _host_status(self, request: web.Request) -> web.Response:
-        return web.json_response({"state": "Running", "version": "funchost", "functions": len(self.routes())})
+        return web.json_response({"state": "Running", "version": "funchost", "functions": len(self.routes()),
+                                  "store": {"deadLetters": self.store.dead_letters}})
+
+    def _observe_store(self) -> None:
+        """`funchost_store_dead_letters`: rows quarantined because they could not be read (0 is healthy)."""
+        if not self.observability.enabled:
+            return
+        from opentelemetry.metrics import CallbackOptions, Observation
+
+        def observe(_options: CallbackOptions) -> list[Observation]:
+            return [Observation(self.store.dead_letters)]
+
+        self.observability.meter_provider.get_meter("funchost").create_observable_gauge(
+            "funchost_store_dead_letters", callbacks=[observe], unit="{row}",
+            description="Store rows moved to the dead_letters table because they could not be read")
 
     async def _admin_invoke(self, request: web.Request) -> web.Response:
         """Run a non-HTTP function now, as the Functions host's admin API does: 202, the run goes on."""
