@@ -121,7 +121,7 @@ def _init_worker(script_root: str, flags: Any, host_pid: int) -> None:
     from .discovery import load_app
 
     _exit_with_host(host_pid)
-    sdk_patches.apply()
+    sdk_patches.apply_from(os.environ)
     _worker_flags = flags
     # Worker processes run CPU-heavy activities; at a lower OS priority they never starve the host's
     # loop, which answers HTTP and runs entities (FUNCHOST_ACTIVITY_NICE, default 10; 0 keeps it).

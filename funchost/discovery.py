@@ -22,7 +22,7 @@ import azure.functions as func
 
 from .errors import AppLoadError
 from .indexing_rules import validate_function
-from .replay import Registry
+from .model import Registry
 from .timers import ScheduleError, TimerFunction, is_async, parse_schedule
 
 log = logging.getLogger("funchost.discovery")

@@ -32,7 +32,7 @@ def install(dispatcher: Dispatcher | None) -> None:
 
 
 def available() -> bool:
-    return _dispatcher is not None and not _dispatcher._closing
+    return _dispatcher is not None and not _dispatcher.closing
 
 
 async def call_entity(name: str, key: str, operation: str, operation_input: Any = None,

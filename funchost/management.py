@@ -26,8 +26,8 @@ from .errors import (
 from .history import from_epoch, iso_seconds, parse_iso
 from .ids import entity_id, validate_entity_name, validate_instance_id
 from .management_payloads import management_urls, status_payload
+from .model import ACTIVE_STATUSES, COMPLETED, FAILED, TERMINAL_STATUSES
 from .observability import DROPPED_TRACE
-from .replay import ACTIVE_STATUSES, COMPLETED, FAILED, TERMINAL_STATUSES
 from .store import InstanceQuery
 
 CONTINUATION_HEADER = "x-ms-continuation-token"

@@ -1,25 +1,73 @@
-"""Mailbox messages and the history events that start an execution (shared by the dispatcher's steps)."""
+"""The mailbox message: one type in memory and in the store, its constructors and its row mapping.
+
+A message goes to one target: an orchestration instance id (its body carries a history event
+and the execution it is for) or an entity id `@name@key` (its body is an `Operation`'s JSON).
+This module is the only place that knows the body's shape (`{"e": event, "x": execution}`) and
+the `messages` row layout `(seq, target, body JSON, visible_at)`.
+"""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from .history import EventType, HistoryEvent, event
-from .replay import Instance
+from .model import Instance
+
+MessageRow = tuple[int, str, str, float]  # (seq, target, body JSON, visible_at) as the store keeps it
 
 
 @dataclass
 class Message:
+    """One mailbox message. Owned by the dispatcher's loop; `visible_at` is cleared when its timer fires."""
+
     seq: int
     target: str
     body: dict[str, Any]
-    visible_at: float
+    visible_at: float = 0.0
     # An activity's completion is not written as a message: its durable record is the activity row,
     # deleted in the same transaction as the episode that consumes the completion (a crash before
     # that re-runs the activity: at-least-once). `activity_seq` names that row.
     activity_seq: int | None = None
+
+    @classmethod
+    def for_orchestration(cls, seq: int, target: str, ev: HistoryEvent, execution_id: str | None,
+                          visible_at: float = 0.0) -> Message:
+        """A history event for orchestration `target`; `execution_id` None means any execution."""
+        return cls(seq, target, {"e": ev, "x": execution_id}, visible_at)
+
+    @classmethod
+    def for_entity(cls, seq: int, target: str, operation: dict[str, Any]) -> Message:
+        """An entity operation (an `Operation.to_json()` body) for entity `target`."""
+        return cls(seq, target, operation)
+
+    @classmethod
+    def from_row(cls, row: tuple[int, str, str, float]) -> Message:
+        """The message a `messages` row holds."""
+        seq, target, body, visible_at = row
+        return cls(seq, target, json.loads(body), visible_at)
+
+    def row(self) -> MessageRow:
+        """The `messages` row of this message."""
+        return (self.seq, self.target, json.dumps(self.body), self.visible_at)
+
+    @property
+    def event(self) -> HistoryEvent:
+        """The history event an orchestration message carries."""
+        ev: HistoryEvent = self.body["e"]
+        return ev
+
+    @property
+    def execution_id(self) -> str | None:
+        """The execution an orchestration message is for (None: whichever is current)."""
+        return self.body.get("x")
+
+    def is_stale_for(self, execution_id: str) -> bool:
+        """True for a message addressed to another (an earlier) execution of its instance."""
+        addressed = self.body.get("x")
+        return bool(addressed) and addressed != execution_id
 
 
 def deletions(messages: list[Message]) -> tuple[list[int], list[int]]:
@@ -27,9 +75,6 @@ def deletions(messages: list[Message]) -> tuple[list[int], list[int]]:
     rows = sorted(m.seq for m in messages if m.activity_seq is None)
     activities = sorted(m.activity_seq for m in messages if m.activity_seq is not None)
     return rows, activities
-
-
-MessageRow = tuple[int, str, str, float]
 
 
 def traceparent_of(inst: Instance, events: list[HistoryEvent]) -> str | None:

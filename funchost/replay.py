@@ -18,152 +18,44 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from .history import SCHEDULING_EVENTS, EventType, HistoryEvent, event, parse_iso
+from .model import (
+    ACTIVE_STATUSES,
+    COMPLETED,
+    CONTINUED_AS_NEW,
+    FAILED,
+    HTTP_ACTIVITY_NAME,
+    PENDING,
+    RUNNING,
+    SUSPENDED,
+    TERMINAL_STATUSES,
+    TERMINATED,
+    ActionKind,
+    Instance,
+    ParentRef,
+    Registry,
+    ReplayMeta,
+    RetryGroup,
+    action_spec,
+    encode_history,
+)
 from .nondeterminism import mismatched_action_error, missing_action_error
+
+__all__ = [  # the engine, and the model names it re-exports for modules that import them from here
+    "ACTIVE_STATUSES", "COMPLETED", "CONTINUED_AS_NEW", "FAILED", "HTTP_ACTIVITY_NAME", "PENDING", "RUNNING",
+    "SUSPENDED", "TERMINAL_STATUSES", "TERMINATED", "Action", "CallHttp", "Episode", "Instance",
+    "OrchestratorHandle", "ParentRef", "Registry", "ReplayMeta", "RetryGroup", "ScheduleActivity", "Selection",
+    "SendEntityMessage", "StartSubOrchestration", "StartTimer", "Work", "completion_event_for_parent",
+    "encode_history", "flatten_actions", "run_episode", "select_events",
+]
 
 OrchestratorHandle = Callable[[str], str]
 
 CUSTOM_STATUS_LIMIT_BYTES = 16 * 1024
 OUT_OF_PROC_MARKER = "\n\n$OutOfProcData$:"
-HTTP_ACTIVITY_NAME = "BuiltIn::HttpActivity"
 
-RUNNING = "Running"
-PENDING = "Pending"
-COMPLETED = "Completed"
-FAILED = "Failed"
-TERMINATED = "Terminated"
-SUSPENDED = "Suspended"
-CONTINUED_AS_NEW = "ContinuedAsNew"
-TERMINAL_STATUSES = frozenset({COMPLETED, FAILED, TERMINATED, "Canceled"})
-ACTIVE_STATUSES = frozenset({PENDING, RUNNING, SUSPENDED, CONTINUED_AS_NEW})
+Action = ActionKind  # the short name the engine uses
 
 _ENTITY_REQUEST_NAMESPACE = uuid.UUID("6f1c3d62-2b53-4a83-9d7e-8c3f1b2e9a40")
-
-
-class Action:
-    CALL_ACTIVITY = 0
-    CALL_ACTIVITY_WITH_RETRY = 1
-    CALL_SUB_ORCHESTRATOR = 2
-    CALL_SUB_ORCHESTRATOR_WITH_RETRY = 3
-    CONTINUE_AS_NEW = 4
-    CREATE_TIMER = 5
-    WAIT_FOR_EXTERNAL_EVENT = 6
-    CALL_ENTITY = 7
-    CALL_HTTP = 8
-    SIGNAL_ENTITY = 9
-    WHEN_ANY = 11
-    WHEN_ALL = 12
-
-
-# Which history event each action kind is recorded as, for the non-determinism check.
-_ACTION_EVENT = {
-    Action.CALL_ACTIVITY: EventType.TASK_SCHEDULED,
-    Action.CALL_ACTIVITY_WITH_RETRY: EventType.TASK_SCHEDULED,
-    Action.CALL_HTTP: EventType.TASK_SCHEDULED,
-    Action.CALL_SUB_ORCHESTRATOR: EventType.SUB_ORCHESTRATION_CREATED,
-    Action.CALL_SUB_ORCHESTRATOR_WITH_RETRY: EventType.SUB_ORCHESTRATION_CREATED,
-    Action.CREATE_TIMER: EventType.TIMER_CREATED,
-    Action.CALL_ENTITY: EventType.EVENT_SENT,
-    Action.SIGNAL_ENTITY: EventType.EVENT_SENT,
-}
-
-
-@dataclass(frozen=True)
-class Registry:
-    """Lower-cased durable names the app registers, so actions naming unknown functions fail early."""
-
-    orchestrators: frozenset[str] = frozenset()
-    activities: frozenset[str] = frozenset()
-    entities: frozenset[str] = frozenset()
-
-
-@dataclass
-class RetryGroup:
-    """Host-side retry bookkeeping for one `*_with_retry` task (the SDK leaves the retries to the host)."""
-
-    kind: str  # "activity" or "orchestration"
-    name: str
-    input: str | None
-    instance_id: str | None
-    max_attempts: int
-    interval_ms: int
-    attempts: int = 1
-    waiting_timer: bool = False
-    done: bool = False
-
-
-@dataclass
-class ReplayMeta:
-    """What the host remembers between episodes besides the history itself."""
-
-    action_ids: list[int] = field(default_factory=list)
-    next_id: int = 0
-    retry: dict[int, RetryGroup] = field(default_factory=dict)
-    owner: dict[int, int] = field(default_factory=dict)
-
-    def has_active_retry(self) -> bool:
-        return any(not g.done for g in self.retry.values())
-
-    def to_json(self) -> str:
-        return json.dumps({
-            "a": self.action_ids, "n": self.next_id,
-            "r": {str(k): vars(g) for k, g in self.retry.items()},
-            "o": {str(k): v for k, v in self.owner.items()},
-        })
-
-    @classmethod
-    def from_json(cls, text: str | None) -> ReplayMeta:
-        if not text:
-            return cls()
-        raw = json.loads(text)
-        return cls(
-            action_ids=list(raw["a"]), next_id=int(raw["n"]),
-            retry={int(k): RetryGroup(**g) for k, g in raw["r"].items()},
-            owner={int(k): int(v) for k, v in raw["o"].items()},
-        )
-
-    def copy(self) -> ReplayMeta:
-        return ReplayMeta.from_json(self.to_json())
-
-
-@dataclass(frozen=True)
-class ParentRef:
-    instance_id: str
-    execution_id: str
-    task_id: int
-
-
-@dataclass
-class Instance:
-    """The durable state of one orchestration execution as the engine sees it."""
-
-    instance_id: str
-    name: str
-    execution_id: str
-    input: str | None
-    status: str = PENDING
-    history: list[HistoryEvent] = field(default_factory=list)
-    custom_status: Any = None
-    output: Any = None
-    parent: ParentRef | None = None
-    meta: ReplayMeta = field(default_factory=ReplayMeta)
-    # The JSON of the first `history_json_len` events; history only grows within an execution, so
-    # each episode encodes just its new events (see encode_history).
-    history_json: str | None = field(default=None, compare=False, repr=False)
-    history_json_len: int = field(default=0, compare=False, repr=False)
-
-
-def encode_history(inst: Instance) -> str:
-    """The history as JSON, extending the cached encoding of its prefix instead of re-encoding it all."""
-    cached, known = inst.history_json, inst.history_json_len
-    if cached is None or known > len(inst.history):
-        full = json.dumps(inst.history, separators=(",", ":"))
-    elif known == len(inst.history):
-        full = cached
-    else:
-        tail = ",".join(json.dumps(e, separators=(",", ":")) for e in inst.history[known:])
-        full = f"{cached[:-1]}{',' if known else ''}{tail}]"
-    inst.history_json, inst.history_json_len = full, len(inst.history)
-    return full
 
 
 # Work an episode asks the dispatcher to do once its results are committed.
@@ -442,21 +334,16 @@ def _check_determinism(actions: list[dict[str, Any]], meta: ReplayMeta,
         if position >= len(replayable):
             return missing_action_error(past, event_id)
         action = replayable[position]
-        expected = _ACTION_EVENT.get(action.get("actionType", -1))
+        spec = action_spec(action)
+        expected = spec.recorded_as if spec is not None else None
         if expected != past["EventType"] or _action_name(action).lower() != _event_name(past).lower():
             return mismatched_action_error(past, action, event_id, _action_name(action))
     return None
 
 
 def _action_name(action: dict[str, Any]) -> str:
-    kind = action.get("actionType")
-    if kind in (Action.CALL_ENTITY, Action.SIGNAL_ENTITY):
-        return str(action.get("instanceId") or "")
-    if kind == Action.CREATE_TIMER:
-        return ""
-    if kind == Action.CALL_HTTP:
-        return HTTP_ACTIVITY_NAME
-    return str(action.get("functionName") or "")
+    spec = action_spec(action)
+    return spec.name_of(action) if spec is not None else str(action.get("functionName") or "")
 
 
 def _event_name(past: HistoryEvent) -> str:
@@ -468,67 +355,101 @@ def _event_name(past: HistoryEvent) -> str:
 
 
 def _unknown_target(action: dict[str, Any], registry: Registry) -> str | None:
-    kind = action.get("actionType")
-    if kind in (Action.CALL_ACTIVITY, Action.CALL_ACTIVITY_WITH_RETRY):
-        name = str(action.get("functionName"))
-        if name.lower() not in registry.activities:
-            return f"The function '{name}' doesn't exist, is disabled, or is not an activity function."
-    if kind in (Action.CALL_SUB_ORCHESTRATOR, Action.CALL_SUB_ORCHESTRATOR_WITH_RETRY):
-        name = str(action.get("functionName"))
-        if name.lower() not in registry.orchestrators:
-            return f"The function '{name}' doesn't exist, is disabled, or is not an orchestrator function."
-    if kind in (Action.CALL_ENTITY, Action.SIGNAL_ENTITY):
+    """The user-facing error when `action` names a function the app does not register, else None."""
+    spec = action_spec(action)
+    if spec is None or spec.target is None:
+        return None
+    if spec.target == "entity":
         entity_id = str(action.get("instanceId") or "")
         parts = entity_id.split("@")
-        if len(parts) != 3 or parts[0] != "" or parts[1].lower() not in registry.entities:
-            return f"The function '{parts[1] if len(parts) == 3 else entity_id}' doesn't exist, is disabled, " \
-                   "or is not an entity function."
-    return None
+        if len(parts) == 3 and parts[0] == "" and registry.knows("entity", parts[1]):
+            return None
+        name = parts[1] if len(parts) == 3 else entity_id
+    else:
+        name = str(action.get("functionName"))
+        if registry.knows(spec.target, name):
+            return None
+    return f"The function '{name}' doesn't exist, is disabled, or is not an {spec.target} function."
 
 
 def _schedule(inst: Instance, action: dict[str, Any], task_id: int, now: datetime,
               out: list[HistoryEvent], work: list[Work]) -> None:
+    """Record a new action in history (`out`) and queue its work, through its kind's `_apply_<kind>`."""
     kind = action["actionType"]
-    if kind in (Action.CALL_ACTIVITY, Action.CALL_ACTIVITY_WITH_RETRY):
-        name, data = action["functionName"], action.get("input")
-        out.append(event(EventType.TASK_SCHEDULED, now, task_id, Name=name, Version="", Input=data))
-        work.append(ScheduleActivity(task_id, name, data))
-        if kind == Action.CALL_ACTIVITY_WITH_RETRY:
-            _register_retry(inst.meta, task_id, "activity", name, data, None, action)
-    elif kind in (Action.CALL_SUB_ORCHESTRATOR, Action.CALL_SUB_ORCHESTRATOR_WITH_RETRY):
-        name, data = action["functionName"], action.get("input")
-        explicit = action.get("instanceId")
-        child = explicit or f"{inst.execution_id}:{task_id}"
-        out.append(event(EventType.SUB_ORCHESTRATION_CREATED, now, task_id, Name=name, InstanceId=child,
-                         Input=data))
-        work.append(StartSubOrchestration(task_id, name, child, data))
-        if kind == Action.CALL_SUB_ORCHESTRATOR_WITH_RETRY:
-            _register_retry(inst.meta, task_id, "orchestration", name, data, explicit, action)
-    elif kind == Action.CREATE_TIMER:
-        fire_at = parse_iso(action["fireAt"])
-        out.append(event(EventType.TIMER_CREATED, now, task_id, FireAt=action["fireAt"]))
-        if not action.get("isCanceled"):
-            work.append(StartTimer(task_id, fire_at))
-    elif kind in (Action.CALL_ENTITY, Action.SIGNAL_ENTITY):
-        signal = kind == Action.SIGNAL_ENTITY
-        request_id = str(uuid.uuid5(_ENTITY_REQUEST_NAMESPACE, f"{inst.execution_id}:{task_id}"))
-        message: dict[str, Any] = {"op": action["operation"], "input": action.get("input"), "id": request_id}
-        if signal:
-            message["signal"] = True
-        else:
-            message["parent"] = inst.instance_id
-            message["parentExecution"] = inst.execution_id
-        out.append(event(EventType.EVENT_SENT, now, task_id, InstanceId=action["instanceId"], Name="op",
-                         Input=json.dumps(message)))
-        work.append(SendEntityMessage(action["instanceId"], action["operation"], action.get("input"),
-                                      signal, request_id))
-    elif kind == Action.CALL_HTTP:
-        request = action.get("httpRequest") or {}
-        out.append(event(EventType.TASK_SCHEDULED, now, task_id, Name=HTTP_ACTIVITY_NAME, Version="",
-                         Input=json.dumps(request)))
-        work.append(CallHttp(task_id, request))
-    else:
+    apply = _APPLY.get(kind)
+    if apply is None:
         raise ValueError(f"unknown action type {kind!r} in orchestrator state")
+    apply(inst, action, task_id, now, out, work)
+
+
+def _apply_call_activity(inst: Instance, action: dict[str, Any], task_id: int, now: datetime,
+                         out: list[HistoryEvent], work: list[Work]) -> None:
+    name, data = action["functionName"], action.get("input")
+    out.append(event(EventType.TASK_SCHEDULED, now, task_id, Name=name, Version="", Input=data))
+    work.append(ScheduleActivity(task_id, name, data))
+    if action["actionType"] == Action.CALL_ACTIVITY_WITH_RETRY:
+        _register_retry(inst.meta, task_id, "activity", name, data, None, action)
+
+
+def _apply_call_sub_orchestrator(inst: Instance, action: dict[str, Any], task_id: int, now: datetime,
+                                 out: list[HistoryEvent], work: list[Work]) -> None:
+    name, data = action["functionName"], action.get("input")
+    explicit = action.get("instanceId")
+    child = explicit or f"{inst.execution_id}:{task_id}"
+    out.append(event(EventType.SUB_ORCHESTRATION_CREATED, now, task_id, Name=name, InstanceId=child, Input=data))
+    work.append(StartSubOrchestration(task_id, name, child, data))
+    if action["actionType"] == Action.CALL_SUB_ORCHESTRATOR_WITH_RETRY:
+        _register_retry(inst.meta, task_id, "orchestration", name, data, explicit, action)
+
+
+def _apply_create_timer(inst: Instance, action: dict[str, Any], task_id: int, now: datetime,
+                        out: list[HistoryEvent], work: list[Work]) -> None:
+    fire_at = parse_iso(action["fireAt"])
+    out.append(event(EventType.TIMER_CREATED, now, task_id, FireAt=action["fireAt"]))
+    if not action.get("isCanceled"):
+        work.append(StartTimer(task_id, fire_at))
+
+
+def _apply_entity_message(inst: Instance, action: dict[str, Any], task_id: int, now: datetime,
+                          out: list[HistoryEvent], work: list[Work]) -> None:
+    """CALL_ENTITY and SIGNAL_ENTITY: an EventSent naming a request id derived from the task id."""
+    signal = action["actionType"] == Action.SIGNAL_ENTITY
+    request_id = str(uuid.uuid5(_ENTITY_REQUEST_NAMESPACE, f"{inst.execution_id}:{task_id}"))
+    message: dict[str, Any] = {"op": action["operation"], "input": action.get("input"), "id": request_id}
+    if signal:
+        message["signal"] = True
+    else:
+        message["parent"] = inst.instance_id
+        message["parentExecution"] = inst.execution_id
+    out.append(event(EventType.EVENT_SENT, now, task_id, InstanceId=action["instanceId"], Name="op",
+                     Input=json.dumps(message)))
+    work.append(SendEntityMessage(action["instanceId"], action["operation"], action.get("input"), signal,
+                                  request_id))
+
+
+def _apply_call_http(inst: Instance, action: dict[str, Any], task_id: int, now: datetime,
+                     out: list[HistoryEvent], work: list[Work]) -> None:
+    request = action.get("httpRequest") or {}
+    out.append(event(EventType.TASK_SCHEDULED, now, task_id, Name=HTTP_ACTIVITY_NAME, Version="",
+                     Input=json.dumps(request)))
+    work.append(CallHttp(task_id, request))
+
+
+_ApplyAction = Callable[[Instance, dict[str, Any], int, datetime, list[HistoryEvent], list["Work"]], None]
+
+# One `_apply_<kind>` per schedulable action kind of `model.ACTION_SPECS` (continue-as-new ends the
+# episode instead, see _apply_state).
+_APPLY: dict[int, _ApplyAction] = {
+    Action.CALL_ACTIVITY: _apply_call_activity,
+    Action.CALL_ACTIVITY_WITH_RETRY: _apply_call_activity,
+    Action.CALL_SUB_ORCHESTRATOR: _apply_call_sub_orchestrator,
+    Action.CALL_SUB_ORCHESTRATOR_WITH_RETRY: _apply_call_sub_orchestrator,
+    Action.CREATE_TIMER: _apply_create_timer,
+    Action.CALL_ENTITY: _apply_entity_message,
+    Action.SIGNAL_ENTITY: _apply_entity_message,
+    Action.CALL_HTTP: _apply_call_http,
+}
+
 
 
 def _register_retry(meta: ReplayMeta, task_id: int, kind: str, name: str, data: str | None,

@@ -92,7 +92,7 @@ class Host:
     def __init__(self, config: HostConfig, functions: FunctionSet | None = None,
                  span_exporter: object | None = None) -> None:
         """`span_exporter` (e.g. an InMemorySpanExporter in tests) receives every finished span."""
-        sdk_patches.apply()
+        sdk_patches.apply_from(os.environ)
         self.config = config
         _check_exposure(config)
         # Providers first: an app that sets up telemetry at import time must find the host's.

@@ -25,7 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from .errors import StoreOpenError
-from .replay import Instance, ParentRef, ReplayMeta, encode_history
+from .messages import Message, MessageRow
+from .model import Instance, ParentRef, ReplayMeta, encode_history
 
 log = logging.getLogger("funchost")
 
@@ -89,14 +90,6 @@ CREATE TABLE IF NOT EXISTS entities (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS entities_by_name ON entities (name, key);
 """ + _DEAD_LETTERS
-
-
-@dataclass(frozen=True)
-class StoredMessage:
-    seq: int
-    target: str
-    body: dict[str, Any]
-    visible_at: float
 
 
 @dataclass(frozen=True)
@@ -223,7 +216,7 @@ class Store:
         b = self._db.execute("SELECT COALESCE(MAX(seq), 0) FROM activities").fetchone()[0]
         return int(max(a, b))
 
-    def add_messages(self, rows: list[tuple[int, str, str, float]]) -> None:
+    def add_messages(self, rows: list[MessageRow]) -> None:
         if not rows:
             return
         self._db.executemany("INSERT INTO messages (seq, target, body, visible_at) VALUES (?, ?, ?, ?)", rows)
@@ -234,18 +227,18 @@ class Store:
     def delete_messages_for(self, target: str) -> None:
         self._db.execute("DELETE FROM messages WHERE target = ?", (target,))
 
-    def all_messages(self) -> list[StoredMessage]:
+    def all_messages(self) -> list[Message]:
         """Every queued message; one that cannot be decoded is quarantined (see `_quarantine`), not returned."""
-        messages: list[StoredMessage] = []
+        messages: list[Message] = []
         bad: list[tuple[str, str, dict[str, Any], str]] = []
         with self._startup_read():
             rows = self._db.execute("SELECT seq, target, body, visible_at FROM messages ORDER BY seq").fetchall()
         for seq, target, body, visible_at in rows:
             try:
-                decoded = json.loads(body)
-                if not isinstance(decoded, dict):
-                    raise ValueError(f"the body is a JSON {type(decoded).__name__}, not an object")
-                messages.append(StoredMessage(seq, target, decoded, float(visible_at)))
+                message = Message.from_row((seq, target, body, float(visible_at)))
+                if not isinstance(message.body, dict):
+                    raise ValueError(f"the body is a JSON {type(message.body).__name__}, not an object")
+                messages.append(message)
             except (ValueError, TypeError) as exc:
                 raw = {"seq": seq, "target": target, "body": body, "visible_at": visible_at}
                 bad.append(("messages", str(seq), raw, f"{type(exc).__name__}: {exc}"))

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 from .bound_metrics import BufferedHistogram, HistogramBuffers
 
 if TYPE_CHECKING:
-    from .dispatcher import Dispatcher
     from .entity_batch import Operation, OperationResult
+    from .gauges import GaugeSource
 
 _TERMINAL = {"Completed", "Failed", "Terminated", "Canceled"}
 
@@ -48,7 +48,7 @@ class HostTelemetry:
     def __init__(self, meter: Any | None, tracer: Any | None = None) -> None:
         self.meter = meter
         self.tracer = tracer
-        self._dispatcher: Dispatcher | None = None
+        self._dispatcher: GaugeSource | None = None
         self._drop_unsampled_parents = _drops_unsampled_remote_parents(tracer)
         self._current_span: Callable[[], Any] | None = None
         if tracer is not None:
@@ -107,7 +107,7 @@ class HostTelemetry:
             "funchost_work_items_pending", callbacks=[self._observe_pending], unit="{item}",
             description="Work items waiting, per kind")
 
-    def bind_dispatcher(self, dispatcher: Dispatcher) -> None:
+    def bind_dispatcher(self, dispatcher: GaugeSource) -> None:
         self._dispatcher = dispatcher
 
     @staticmethod
@@ -121,7 +121,7 @@ class HostTelemetry:
     def _per_entity_type(self, values: dict[str, int]) -> Iterable[Any]:
         """Every registered entity type, zero where nothing is waiting or active."""
         if self._dispatcher is not None:
-            for name in self._dispatcher.functions.entities:
+            for name in self._dispatcher.entity_types():
                 values.setdefault(name, 0)
         return self._observations(values, "entity")
 
@@ -144,7 +144,7 @@ class HostTelemetry:
         if self._dispatcher is None:
             return []
         running = self._dispatcher.running_by_name()
-        for name, _fn in self._dispatcher.functions.orchestrators.values():
+        for name in self._dispatcher.orchestrator_names():
             running.setdefault(name, 0)
         return self._observations(running, "name")
 

@@ -1,18 +1,29 @@
-"""The SDK speed-ups give the same results as the SDK's own code for every timestamp the host writes."""
+"""The SDK speed-ups give the same results as the SDK's own code, each one; `FUNCHOST_SDK_PATCHES=0` turns them off."""
 
 from __future__ import annotations
 
 import importlib
+import json
+import subprocess
+import sys
+from collections import namedtuple
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+import pytest
 from dateutil.parser import parse as dateutil_parse
 
 from funchost import sdk_patches
 from funchost.history import iso, iso_seconds
+from tests.hostproc import HostProcess
+
+ROOT = Path(__file__).resolve().parents[2]
+CONFORMANCE_APP = ROOT / "tests" / "conformance_app"
+API = "/runtime/webhooks/durabletask"
 
 
 def test_fast_timestamp_parse_matches_dateutil() -> None:
-    sdk_patches.apply()
+    assert sdk_patches.TIMESTAMP_PARSE in sdk_patches.apply()
     module = importlib.import_module("azure.durable_functions.models.history.HistoryEvent")
     start = datetime(2026, 1, 1, 0, 0, 0, 123456, tzinfo=UTC)
     for i in range(200):
@@ -23,9 +34,63 @@ def test_fast_timestamp_parse_matches_dateutil() -> None:
     assert module.dt_parse("Jan 5 2026 10:00 UTC") == dateutil_parse("Jan 5 2026 10:00 UTC")  # fallback
 
 
+def test_namedtuple_factory_is_cached_and_builds_the_same_class() -> None:
+    assert sdk_patches.NAMEDTUPLE_CACHE in sdk_patches.apply()
+    executor = importlib.import_module("azure.durable_functions.models.TaskOrchestrationExecutor")
+    # The SDK's own call (a tuple of field names), made once per episode.
+    first = executor.namedtuple("SetTaskValuePayload", ("is_success", "task_id_key"))
+    assert executor.namedtuple("SetTaskValuePayload", ("is_success", "task_id_key")) is first  # built once
+    SetTaskValuePayload = namedtuple("SetTaskValuePayload", ("is_success", "task_id_key"))
+    assert first._fields == SetTaskValuePayload._fields and first(True, "t1") == SetTaskValuePayload(True, "t1")
+    assert first(is_success=False, task_id_key="t2")._asdict() == {"is_success": False, "task_id_key": "t2"}
+
+
+def test_strict_typing_flag_is_read_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    codec = importlib.import_module("azure.functions._durable_functions")
+    before = codec._is_strict_mode()
+    assert sdk_patches.STRICT_MODE_ONCE in sdk_patches.apply()
+    monkeypatch.setenv("AZURE_FUNCTIONS_DURABLE_STRICT_TYPING", "false" if before else "true")
+    assert codec._is_strict_mode() is before  # the value at start, not the changed environment
+    value = {"when": "2026-01-01", "n": [1, 2.5, None], "s": "é"}
+    assert codec.df_loads(codec.df_dumps(value)) == value
+
+
 def test_speedups_are_applied_once() -> None:
-    sdk_patches.apply()
+    first_names = sdk_patches.apply()
     module = importlib.import_module("azure.durable_functions.models.history.HistoryEvent")
     first = module.dt_parse
-    sdk_patches.apply()
+    assert sdk_patches.apply() == first_names == sdk_patches.applied()
     assert module.dt_parse is first
+
+
+def test_opt_out_leaves_the_sdk_as_installed() -> None:
+    """In a fresh process, `FUNCHOST_SDK_PATCHES=0` applies nothing; any other value applies all three."""
+    script = (
+        "import importlib, json, os, sys\n"
+        "from funchost import sdk_patches\n"
+        "module = importlib.import_module('azure.durable_functions.models.history.HistoryEvent')\n"
+        "original = module.dt_parse\n"
+        "names = sdk_patches.apply_from({'FUNCHOST_SDK_PATCHES': sys.argv[1]})\n"
+        "print(json.dumps({'names': sorted(names), 'untouched': module.dt_parse is original}))\n"
+    )
+    results = {}
+    for value in ("0", "1"):
+        out = subprocess.run([sys.executable, "-c", script, value], cwd=ROOT, capture_output=True, text=True,
+                             check=True, timeout=60)
+        results[value] = json.loads(out.stdout)
+    assert results["0"] == {"names": [], "untouched": True}
+    assert results["1"] == {"names": sorted([sdk_patches.TIMESTAMP_PARSE, sdk_patches.NAMEDTUPLE_CACHE,
+                                             sdk_patches.STRICT_MODE_ONCE]), "untouched": False}
+    assert not sdk_patches.enabled({"FUNCHOST_SDK_PATCHES": " 0 "}) and sdk_patches.enabled({})
+
+
+def test_host_runs_orchestrations_the_same_without_the_patches(tmp_path: Path) -> None:
+    host = HostProcess(CONFORMANCE_APP, tmp_path / "data", env={"FUNCHOST_SDK_PATCHES": "0"}).start()
+    try:
+        reply = host.request("POST", f"{API}/orchestrators/sequence", ["Tokyo", "Seattle"])
+        assert reply.status == 202, reply.body[:300]
+        status = host.wait_status(reply.json()["id"])
+        assert status["runtimeStatus"] == "Completed", status
+        assert status["output"] == ["Hello Tokyo!", "Hello Seattle!"], status
+    finally:
+        assert host.stop() == 0

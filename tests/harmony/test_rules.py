@@ -203,10 +203,15 @@ def test_cadence_colour_on_the_last_two_chords() -> None:
 
 def test_locked_chords_are_never_sites() -> None:
     ctx, prog = context("Dm7 G7 Cmaj7 A7 Dm7 G7 Cmaj7", "C", locked=frozenset({0, 6}), preserve_cadence=False)
+    checked = 0
     for rule in RULES.values():
-        for site in rule.sites(ctx, prog):
+        sites = rule.sites(ctx, prog)
+        assert not {0, 6} & set(sites), (rule.name, sites)
+        for site in sites:
             for result in outcomes(rule.name, ctx, prog, site, tries=5, require=False):
                 assert not violations(ctx, result), (rule.name, symbols(result))
+                checked += 1
+    assert checked, "no rule applied anywhere: the test checked nothing"
 
 
 def test_violations_report_a_changed_lock_and_a_broken_cadence() -> None:

@@ -1,0 +1,77 @@
+"""Group commit over a real SQLite store: one transaction per loop iteration, one-by-one on failure."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from funchost.group_commit import GroupCommit
+from funchost.messages import Message
+from funchost.store import Store
+
+
+def rows(store: Store) -> list[tuple[int, str]]:
+    return [(m.seq, m.target) for m in store.all_messages()]
+
+
+async def test_writes_of_one_iteration_share_one_transaction(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.sqlite3")
+    flushes: list[float] = []
+    commits = GroupCommit(store, flushes.append)
+    applied: list[int] = []
+    futures = [commits.submit(None, lambda n=n: applied.append(n),  # type: ignore[misc]
+                              [Message.for_entity(n, "@counter@k", {"op": "add", "input": str(n)}).row()])
+               for n in range(1, 6)]
+    assert commits.pending and not applied  # nothing happens before the loop turns
+    await asyncio.gather(*futures)
+    assert len(flushes) == 1 and applied == [1, 2, 3, 4, 5]
+    assert rows(store) == [(n, "@counter@k") for n in range(1, 6)]
+    await commits.submit(None, None, [Message.for_entity(6, "@counter@k", {"op": "add"}).row()])
+    assert len(flushes) == 2 and not commits.pending
+    store.close()
+
+
+async def test_a_failing_write_fails_alone_and_the_others_commit(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.sqlite3")
+    commits = GroupCommit(store)
+
+    def bad() -> None:
+        store.add_messages([Message.for_entity(1, "@counter@dup", {"op": "x"}).row()])  # same seq as below
+
+    good = commits.submit(None, None, [Message.for_entity(1, "@counter@k", {"op": "add"}).row()])
+    failing = commits.submit(bad)
+    other = commits.submit(None, None, [Message.for_entity(2, "@counter@k", {"op": "add"}).row()])
+    await good
+    await other
+    with pytest.raises(Exception, match="UNIQUE"):
+        await failing
+    assert rows(store) == [(1, "@counter@k"), (2, "@counter@k")]
+    store.close()
+
+
+async def test_a_raising_after_hook_does_not_stop_the_others(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    store = Store(tmp_path / "s.sqlite3")
+    commits = GroupCommit(store)
+    seen: list[str] = []
+
+    def boom() -> None:
+        raise RuntimeError("hook broke")
+
+    first = commits.submit(None, boom)
+    second = commits.submit(None, lambda: seen.append("second"))
+    await asyncio.gather(first, second)  # both resolve: the store has both results
+    assert seen == ["second"] and "after-commit hook failed" in caplog.text
+    store.close()
+
+
+async def test_queue_waits_for_an_explicit_flush(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.sqlite3")
+    commits = GroupCommit(store)
+    commits.queue(lambda: store.add_messages([Message.for_entity(9, "@counter@k", {"op": "add"}).row()]))
+    await asyncio.sleep(0)
+    assert rows(store) == [] and commits.pending
+    commits.flush()
+    assert rows(store) == [(9, "@counter@k")] and not commits.pending
+    store.close()

@@ -1,0 +1,63 @@
+"""The data model: status strings the store and API use, one spec per action kind, the registry."""
+
+from __future__ import annotations
+
+import json
+
+from funchost import replay
+from funchost.history import EventType
+from funchost.model import (
+    ACTION_SPECS,
+    ACTIVE_STATUSES,
+    TERMINAL_STATUSES,
+    ActionKind,
+    Instance,
+    Registry,
+    RuntimeStatus,
+    action_spec,
+    encode_history,
+)
+
+
+def test_runtime_status_values_are_the_strings_of_the_protocol() -> None:
+    assert [s.value for s in RuntimeStatus] == ["Pending", "Running", "Suspended", "ContinuedAsNew", "Completed",
+                                                "Failed", "Terminated", "Canceled"]
+    assert RuntimeStatus.COMPLETED == "Completed" and json.dumps({"s": RuntimeStatus.FAILED}) == '{"s": "Failed"}'
+    assert f"{RuntimeStatus.RUNNING}" == "Running"
+    assert not ACTIVE_STATUSES & TERMINAL_STATUSES and set(RuntimeStatus) == ACTIVE_STATUSES | TERMINAL_STATUSES
+
+
+def test_every_recorded_action_kind_has_its_apply_function() -> None:
+    recorded = {kind for kind, spec in ACTION_SPECS.items() if spec.recorded_as is not None}
+    assert recorded == set(replay._APPLY)
+    assert set(ACTION_SPECS) | {ActionKind.WAIT_FOR_EXTERNAL_EVENT, ActionKind.WHEN_ALL, ActionKind.WHEN_ANY} == \
+        set(ActionKind)
+
+
+def test_specs_name_actions_as_history_records_them() -> None:
+    assert action_spec({"actionType": 0, "functionName": "say_hello"}).name_of(  # type: ignore[union-attr]
+        {"functionName": "say_hello"}) == "say_hello"
+    entity = action_spec({"actionType": ActionKind.SIGNAL_ENTITY})
+    assert entity is not None and entity.recorded_as == EventType.EVENT_SENT
+    assert entity.name_of({"instanceId": "@counter@k"}) == "@counter@k"
+    http = ACTION_SPECS[ActionKind.CALL_HTTP]
+    assert http.name_of({"functionName": "ignored"}) == "BuiltIn::HttpActivity"
+    assert ACTION_SPECS[ActionKind.CREATE_TIMER].name_of({"fireAt": "x"}) == ""
+    assert action_spec({"actionType": 99}) is None and action_spec({}) is None
+
+
+def test_registry_knows_names_case_insensitively() -> None:
+    registry = Registry(orchestrators=frozenset({"sequence"}), activities=frozenset({"say_hello"}),
+                        entities=frozenset({"counter"}))
+    assert registry.knows("activity", "Say_Hello") and registry.knows("entity", "Counter")
+    assert not registry.knows("orchestrator", "say_hello")
+
+
+def test_encode_history_extends_its_cached_prefix() -> None:
+    inst = Instance("i", "o", "e", None, history=[{"EventType": 12, "EventId": -1}])
+    first = encode_history(inst)
+    inst.history.append({"EventType": 0, "EventId": -1, "Name": "o"})
+    assert encode_history(inst) == json.dumps(inst.history, separators=(",", ":"))
+    assert json.loads(first) == inst.history[:1]
+    inst.history = inst.history[:1]  # shorter than the cache: encoded afresh
+    assert json.loads(encode_history(inst)) == inst.history
