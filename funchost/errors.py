@@ -113,3 +113,17 @@ class UnsafeBindError(FunchostError):
                          "anyone on the network could read and change every player and task. Set "
                          "FUNCHOST_ADMIN_KEY (and FUNCHOST_FUNCTION_KEYS), or pass --allow-unauthenticated")
         self.host = host
+
+
+class StoreUnavailable(FunchostError):
+    """The store refused a write (locked by another process, disk full, read-only): retry shortly.
+
+    Nothing of the refused write was kept; callers answer 503 with Retry-After `retry_after_s`.
+    """
+
+    retry_after_s = 2
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"the store is not accepting writes right now ({reason}); nothing was changed, "
+                         f"retry in {self.retry_after_s} s")
+        self.reason = reason

@@ -179,8 +179,12 @@ class Host:
         return app
 
     async def _host_status(self, request: web.Request) -> web.Response:
-        return web.json_response({"state": "Running", "version": "funchost", "functions": len(self.routes()),
-                                  "store": {"deadLetters": self.store.dead_letters}})
+        degraded = await self.dispatcher.store_degraded()
+        store: dict[str, object] = {"status": "degraded" if degraded else "ok", "deadLetters": self.store.dead_letters}
+        if degraded:
+            store["reason"] = f"the store refuses writes: {degraded}; work waiting on it is retried"
+        return web.json_response({"state": "Degraded" if degraded else "Running", "version": "funchost",
+                                  "functions": len(self.routes()), "store": store})
 
     def _observe_store(self) -> None:
         """`funchost_store_dead_letters`: rows quarantined because they could not be read (0 is healthy)."""

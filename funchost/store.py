@@ -31,6 +31,7 @@ from .model import Instance, ParentRef, ReplayMeta, encode_history
 log = logging.getLogger("funchost")
 
 SCHEMA_VERSION = 2
+BUSY_TIMEOUT_MS = 200
 
 _DEAD_LETTERS = """
 CREATE TABLE IF NOT EXISTS dead_letters (
@@ -151,7 +152,9 @@ class Store:
     def _open(self) -> None:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute("PRAGMA busy_timeout=5000")
+        # Short: the loop thread waits this long at most for another process's write lock; a refused
+        # commit is retried (see group_commit) instead of freezing the host.
+        self._db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         self._db.execute("PRAGMA cache_size=-32000")
         row = self._db.execute("SELECT name FROM sqlite_master WHERE name = 'schema_version'").fetchone()
         version = self._db.execute("SELECT version FROM schema_version").fetchone() if row else None
@@ -202,11 +205,16 @@ class Store:
         self._in_tx = True
         try:
             yield
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        else:
             self._db.execute("COMMIT")
+        except BaseException:
+            # Also after a failed COMMIT (disk full, lock): a transaction left open would refuse every
+            # later BEGIN, wedging all writes until restart.
+            if self._db.in_transaction:
+                try:
+                    self._db.execute("ROLLBACK")
+                except sqlite3.Error as exc:
+                    log.warning("rollback of %s failed: %s", self.path, exc)
+            raise
         finally:
             self._in_tx = False
 

@@ -82,7 +82,7 @@ def test_unreadable_rows_are_quarantined_and_start_up_goes_on(tmp_path: Path,
     assert "Traceback" not in log
     quarantined = [line for line in log.splitlines() if "quarantined an unreadable row" in line]
     assert len(quarantined) == 2 and all("WARNING" in line for line in quarantined), quarantined
-    assert host.request("GET", "/admin/host/status").json()["store"] == {"deadLetters": 2}
+    assert host.request("GET", "/admin/host/status").json()["store"] == {"status": "ok", "deadLetters": 2}
     metrics = host.request("GET", "/metrics").body.decode()
     assert re.search(r"^funchost_store_dead_letters(\{[^}]*\})? 2\.0$", metrics, re.MULTILINE), metrics[-1500:]
     # The rest of the store works: the old instance reads, new work runs, the broken one is gone.
