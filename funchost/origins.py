@@ -2,10 +2,10 @@
 
 DNS rebinding makes a browser send a page's requests to the host under the attacker's domain name, so
 the `Host` header names a domain the host never chose. Allowed: loopback names (`localhost`,
-`*.localhost`), `host.docker.internal` (containers reaching the host, e.g. Prometheus in
-dashboards/docker-compose.yml), any IP literal (a rebinding attack needs a name), the bound address, and the names in
-`--allowed-hosts` / `FUNCHOST_ALLOWED_HOSTS` (`*` allows every name). A request without `Host` (HTTP/1.0)
-passes.
+`*.localhost`), this machine's own host name, `host.docker.internal` (containers reaching the host,
+e.g. Prometheus in dashboards/docker-compose.yml), any IP literal (a rebinding attack needs a name),
+the bound address, and the names in `--allowed-hosts` / `FUNCHOST_ALLOWED_HOSTS` (`*` allows every
+name). A request without `Host` (HTTP/1.0) passes.
 
 A browser sends a cross-site `text/plain` POST without a preflight, so CORS alone cannot stop it from
 changing state. A write (any method but GET, HEAD, OPTIONS) carrying an `Origin` that is neither the
@@ -16,6 +16,7 @@ send no `Origin` and are unaffected.
 from __future__ import annotations
 
 import ipaddress
+import socket
 from collections.abc import Awaitable, Callable, Iterable
 from urllib.parse import urlsplit
 
@@ -53,7 +54,8 @@ class RequestOrigins:
     def __init__(self, bound_host: str, allowed_hosts: Iterable[str], cors_origins: Iterable[str]) -> None:
         names = {host_name(name) for name in allowed_hosts if name.strip()}
         self.any_host = "*" in names
-        self.hosts = names | {"localhost", "host.docker.internal", host_name(bound_host)}
+        self.hosts = names | {"localhost", "host.docker.internal", host_name(bound_host),
+                              host_name(socket.gethostname())}
         origins = list(cors_origins)
         self.any_origin = "*" in origins
         self.origins = {origin.rstrip("/").lower() for origin in origins}
