@@ -18,7 +18,7 @@ from funchost.group_commit import GroupCommit
 from funchost.messages import MessageRow
 from funchost.store import Store
 from tests.conftest import CONFORMANCE_APP
-from tests.hostproc import HostProcess
+from tests.hostproc import ROOT, HostProcess
 
 API = "/runtime/webhooks/durabletask"
 
@@ -129,3 +129,18 @@ def test_a_refused_commit_fails_every_write_in_it_and_keeps_nothing(tmp_path: Pa
         assert store.get_entity("@e@ok") is not None
     finally:
         store.close()
+
+
+def test_app_writes_under_a_held_lock_get_503_and_work_afterwards(tmp_path: Path,
+                                                                  new_host: Callable[..., HostProcess]) -> None:
+    host = new_host(ROOT, tmp_path / "data").start()
+    record = {"playerId": "locked-1", "success": True, "timeMs": 1200, "attempts": 1, "shapeId": "Cmaj7-drop2"}
+    assert host.request("POST", "/api/adaptive-ai/record-performance", body=record).status == 200
+    with write_lock(tmp_path / "data" / "durable.sqlite3"):
+        refused = host.request("POST", "/api/adaptive-ai/record-performance", body=record)
+        assert refused.status == 503 and int(refused.headers["Retry-After"]) > 0, refused.body[:300]
+        assert set(refused.json()) == {"error", "details"}
+        stats = host.request("GET", "/api/adaptive-ai/player-stats/locked-1")  # a read answers meanwhile
+        assert stats.status == 200 and stats.json()["totalAttempts"] == 1
+    after = host.request("POST", "/api/adaptive-ai/record-performance", body=record)
+    assert after.status == 200 and after.json()["totalAttempts"] == 2  # the refused write was not kept
