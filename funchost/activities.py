@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import multiprocessing.connection
 import os
+import sys
+import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -83,11 +86,42 @@ class _SharedFlagToken:
         return bool(_worker_flags[self.slot]) if _worker_flags is not None else False
 
 
-def _init_worker(script_root: str, flags: Any) -> None:
+def _exit_with_host(host_pid: int) -> None:
+    """Make this worker process end when the host does, even after `kill -9` of the host.
+
+    On Linux the kernel sends SIGKILL at the host's death (PR_SET_PDEATHSIG, set through ctypes); everywhere
+    a daemon thread also waits on the pipe `multiprocessing` keeps to the parent and exits when it closes.
+    A host that died before this ran is caught by comparing the parent pid. The resource tracker ends by
+    itself once every process holding its pipe (host and workers) is gone.
+    """
+    if sys.platform == "linux":
+        import ctypes
+        import signal
+
+        pr_set_pdeathsig = 1
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):  # no prctl: the pipe watch below still applies
+            pass
+    if os.getppid() != host_pid:
+        os._exit(1)
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        sentinel = parent.sentinel
+
+        def watch() -> None:
+            multiprocessing.connection.wait([sentinel])
+            os._exit(1)
+
+        threading.Thread(target=watch, name="funchost-host-watch", daemon=True).start()
+
+
+def _init_worker(script_root: str, flags: Any, host_pid: int) -> None:
     global _worker_functions, _worker_flags
     from . import sdk_patches
     from .discovery import load_app
 
+    _exit_with_host(host_pid)
     sdk_patches.apply_from(os.environ)
     _worker_flags = flags
     # Worker processes run CPU-heavy activities; at a lower OS priority they never starve the host's
@@ -125,7 +159,7 @@ class ActivityRunner:
             self._flags = context.Array("b", _SLOTS, lock=False)
             self._processes = ProcessPoolExecutor(
                 processes, mp_context=context, initializer=_init_worker,
-                initargs=(str(functions.script_root), self._flags))
+                initargs=(str(functions.script_root), self._flags, os.getpid()))
             # The pool starts workers on demand; start them all now so the first burst of
             # activities does not wait for processes to spawn and import the app.
             for _ in range(processes):

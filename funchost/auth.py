@@ -4,22 +4,21 @@ A function with auth level FUNCTION accepts a function key or the admin (master)
 the admin key, ANONYMOUS anything. The durable management API (`/runtime/webhooks/durabletask/*`)
 accepts the admin key or the durable *system* key, the one embedded in the check-status links an
 app hands out (as the Durable extension's system key in Azure): that key opens nothing else.
-`/metrics` and `/admin/*` need the admin key. The client RPC prefix is served to loopback callers
-only. Keys are compared in constant time and never logged or echoed.
+`/metrics` and `/admin/*` need the admin key whenever any key is configured. The client RPC prefix is
+served to loopback callers (and the host's own bound address) only. Keys are compared in constant
+time and never logged or echoed.
 """
 
 from __future__ import annotations
 
 import hmac
 import ipaddress
-import logging
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
 from .http_functions import error_document
-
-log = logging.getLogger("funchost")
+from .rejections import rejected
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 Middleware = Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]
@@ -51,29 +50,6 @@ def _matches(candidate: str | None, keys: list[str]) -> bool:
     return any(hmac.compare_digest(given, key.encode()) for key in keys)
 
 
-class OneLineProtocolErrors(logging.Filter):
-    """aiohttp logs each malformed request (bad request line, URL or header) as an ERROR traceback; make it
-    one WARNING line, so cheap bad requests cannot flood the log."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        from aiohttp.http_exceptions import HttpProcessingError
-
-        exc = record.exc_info[1] if record.exc_info else None
-        if isinstance(exc, HttpProcessingError):
-            first = (exc.message or type(exc).__name__).strip().splitlines()[0]
-            record.msg, record.args = "rejected a malformed request (%s %s): %s", (exc.code, type(exc).__name__,
-                                                                                  first[:200])
-            record.levelno, record.levelname = logging.WARNING, "WARNING"
-            record.exc_info, record.exc_text = None, None
-        return True
-
-
-def install_protocol_error_filter() -> None:
-    logger = logging.getLogger("aiohttp.server")
-    if not any(isinstance(f, OneLineProtocolErrors) for f in logger.filters):
-        logger.addFilter(OneLineProtocolErrors())
-
-
 def presented_a_key(request: web.Request, function_keys: list[str], admin_key: str | None) -> bool:
     """Whether the caller presented a valid function or admin key (who may receive durable links with a key)."""
     return _matches(_presented(request), function_keys + ([admin_key] if admin_key else []))
@@ -84,8 +60,12 @@ def _unauthorized(message: str) -> web.Response:
 
 
 def make_auth_middleware(function_keys: list[str], admin_key: str | None, system_key: str | None,
-                         levels: dict[str, str]) -> Middleware:
-    """`levels` maps each registered aiohttp path template of an HTTP function to its auth level."""
+                         levels: dict[str, str], self_address: str | None = None) -> Middleware:
+    """`levels` maps each registered aiohttp path template of an HTTP function to its auth level.
+
+    `self_address` is the address the host is bound to: its own calls to the RPC prefix come from there
+    when it is bound to one specific address, and count as local.
+    """
     admin = [admin_key] if admin_key else []
     durable = admin + ([system_key] if system_key else [])
     any_key = function_keys + admin
@@ -96,16 +76,16 @@ def make_auth_middleware(function_keys: list[str], admin_key: str | None, system
         try:
             request.url  # noqa: B018 (parses the Host header; a bad port raised later as a 500)
         except ValueError as exc:
-            log.warning("rejected a request with an invalid Host header: %s", exc)
+            rejected("rejected a request with an invalid Host header: %s", exc)
             return web.json_response(error_document("invalid Host header", str(exc), "Host"), status=400)
         encoding = request.headers.get("Content-Encoding", "identity").strip().lower()
         if encoding not in KNOWN_ENCODINGS:
-            log.warning("rejected a request with Content-Encoding %r", encoding[:40])
+            rejected("rejected a request with Content-Encoding %r", encoding[:40])
             return web.json_response(error_document("unsupported Content-Encoding", f"{encoding[:40]!r}; accepted: "
                                                     f"{', '.join(sorted(KNOWN_ENCODINGS))}", "Content-Encoding"),
                                      status=415)
         if path.startswith(RPC_PREFIX):
-            if not is_loopback(request.remote):
+            if not is_loopback(request.remote) and not (self_address and request.remote == self_address):
                 return web.json_response({"error": "forbidden", "details": "the RPC endpoint is loopback-only"},
                                          status=403)
             return await handler(request)
@@ -115,8 +95,10 @@ def make_auth_middleware(function_keys: list[str], admin_key: str | None, system
                                      "(x-functions-key header or code query)")
             return await handler(request)
         if path == "/metrics" or path.startswith("/admin/"):
-            if admin and not _matches(_presented(request), admin):
-                return _unauthorized("this endpoint needs the admin key (x-functions-key header or code query)")
+            # Whenever any key is configured: function keys alone must not leave these open.
+            if any_key and not _matches(_presented(request), admin):
+                return _unauthorized("this endpoint needs the admin key (x-functions-key header or code query)"
+                                     + ("" if admin else "; set FUNCHOST_ADMIN_KEY to use it"))
             return await handler(request)
         if any_key:
             resource = request.match_info.route.resource

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import NoReturn
 
-from .errors import AppLoadError, FunchostError
+from .errors import AppLoadError, FunchostError, UnsafeBindError
 from .local_settings import LocalSettings, apply_local_settings, check_host_json, parse_cors
 from .monitor import MONITOR_PATH
 from .server import Host, HostConfig
@@ -87,6 +87,11 @@ def _parser() -> argparse.ArgumentParser:
                        help="comma-separated origins allowed by CORS, or * (default: Host.CORS of local.settings.json)")
     start.add_argument("--cors-credentials", action="store_true", default=None,
                        help="allow credentialed CORS requests (default: Host.CORSCredentials)")
+    start.add_argument("--allowed-hosts", default=None,
+                       help="comma-separated Host names to answer besides loopback names, IP addresses and the "
+                       "bound address, or * for any (default: FUNCHOST_ALLOWED_HOSTS); guards against DNS rebinding")
+    start.add_argument("--allow-unauthenticated", action="store_true", default=None,
+                       help="allow a non-loopback --host without any key configured (logs a loud warning)")
     start.add_argument("--log-level", type=_log_level, default="WARNING",
                        help=f"log level of the host's own records: {', '.join(LOG_LEVELS)} (default WARNING)")
     start.add_argument("--verbose", action="store_true",
@@ -115,10 +120,11 @@ def main(argv: list[str] | None = None) -> int:
     port = args.port if args.port is not None else (settings.local_http_port or 7071)
     config = HostConfig.from_env(script_root, port=port, host=args.host, data_dir=data_dir,
                                  activity_processes=args.activity_processes, cors_origins=cors,
-                                 cors_credentials=credentials)
+                                 cors_credentials=credentials, allow_unauthenticated=args.allow_unauthenticated,
+                                 allowed_hosts=_hosts(args.allowed_hosts))
     try:
         return asyncio.run(_serve(config, began))
-    except AppLoadError as exc:
+    except (AppLoadError, UnsafeBindError) as exc:
         return _fail(args, exc, f"funchost: error: {exc}", 2)
     except FunchostError as exc:
         return _fail(args, exc, f"funchost: error: {exc}", 1)
@@ -129,6 +135,11 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(args, exc, f"funchost: error: {exc}", 1)
     except KeyboardInterrupt:
         return 0
+
+
+def _hosts(text: str | None) -> list[str] | None:
+    """`--allowed-hosts a,b` as a list; None (not given) keeps FUNCHOST_ALLOWED_HOSTS."""
+    return None if text is None else [name.strip() for name in text.split(",") if name.strip()]
 
 
 def _prepare_script_root(script_root: Path) -> LocalSettings:

@@ -328,5 +328,14 @@ class Dispatcher:
     def orchestrator_names(self) -> Iterable[str]:
         return [name for name, _fn in self.functions.orchestrators.values()]
 
+    async def store_degraded(self) -> str | None:
+        """Why the store refuses writes, or None; while degraded, an empty commit re-checks it first."""
+        if self._commits.degraded is not None:
+            try:
+                await self._commits.submit(None)
+            except Exception:  # the reason is kept in `degraded`
+                pass
+        return self._commits.degraded
+
     def idle(self) -> bool:
         return self._mailboxes.idle() and not len(self._activities) and not self._commits.pending

@@ -78,7 +78,7 @@ class EntitySteps:
         def after() -> None:
             self._apply(target, operations, outcome, consumed, responses)
 
-        self._commits.submit(write, after)
+        self._commits.submit(write, after, failed=lambda: self._mailboxes.retry_later(target))
 
     def _responses(self, operations: list[Operation], outcome: BatchOutcome, now_s: float) -> list[Message]:
         """The answers to operations that orchestrations called (signals and direct calls get none)."""

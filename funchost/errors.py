@@ -124,3 +124,27 @@ class SettingsError(FunchostError):
         super().__init__(f"{path}: {reason}")
         self.path = path
         self.reason = reason
+
+
+class UnsafeBindError(FunchostError):
+    """A bind that would open the host to the network without any key."""
+
+    def __init__(self, host: str) -> None:
+        super().__init__(f"--host {host} accepts connections from other machines, and no key is configured: "
+                         "anyone on the network could read and change every player and task. Set "
+                         "FUNCHOST_ADMIN_KEY (and FUNCHOST_FUNCTION_KEYS), or pass --allow-unauthenticated")
+        self.host = host
+
+
+class StoreUnavailable(FunchostError):
+    """The store refused a write (locked by another process, disk full, read-only): retry shortly.
+
+    Nothing of the refused write was kept; callers answer 503 with Retry-After `retry_after_s`.
+    """
+
+    retry_after_s = 2
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"the store is not accepting writes right now ({reason}); nothing was changed, "
+                         f"retry in {self.retry_after_s} s")
+        self.reason = reason

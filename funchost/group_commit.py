@@ -4,7 +4,11 @@ A step queues its write (a callable doing store calls), the message rows it adds
 after-commit hook that applies its effects in memory. The first submission of an iteration
 schedules `flush` with `call_soon`, so writes of many steps share one `BEGIN IMMEDIATE ... COMMIT`.
 If the shared transaction fails, each write is retried in its own transaction, so one bad write
-fails only its own future. Owned by the dispatcher's loop thread. An after-commit hook that
+fails only its own future. When the store itself refuses writes (locked by another process past
+the busy timeout, disk full, read-only, I/O error), every write of the flush fails at once with
+`StoreUnavailable` (no one-by-one retry, which would block the loop once per write), each write's
+`failed` hook runs (steps put their target back and retry it later) and the commit is `degraded`
+until a flush succeeds again. Owned by the dispatcher's loop thread. An after-commit hook that
 raises is logged and the others still run; its future still resolves (the store has the result).
 """
 
@@ -12,18 +16,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Protocol
 
+from .errors import StoreUnavailable
 from .messages import MessageRow
 
 log = logging.getLogger("funchost.dispatcher")
 
 Write = Callable[[], None]
 AfterCommit = Callable[[], None]
+Failed = Callable[[], None]
 
 
 class CommitStore(Protocol):
@@ -40,6 +47,7 @@ class _Commit:
     after: AfterCommit | None
     future: asyncio.Future[None]
     rows: list[MessageRow] | None = None  # messages to insert; a flush inserts all of them in one call
+    failed: Failed | None = None  # runs when the write was not committed
 
 
 class GroupCommit:
@@ -50,13 +58,18 @@ class GroupCommit:
         self._on_commit = on_commit
         self._queue: list[_Commit] = []
         self._scheduled = False
+        self.degraded: str | None = None  # why the store refuses writes, while it does
 
     def submit(self, write: Write | None, after: AfterCommit | None = None,
-               rows: list[MessageRow] | None = None) -> asyncio.Future[None]:
-        """Queue a write for this iteration's commit; the future resolves after it (and `after`) ran."""
+               rows: list[MessageRow] | None = None, failed: Failed | None = None) -> asyncio.Future[None]:
+        """Queue a write for this iteration's commit; the future resolves after it (and `after`) ran.
+
+        If the write is not committed the future fails (StoreUnavailable when the store refused it)
+        and `failed` runs instead of `after`.
+        """
         loop = asyncio.get_running_loop()
         future: asyncio.Future[None] = loop.create_future()
-        self._queue.append(_Commit(write, after, future, rows))
+        self._queue.append(_Commit(write, after, future, rows, failed))
         if not self._scheduled:
             self._scheduled = True
             loop.call_soon(self.flush)
@@ -85,13 +98,30 @@ class GroupCommit:
                         commit.write()
                 self._store.add_messages([row for commit in commits if commit.rows for row in commit.rows])
             outcomes: list[BaseException | None] = [None] * len(commits)
-        except Exception:
-            log.exception("group commit of %d writes failed; committing them one by one", len(commits))
-            outcomes = [self._commit_alone(c) for c in commits]
+            self._healthy()
+        except Exception as exc:
+            reason = _refusal(exc)
+            if reason is not None:
+                self._degrade(reason, len(commits))
+                outcomes = [StoreUnavailable(reason)] * len(commits)
+            else:
+                log.exception("group commit of %d writes failed; committing them one by one", len(commits))
+                outcomes = [self._commit_alone(c) for c in commits]
         if self._on_commit is not None:
             self._on_commit(time.perf_counter() - start)
         for commit, error in zip(commits, outcomes, strict=True):
             _settle(commit, error)
+
+    def _degrade(self, reason: str, writes: int) -> None:
+        if self.degraded is None:
+            log.warning("the store refuses writes (%s): %d writes failed, their work is retried; the store is "
+                        "degraded until a commit succeeds", reason, writes)
+        self.degraded = reason
+
+    def _healthy(self) -> None:
+        if self.degraded is not None:
+            log.warning("the store accepts writes again (it refused them: %s)", self.degraded)
+        self.degraded = None
 
     def _commit_alone(self, commit: _Commit) -> BaseException | None:
         try:
@@ -105,13 +135,21 @@ class GroupCommit:
             return exc
 
 
+def _refusal(exc: BaseException) -> str | None:
+    """Why the store refused a transaction (lock, disk full, read-only, I/O), or None for any other error."""
+    if isinstance(exc, sqlite3.OperationalError | OSError):
+        return str(exc) or type(exc).__name__
+    return None
+
+
 def _settle(commit: _Commit, error: BaseException | None) -> None:
-    """Run the hook of a committed write and resolve its future (with the error if it failed)."""
-    if error is None and commit.after is not None:
+    """Run the hook of a committed (or failed) write and resolve its future (with the error if it failed)."""
+    hook = commit.after if error is None else commit.failed
+    if hook is not None:
         try:
-            commit.after()
+            hook()
         except Exception:
-            log.exception("after-commit hook failed")
+            log.exception("%s hook failed", "after-commit" if error is None else "failed-commit")
     if not commit.future.done():
         if error is None:
             commit.future.set_result(None)

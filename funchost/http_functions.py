@@ -18,6 +18,7 @@ from aiohttp.web_urldispatcher import AbstractResource, AbstractRoute, UrlDispat
 from yarl import URL
 
 from .discovery import HttpFunction
+from .errors import StoreUnavailable
 
 log = logging.getLogger("funchost.http")
 
@@ -182,6 +183,10 @@ class HttpInvoker:
                 else:
                     loop = asyncio.get_running_loop()
                     result = await loop.run_in_executor(self._threads, lambda: fn.callable(**kwargs))
+            except StoreUnavailable as exc:  # a host call the function made could not be committed
+                log.warning("HTTP function %s: %s", fn.name, exc)
+                return web.json_response({"error": "store unavailable", "details": str(exc)}, status=503,
+                                         headers={"Retry-After": str(exc.retry_after_s)})
             except Exception as exc:
                 log.exception("HTTP function %s failed", fn.name)
                 return web.json_response(error_document("the function failed", f"{fn.name}: {type(exc).__name__}: "

@@ -108,6 +108,11 @@ class Mailboxes:
         """End `target`'s step without consuming anything (it stays as it is until new messages come)."""
         self._running.discard(target)
 
+    def retry_later(self, target: str, delay_s: float = 1.0) -> None:
+        """End `target`'s step without consuming anything and run it again after `delay_s` (its commit failed)."""
+        self._running.discard(target)
+        asyncio.get_running_loop().call_later(delay_s, self.mark_ready, target)
+
     def forget_timers(self, target: str) -> None:
         """Drop every delayed message of `target` (its instance ended; its timers will never be wanted)."""
         for message in self._pending.get(target, []):

@@ -21,6 +21,7 @@ from .errors import (
     InstanceFinished,
     InstanceNotFound,
     InvalidIdError,
+    StoreUnavailable,
     UnknownFunction,
 )
 from .history import from_epoch, iso_seconds, parse_iso
@@ -164,6 +165,10 @@ class ManagementApi:
             return error(409, str(exc), "InvalidOperationException")
         except HostShuttingDown as exc:
             return error(503, str(exc), "HostShuttingDown")
+        except StoreUnavailable as exc:
+            response = error(503, str(exc), "StoreUnavailable")
+            response.headers["Retry-After"] = str(exc.retry_after_s)
+            return response
 
     # -- orchestrations -------------------------------------------------------------------------
     async def start(self, request: web.Request) -> web.StreamResponse:

@@ -94,7 +94,7 @@ class OrchestrationSteps:
         def after() -> None:
             self._apply(target, plan, used, created, now_s)
 
-        self._commits.submit(write, after)
+        self._commits.submit(write, after, failed=lambda: self._mailboxes.retry_later(target))
 
     def _apply(self, target: str, plan: Plan, used: list[Message], created: float, now_s: float) -> None:
         """After the commit: update the live table, release the mailbox, start the new work."""
@@ -126,5 +126,6 @@ class OrchestrationSteps:
             store.delete_messages(message_rows)
             store.delete_activities(activity_rows)
 
-        self._commits.submit(write, lambda: self._mailboxes.release(target, {m.seq for m in messages}))
+        self._commits.submit(write, lambda: self._mailboxes.release(target, {m.seq for m in messages}),
+                             failed=lambda: self._mailboxes.retry_later(target))
 

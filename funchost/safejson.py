@@ -8,6 +8,7 @@ on integers over 4,300 digits; both escaped as 500s. `loads` turns every such in
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 MAX_DEPTH = 64
@@ -17,26 +18,33 @@ class UnsafeJson(ValueError):
     """The body is not JSON, or exceeds the nesting or number limits."""
 
 
-def nesting_depth(text: str) -> int:
-    """The deepest nesting of arrays and objects in `text` (brackets inside strings do not count)."""
-    depth = deepest = 0
-    in_string = escaped = False
-    for char in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == '"':
-                in_string = False
-        elif char == '"':
-            in_string = True
-        elif char in "[{":
-            depth += 1
-            deepest = max(deepest, depth)
-        elif char in "]}":
-            depth -= 1
-    return deepest
+_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+_INNERMOST_PAIR = re.compile(r"\[\]|\{\}|\[\}|\{\]")
+
+
+def exceeds_depth(text: str, max_depth: int) -> bool:
+    """Whether arrays and objects in `text` nest deeper than `max_depth` (brackets inside strings do not count).
+
+    Runs in the regex engine, not a Python loop per character: strings and everything but brackets are
+    removed, then innermost pairs are peeled `max_depth` times; brackets left mean deeper nesting (or
+    unbalanced brackets, which the parser rejects anyway).
+    """
+    brackets = _NOT_BRACKET.sub("", _STRING.sub("", text))
+    if len(brackets) <= max_depth:  # no deeper than the number of brackets
+        return False
+    return not _balanced_within(brackets, max_depth)
+
+
+def _balanced_within(brackets: str, max_depth: int) -> bool:
+    for _ in range(max_depth):
+        peeled = _INNERMOST_PAIR.sub("", brackets)
+        if not peeled:
+            return True
+        if peeled == brackets:  # unbalanced: nothing more to peel
+            return False
+        brackets = peeled
+    return not brackets
 
 
 def loads(raw: bytes | str, max_depth: int = MAX_DEPTH) -> Any:
@@ -45,9 +53,9 @@ def loads(raw: bytes | str, max_depth: int = MAX_DEPTH) -> Any:
         text = raw.decode() if isinstance(raw, bytes) else raw
     except UnicodeDecodeError as exc:
         raise UnsafeJson(f"not UTF-8: {exc}") from None
-    depth = nesting_depth(text)
-    if depth > max_depth:
-        raise UnsafeJson(f"nested {depth} levels deep; the limit is {max_depth}")
+    if exceeds_depth(text, max_depth):
+        raise UnsafeJson(f"nested more than {max_depth} levels deep (or unbalanced brackets); the limit is "
+                         f"{max_depth}")
     try:
         return json.loads(text)
     except RecursionError:

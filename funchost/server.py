@@ -12,13 +12,17 @@ from aiohttp import web
 
 from . import in_process_client, monitor, sdk_patches
 from .activities import ActivityRunner
+from .body_limits import BodyLimits
 from .cors import CorsMiddleware
 from .datalock import DataFolderLock
 from .discovery import FunctionSet, load_app
 from .dispatcher import Dispatcher
+from .errors import UnsafeBindError
 from .http_functions import AzureRouteFallback, HttpInvoker, route_paths, route_sort_key
 from .management import ManagementApi
 from .management_payloads import client_binding
+from .origins import RequestOrigins, exposes_to_network, self_call_host
+from .protocol_errors import JsonErrorRunner
 from .schedule_monitor import StoreScheduleMonitor
 from .store import Store
 from .telemetry import Observability
@@ -37,6 +41,9 @@ class HostConfig:
     host: str = "127.0.0.1"
     data_dir: Path | None = None
     max_body_bytes: int = 100 * 1024 * 1024
+    function_body_bytes: int | None = None  # the app's limit on HTTP function bodies; None: max_body_bytes
+    idle_timeout_s: float = 30.0  # a connection with no complete request head for this long is closed
+    body_timeout_s: float = 60.0  # a body that has not fully arrived by then gets 408
     activity_processes: int = 0
     max_concurrent_activities: int = 16
     activity_threads: int = 8
@@ -46,6 +53,8 @@ class HostConfig:
     telemetry: bool = True
     cors_origins: list[str] = field(default_factory=list)
     cors_credentials: bool = False
+    allowed_hosts: list[str] = field(default_factory=list)  # Host names beyond loopback, IPs and the bound one
+    allow_unauthenticated: bool = False  # bind a non-loopback address without keys (warned about loudly)
 
     @property
     def data_path(self) -> Path:
@@ -61,10 +70,15 @@ class HostConfig:
             config.activity_processes = int(processes)
         if env.get("FUNCHOST_MAX_BODY_BYTES", "").isdigit():
             config.max_body_bytes = int(env["FUNCHOST_MAX_BODY_BYTES"])
+        if env.get("FUNCHOST_FUNCTION_MAX_BODY_BYTES", "").isdigit():
+            config.function_body_bytes = int(env["FUNCHOST_FUNCTION_MAX_BODY_BYTES"])
+        config.idle_timeout_s = _seconds(env, "FUNCHOST_IDLE_TIMEOUT_S", config.idle_timeout_s)
+        config.body_timeout_s = _seconds(env, "FUNCHOST_BODY_TIMEOUT_S", config.body_timeout_s)
         keys = env.get("FUNCHOST_FUNCTION_KEYS", "")
         config.function_keys = [k for k in keys.split(",") if k]
         config.admin_key = env.get("FUNCHOST_ADMIN_KEY") or None
         config.system_key = env.get("FUNCHOST_SYSTEM_KEY") or None
+        config.allowed_hosts = [h.strip() for h in env.get("FUNCHOST_ALLOWED_HOSTS", "").split(",") if h.strip()]
         if env.get("FUNCHOST_TELEMETRY", "1") in ("0", "false"):
             config.telemetry = False
         for key, value in overrides.items():
@@ -81,6 +95,7 @@ class Host:
         """`span_exporter` (e.g. an InMemorySpanExporter in tests) receives every finished span."""
         sdk_patches.apply_from(os.environ)
         self.config = config
+        _check_exposure(config)
         # Providers first: an app that sets up telemetry at import time must find the host's.
         self.observability = Observability(enabled=config.telemetry, span_exporter=span_exporter)
         self.functions = functions or load_app(config.script_root)
@@ -92,6 +107,7 @@ class Host:
         except BaseException:
             self.data_lock.release()
             raise
+        self._observe_store()
         self.runner = ActivityRunner(self.functions, config.max_concurrent_activities, config.activity_threads,
                                      config.activity_processes)
         self.dispatcher = Dispatcher(self.store, self.functions, self.runner, self.observability.host_telemetry)
@@ -104,7 +120,7 @@ class Host:
         self.invoker = HttpInvoker(str(config.script_root), self._client_binding)
         self.timers = TimerRunner(self.functions.timers, self._local_client_binding, self.invoker.run_sync,
                                   self.invoker.context, StoreScheduleMonitor(self.store))
-        self._runner: web.AppRunner | None = None
+        self._runner: JsonErrorRunner | None = None
         self._site: web.TCPSite | None = None
         self.port = config.port
 
@@ -115,26 +131,38 @@ class Host:
         # Management links (handed back to callers) carry the system key only for a caller who
         # presented a function or admin key: an anonymous caller never receives a key.
         keyed = presented_a_key(request, self.config.function_keys, self.config.admin_key)
-        return client_binding(base, f"http://127.0.0.1:{self.port}{RPC_PREFIX}/", self.functions.task_hub,
+        return client_binding(base, f"{self._self_base}{RPC_PREFIX}/", self.functions.task_hub,
                               self.system_key, self.system_key if keyed else None)
+
+    @property
+    def _self_base(self) -> str:
+        """The URL of the host's calls to itself: to the address it is bound to (loopback for 0.0.0.0)."""
+        return f"http://{self_call_host(self.config.host)}:{self.port}"
 
     def _local_client_binding(self) -> str:
         """The durable client binding for functions not started by a request (timers)."""
-        base = f"http://127.0.0.1:{self.port}"
+        base = self._self_base
         return client_binding(base + DURABLE_PREFIX, base + RPC_PREFIX + "/", self.functions.task_hub,
                               self.system_key)
 
     def build_app(self) -> web.Application:
-        from .auth import install_protocol_error_filter, make_auth_middleware
+        from .auth import make_auth_middleware
+        from .protocol_errors import install_protocol_error_filter
 
         install_protocol_error_filter()
         levels: dict[str, str] = {}  # filled below, as routes are registered
-        auth = make_auth_middleware(self.config.function_keys, self.config.admin_key, self.system_key, levels)
+        auth = make_auth_middleware(self.config.function_keys, self.config.admin_key, self.system_key, levels,
+                                    self_address=self.config.host)
         middlewares = self.observability.middlewares(auth)
+        origins = RequestOrigins(self.config.host, self.config.allowed_hosts, self.config.cors_origins)
+        middlewares.insert(1, origins.middleware)  # after the JSON errors, before CORS and the key check
         cors = CorsMiddleware(self.config.cors_origins, self.config.cors_credentials) if self.config.cors_origins \
             else None
         if cors is not None:  # preflights are answered before the key check, as in Core Tools
             middlewares.insert(len(middlewares) - 1, cors.middleware)
+        limits = BodyLimits(self.config.max_body_bytes, self.config.function_body_bytes or self.config.max_body_bytes,
+                            self.config.body_timeout_s, levels)
+        middlewares.append(limits.middleware)  # innermost: bodies are read only once the key check passed
         app = web.Application(client_max_size=self.config.max_body_bytes, middlewares=middlewares)
         if cors is not None:
             cors.install(app)
@@ -155,7 +183,25 @@ class Host:
         return app
 
     async def _host_status(self, request: web.Request) -> web.Response:
-        return web.json_response({"state": "Running", "version": "funchost", "functions": len(self.routes())})
+        degraded = await self.dispatcher.store_degraded()
+        store: dict[str, object] = {"status": "degraded" if degraded else "ok", "deadLetters": self.store.dead_letters}
+        if degraded:
+            store["reason"] = f"the store refuses writes: {degraded}; work waiting on it is retried"
+        return web.json_response({"state": "Degraded" if degraded else "Running", "version": "funchost",
+                                  "functions": len(self.routes()), "store": store})
+
+    def _observe_store(self) -> None:
+        """`funchost_store_dead_letters`: rows quarantined because they could not be read (0 is healthy)."""
+        if not self.observability.enabled:
+            return
+        from opentelemetry.metrics import CallbackOptions, Observation
+
+        def observe(_options: CallbackOptions) -> list[Observation]:
+            return [Observation(self.store.dead_letters)]
+
+        self.observability.meter_provider.get_meter("funchost").create_observable_gauge(
+            "funchost_store_dead_letters", callbacks=[observe], unit="{row}",
+            description="Store rows moved to the dead_letters table because they could not be read")
 
     async def _admin_invoke(self, request: web.Request) -> web.Response:
         """Run a non-HTTP function now, as the Functions host's admin API does: 202, the run goes on."""
@@ -184,7 +230,8 @@ class Host:
     async def start(self) -> None:
         self.dispatcher.start()
         in_process_client.install(self.dispatcher)
-        self._runner = web.AppRunner(self.build_app(), access_log=None, handle_signals=False)
+        self._runner = JsonErrorRunner(self.build_app(), access_log=None, handle_signals=False,
+                                     keepalive_timeout=self.config.idle_timeout_s)
         await self._runner.setup()
         self._site = web.TCPSite(self._runner, self.config.host, self.config.port, reuse_address=True)
         await self._site.start()
@@ -225,6 +272,25 @@ class Host:
         for name, kind in sorted(self.functions.other):
             lines.append(f"{name}: {kind}, not supported by funchost: runs on Azure")
         return lines
+
+
+def _check_exposure(config: HostConfig) -> None:
+    """Refuse a bind reachable from the network without keys, unless explicitly allowed (then warn loudly)."""
+    if not exposes_to_network(config.host) or config.function_keys or config.admin_key:
+        return
+    if not config.allow_unauthenticated:
+        raise UnsafeBindError(config.host)
+    log.warning("*** funchost is listening on %s WITHOUT ANY KEY (--allow-unauthenticated): anyone who can reach "
+                "this address can read and change all state through the management API ***", config.host)
+
+
+def _seconds(env: os._Environ[str] | dict[str, str], name: str, default: float) -> float:
+    """A positive number of seconds from the environment, else `default`."""
+    try:
+        value = float(env.get(name, ""))
+    except ValueError:
+        return default
+    return value if value > 0 else default
 
 
 SYSTEM_KEY_FILE = "durable-system-key"

@@ -5,12 +5,19 @@ One connection, owned by the event-loop thread (the dispatcher). WAL mode with
 the last transactions before a power cut may be lost, as with any WAL database at this level.
 Writes go through `transaction()`, which takes the write lock with `BEGIN IMMEDIATE` and rolls
 back on any error.
+
+Integrity at start: opening probes a write (a read-only file otherwise opens and every later write
+fails), and migrates older schema versions forward. The start-up reads (`active_instances`,
+`all_messages`) move a row they cannot decode to the `dead_letters` table (logged, counted in
+`dead_letters`) instead of stopping start-up; a database error while reading is one StoreOpenError line.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -21,10 +28,33 @@ from .errors import StoreOpenError
 from .messages import Message, MessageRow, StoredActivity
 from .model import Instance, ParentRef, ReplayMeta, encode_history
 
+log = logging.getLogger("funchost")
+
 SCHEMA_VERSION = 2
-# Versions a store is upgraded from in place (the new tables come from `_SCHEMA`'s IF NOT EXISTS):
-# 1 -> 2 added timer_status.
-_UPGRADABLE_FROM = (1,)
+BUSY_TIMEOUT_MS = 200
+
+_DEAD_LETTERS = """
+CREATE TABLE IF NOT EXISTS dead_letters (
+    id             INTEGER PRIMARY KEY,
+    source         TEXT NOT NULL,
+    row_key        TEXT NOT NULL,
+    row_json       TEXT NOT NULL,
+    reason         TEXT NOT NULL,
+    quarantined_at REAL NOT NULL
+);
+"""
+
+_TIMER_STATUS = """
+CREATE TABLE IF NOT EXISTS timer_status (
+    name         TEXT PRIMARY KEY,
+    last         REAL,
+    next         REAL NOT NULL,
+    last_updated REAL NOT NULL
+) WITHOUT ROWID;
+"""
+
+# Statements that take a store at version N (the key) to N + 1: 1 -> 2 added dead_letters and timer_status.
+_MIGRATIONS: dict[int, str] = {1: _DEAD_LETTERS + _TIMER_STATUS}
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
@@ -69,13 +99,7 @@ CREATE TABLE IF NOT EXISTS entities (
     last_op   REAL NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS entities_by_name ON entities (name, key);
-CREATE TABLE IF NOT EXISTS timer_status (
-    name         TEXT PRIMARY KEY,
-    last         REAL,
-    next         REAL NOT NULL,
-    last_updated REAL NOT NULL
-) WITHOUT ROWID;
-"""
+""" + _DEAD_LETTERS + _TIMER_STATUS
 
 
 @dataclass(frozen=True)
@@ -137,18 +161,46 @@ class Store:
     def _open(self) -> None:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute("PRAGMA busy_timeout=5000")
+        # Short: the loop thread waits this long at most for another process's write lock; a refused
+        # commit is retried (see group_commit) instead of freezing the host.
+        self._db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         self._db.execute("PRAGMA cache_size=-32000")
+        row = self._db.execute("SELECT name FROM sqlite_master WHERE name = 'schema_version'").fetchone()
+        version = self._db.execute("SELECT version FROM schema_version").fetchone() if row else None
+        if version is not None and version[0] > SCHEMA_VERSION:
+            raise StoreOpenError(self.path, f"it has schema version {version[0]}, written by a newer funchost; "
+                                 f"this host reads version {SCHEMA_VERSION} (use a matching funchost or another "
+                                 "--data folder)")
+        if version is not None and version[0] < SCHEMA_VERSION:
+            self._migrate(version[0])
         self._db.executescript(_SCHEMA)
-        row = self._db.execute("SELECT version FROM schema_version").fetchone()
-        if row is None:
+        if version is None:
             self._db.execute("INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION,))
-        elif row[0] in _UPGRADABLE_FROM:
+        self._probe_write()
+        self.dead_letters = int(self._db.execute("SELECT COUNT(*) FROM dead_letters").fetchone()[0])
+
+    def _migrate(self, version: int) -> None:
+        """Take the store from `version` to SCHEMA_VERSION, one step per version, all in one transaction."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            for step in range(version, SCHEMA_VERSION):
+                for statement in _MIGRATIONS[step].split(";"):
+                    if statement.strip():
+                        self._db.execute(statement)
             self._db.execute("UPDATE schema_version SET version = ?", (SCHEMA_VERSION,))
-        elif row[0] != SCHEMA_VERSION:
-            newer = "a newer funchost" if row[0] > SCHEMA_VERSION else "an older funchost"
-            raise StoreOpenError(self.path, f"it has schema version {row[0]}, written by {newer}; this host "
-                                 f"reads version {SCHEMA_VERSION} (use a matching funchost or another --data folder)")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+        log.warning("migrated the store %s from schema version %d to %d", self.path, version, SCHEMA_VERSION)
+
+    def _probe_write(self) -> None:
+        """Fail now, in one line, on a store that opens but refuses writes (a read-only file or folder)."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            self._db.execute("UPDATE schema_version SET version = version")
+        finally:
+            self._db.execute("ROLLBACK")
 
     def close(self) -> None:
         self._db.close()
@@ -162,11 +214,16 @@ class Store:
         self._in_tx = True
         try:
             yield
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        else:
             self._db.execute("COMMIT")
+        except BaseException:
+            # Also after a failed COMMIT (disk full, lock): a transaction left open would refuse every
+            # later BEGIN, wedging all writes until restart.
+            if self._db.in_transaction:
+                try:
+                    self._db.execute("ROLLBACK")
+                except sqlite3.Error as exc:
+                    log.warning("rollback of %s failed: %s", self.path, exc)
+            raise
         finally:
             self._in_tx = False
 
@@ -188,8 +245,23 @@ class Store:
         self._db.execute("DELETE FROM messages WHERE target = ?", (target,))
 
     def all_messages(self) -> list[Message]:
-        cur = self._db.execute("SELECT seq, target, body, visible_at FROM messages ORDER BY seq")
-        return [Message.from_row(row) for row in cur]
+        """Every queued message; one that cannot be decoded is quarantined (see `_quarantine`), not returned."""
+        messages: list[Message] = []
+        bad: list[tuple[str, str, dict[str, Any], str]] = []
+        with self._startup_read():
+            rows = self._db.execute("SELECT seq, target, body, visible_at FROM messages ORDER BY seq").fetchall()
+        for seq, target, body, visible_at in rows:
+            try:
+                message = Message.from_row((seq, target, body, float(visible_at)))
+                if not isinstance(message.body, dict):
+                    raise ValueError(f"the body is a JSON {type(message.body).__name__}, not an object")
+                messages.append(message)
+            except (ValueError, TypeError) as exc:
+                raw = {"seq": seq, "target": target, "body": body, "visible_at": visible_at}
+                bad.append(("messages", str(seq), raw, f"{type(exc).__name__}: {exc}"))
+        if bad:
+            self._quarantine(bad, "DELETE FROM messages WHERE seq = ?")
+        return messages
 
     def count_messages(self) -> int:
         return int(self._db.execute("SELECT COUNT(*) FROM messages").fetchone()[0])
@@ -229,11 +301,45 @@ class Store:
         return _instance_row(row) if row else None
 
     def active_instances(self, statuses: tuple[str, ...]) -> list[InstanceRow]:
+        """Instances in `statuses`; one that cannot be decoded is quarantined (see `_quarantine`), not returned."""
         marks = ",".join("?" for _ in statuses)
-        cur = self._db.execute(
-            "SELECT instance_id, name, execution_id, status, input, output, custom_status, created, updated, "
-            f"parent, history, meta FROM instances WHERE status IN ({marks})", statuses)
-        return [_instance_row(r) for r in cur]
+        with self._startup_read():
+            rows = self._db.execute(
+                "SELECT instance_id, name, execution_id, status, input, output, custom_status, created, updated, "
+                f"parent, history, meta FROM instances WHERE status IN ({marks})", statuses).fetchall()
+        instances: list[InstanceRow] = []
+        bad: list[tuple[str, str, dict[str, Any], str]] = []
+        for row in rows:
+            try:
+                instances.append(_instance_row(row))
+            except (ValueError, TypeError, KeyError, AttributeError) as exc:
+                raw = dict(zip(("instance_id", "name", "execution_id", "status", "input", "output", "custom_status",
+                                "created", "updated", "parent", "history", "meta"), row, strict=True))
+                bad.append(("instances", str(row[0]), raw, f"{type(exc).__name__}: {exc}"))
+        if bad:
+            self._quarantine(bad, "DELETE FROM instances WHERE instance_id = ?")
+        return instances
+
+    def _quarantine(self, rows: list[tuple[str, str, dict[str, Any], str]], delete_sql: str) -> None:
+        """Move rows that cannot be decoded to `dead_letters` (kept whole, as JSON), one log line each."""
+        now = time.time()
+        with self.transaction():
+            for source, key, raw, reason in rows:
+                self._db.execute("INSERT INTO dead_letters (source, row_key, row_json, reason, quarantined_at) "
+                                 "VALUES (?, ?, ?, ?, ?)", (source, key, json.dumps(raw, default=str), reason, now))
+                self._db.execute(delete_sql, (raw["seq"] if source == "messages" else key,))
+        for source, key, _, reason in rows:
+            log.warning("quarantined an unreadable row of %s (%s) to dead_letters: %s", source, key[:100],
+                        reason[:200])
+        self.dead_letters += len(rows)
+
+    @contextmanager
+    def _startup_read(self) -> Iterator[None]:
+        """A read at start-up: a database error (corrupt pages) becomes one StoreOpenError line."""
+        try:
+            yield
+        except sqlite3.DatabaseError as exc:
+            raise StoreOpenError(self.path, _open_reason(exc)) from None
 
     def query_instances(self, q: InstanceQuery) -> list[InstanceRow]:
         where, args = _instance_filter(q)

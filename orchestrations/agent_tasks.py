@@ -25,7 +25,10 @@ that is cancelled as soon as the call wins, so no timer is left pending when the
 
 Custom status (what is running now) at every step: {"type", "stage", "progress", "message"}, progress
 never decreasing (across executions too: a continued execution sets the carried stage and progress
-before its first yield) and 1.0 on completion. Stages in order: queued (0.0, validating and analysing),
+before its first yield) and 1.0 on completion. Before anything runs, the task waits for admission
+(orchestrations/agent_admission.py: stage queued with its queuePosition, one entity ask a second on a
+durable timer); the deadline counts from admission, and the slot is released when the task ends.
+Stages in order: queued (0.0, waiting for a slot, then validating and analysing),
 consulting-llm (0.1, only when an LLM is configured), searching (0.15 -> 0.85 by iterations done),
 voicing (0.9), assembling (0.95), completed (1.0).
 """
@@ -47,6 +50,7 @@ from harmony import agent
 from harmony.errors import RequestValidationError, SearchStateError
 from harmony.llm import LlmSettings
 from harmony.tasks import deadline_seconds
+from orchestrations.agent_admission import ADMISSION_ENTITY, ADMISSION_KEY
 
 bp = df.Blueprint()
 log = logging.getLogger(__name__)
@@ -68,6 +72,7 @@ CONTINUED = "continued"  # the orchestration input key that marks a continued ex
 
 # Progress bands per stage; searching fills SEARCH_START..SEARCH_END in proportion to iterations.
 SEARCH_START, SEARCH_END = 0.15, 0.85
+ADMISSION = df.EntityId(ADMISSION_ENTITY, ADMISSION_KEY)
 
 
 class AgentTaskFailed(Exception):
@@ -75,9 +80,11 @@ class AgentTaskFailed(Exception):
 
 
 def _set_status(context: df.DurableOrchestrationContext, task: str, stage: str, progress: float,
-                message: str) -> None:
-    context.set_custom_status({"type": task, "stage": stage, "progress": round(progress, 3),
-                               "message": message})
+                message: str, queue_position: int | None = None) -> None:
+    status = {"type": task, "stage": stage, "progress": round(progress, 3), "message": message}
+    if queue_position is not None:
+        status["queuePosition"] = queue_position
+    context.set_custom_status(status)
     if not context.is_replaying:  # metrics are side effects: once per step, never on replay
         telemetry.task_progress(context.instance_id, task, progress)
 
@@ -109,9 +116,13 @@ def _agent_task(context: df.DurableOrchestrationContext, task: str) -> Generator
             outcome = telemetry.TIMED_OUT if "timed out" in str(exc) else telemetry.FAILED
             telemetry.task_finished(context.instance_id, task, outcome,
                                     (context.current_utc_datetime - started).total_seconds())
+        # A failing episode's actions may be dropped: release in an episode of its own, then fail.
+        _release(context)
+        yield context.create_timer(context.current_utc_datetime)
         raise
     if context.will_continue_as_new:
         return None
+    _release(context)  # sent with the completion
     if not context.is_replaying:
         telemetry.task_finished(context.instance_id, task, telemetry.COMPLETED,
                                 (context.current_utc_datetime - started).total_seconds())
@@ -125,7 +136,9 @@ def _begin(context: df.DurableOrchestrationContext, task: str,
     Returns what the search and the later stages need, in the form carried across executions.
     """
     body = payload.get("request", payload) if isinstance(payload, dict) else payload
-    started = context.current_utc_datetime
+    started = context.current_utc_datetime  # createdAt: when the task was submitted
+    yield from _admission(context, task)
+    running_since = context.current_utc_datetime  # the budget counts from admission, not from the queue
     instance = context.instance_id
     _set_status(context, task, "queued", 0.0, "analysing the request")
     prepared = yield context.call_activity_with_retry(
@@ -134,7 +147,7 @@ def _begin(context: df.DurableOrchestrationContext, task: str,
     if prepared.get("error"):
         raise AgentTaskFailed(str(prepared["error"]))
     seconds = float(prepared["deadlineSeconds"])
-    deadline_at = started + timedelta(seconds=seconds)
+    deadline_at = running_since + timedelta(seconds=seconds)
     state = prepared.pop("state")
     llm: dict[str, Any] | None = None
     warnings: list[str] = []
@@ -157,6 +170,25 @@ def _begin(context: df.DurableOrchestrationContext, task: str,
     return {"createdAt": started.isoformat(), "deadlineAt": deadline_at.isoformat(), "deadlineSeconds": seconds,
             "prepared": prepared, "state": state, "llm": llm, "warnings": warnings, "progress": SEARCH_START,
             "execution": 1}
+
+
+def _admission(context: df.DurableOrchestrationContext, task: str) -> Generator[Any, Any, None]:
+    """Wait (durable timers, one ask a second) until the admission entity lets this task run."""
+    _set_status(context, task, "queued", 0.0, "waiting for a free slot")
+    while True:
+        answer = yield context.call_entity(ADMISSION, "poll", {
+            "id": context.instance_id, "at": context.current_utc_datetime.timestamp()})
+        if not isinstance(answer, dict) or answer.get("admitted", True):
+            return
+        position = int(answer.get("queuePosition") or 1)
+        _set_status(context, task, "queued", 0.0, f"waiting for a free slot ({position - 1} ahead)", position)
+        yield context.create_timer(context.current_utc_datetime + timedelta(seconds=1))
+
+
+def _release(context: df.DurableOrchestrationContext) -> None:
+    """Free this task's slot in the admission entity."""
+    context.signal_entity(ADMISSION, "release", {"id": context.instance_id,
+                                                 "at": context.current_utc_datetime.timestamp()})
 
 
 def _search_progress(state: dict[str, Any]) -> tuple[float, str]:

@@ -17,6 +17,7 @@ import json
 import logging
 import re
 import time
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -29,7 +30,9 @@ from azure.durable_functions.models.DurableOrchestrationStatus import DurableOrc
 import telemetry
 from harmony.errors import RequestValidationError
 from harmony.tasks import validate_request
+from orchestrations.agent_admission import ADMISSION_ENTITY, ADMISSION_KEY
 from orchestrations.agent_tasks import AGENT_ORCHESTRATORS, ORCHESTRATOR_BY_TASK, TASK_BY_ORCHESTRATOR
+from routes.durable_calls import call_entity
 from routes.openapi import unknown_fields
 from routes.responses import (
     RequestError,
@@ -137,6 +140,8 @@ def _view(status: DurableOrchestrationStatus) -> dict[str, Any]:
         "errorMessage": error,
         "createdTime": _iso(status.created_time),
         "lastUpdatedTime": _iso(status.last_updated_time),
+        **({"queuePosition": int(custom["queuePosition"])}
+           if state in ("Pending", "Running") and stage == "queued" and custom.get("queuePosition") else {}),
     }
 
 
@@ -153,8 +158,14 @@ async def _start(req: func.HttpRequest, client: df.DurableOrchestrationClient, t
     except RequestError as exc:
         return from_request_error(exc)
     try:
-        instance_id = await client.start_new(ORCHESTRATOR_BY_TASK[task], None, {"type": task, "request": body})
-    except Exception as exc:  # aiohttp errors and the SDK's bare Exception alike
+        instance_id = uuid.uuid4().hex
+        admission = await call_entity(client, ADMISSION_ENTITY, ADMISSION_KEY, "enqueue",
+                                      {"id": instance_id, "at": time.time()})
+        if isinstance(admission, dict) and admission.get("full"):
+            return _queue_full(task, admission)
+        instance_id = await client.start_new(ORCHESTRATOR_BY_TASK[task], instance_id,
+                                             {"type": task, "request": body})
+    except Exception as exc:  # aiohttp errors, EntityCallError and the SDK's bare Exception alike
         logger.warning("agent %s: could not start the orchestration: %s", task, exc)
         return backend_error(503, "durable backend unavailable", exc)
     status_url = _absolute(req, f"agents/tasks/{instance_id}/status")
@@ -168,6 +179,15 @@ async def _start(req: func.HttpRequest, client: df.DurableOrchestrationClient, t
         "statusUrl": status_url,
     }
     return json_response(payload, 202, headers={"Location": status_url})
+
+
+def _queue_full(task: str, admission: dict[str, Any]) -> func.HttpResponse:
+    """429 with Retry-After: the admission queue is full, so the task is refused before it exists."""
+    retry = int(admission.get("retryAfter") or 5)
+    logger.info("agent %s: refused, %s tasks already queued", task, admission.get("queued"))
+    return json_response({"error": "too many agent tasks", "details": (
+        f"{admission.get('queued')} tasks are already waiting to run; retry in {retry} s")}, 429,
+        headers={"Retry-After": str(retry)})
 
 
 @bp.route(route="agents/tasks/spice-up", methods=["POST"])
@@ -227,6 +247,8 @@ async def agents_cancel_task(req: func.HttpRequest, client: df.DurableOrchestrat
         except Exception as exc:  # the SDK raises a bare Exception for 404 and unexpected codes
             logger.info("agent task %s: terminate refused: %s", task_id, exc)
         final = await _settled(client, task_id)
+        await client.signal_entity(df.EntityId(ADMISSION_ENTITY, ADMISSION_KEY), "release",
+                                   {"id": task_id, "at": time.time()})  # a terminated task frees its slot
     except RequestError as exc:
         return from_request_error(exc)
     except _Unavailable as exc:

@@ -65,7 +65,7 @@ class HostProcess:
             try:
                 key = self.env.get("FUNCHOST_ADMIN_KEY")
                 probe = self.request("GET", "/admin/host/status", headers={"x-functions-key": key} if key else None)
-                if probe.status == 200:
+                if probe.status == 200 or (probe.status == 401 and not key):  # 401: up, /admin needs a key
                     return self
             except OSError:
                 time.sleep(0.05)

@@ -9,7 +9,7 @@ import pytest
 
 from funchost.errors import StoreOpenError
 from funchost.replay import Instance
-from funchost.store import InstanceQuery, Store
+from funchost.store import SCHEMA_VERSION, InstanceQuery, Store
 
 
 def test_store_uses_wal_and_records_schema_version(tmp_path: Path) -> None:
@@ -17,7 +17,7 @@ def test_store_uses_wal_and_records_schema_version(tmp_path: Path) -> None:
     store.close()
     db = sqlite3.connect(tmp_path / "s.sqlite3")
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert db.execute("SELECT version FROM schema_version").fetchall() == [(2,)]
+    assert db.execute("SELECT version FROM schema_version").fetchall() == [(SCHEMA_VERSION,)]
 
 
 def test_failed_transaction_changes_nothing(tmp_path: Path) -> None:

@@ -4,7 +4,8 @@ It plays the part of the Durable extension for one instance: runs the orchestrat
 JSON, executes each newly scheduled activity in-process (sync or async), appends TaskScheduled /
 TaskCompleted (or TaskFailed) events with an advancing clock, records timers and the custom status
 after every episode, and stops when the orchestrator is done. It covers what the agent orchestrations
-use (activities with retry, a timer raced by task_any, custom status), not the whole Durable protocol.
+use (activities with retry, a timer raced by task_any, custom status, calls and signals to the
+agent-admission entity, answered by its real `admit` logic), not the whole Durable protocol.
 """
 
 from __future__ import annotations
@@ -19,7 +20,10 @@ from typing import Any
 
 import azure.durable_functions as df
 
-CALL_ACTIVITY, CALL_ACTIVITY_WITH_RETRY, CREATE_TIMER = 0, 1, 5
+from orchestrations.agent_admission import admit, limits
+
+CALL_ACTIVITY, CALL_ACTIVITY_WITH_RETRY, CREATE_TIMER, CALL_ENTITY, SIGNAL_ENTITY = 0, 1, 5, 7, 9
+EVENT_SENT, EVENT_RAISED = 14, 15
 NEVER = object()  # an activity_override result: the activity never completes (so a timer can win)
 
 
@@ -65,6 +69,7 @@ def replay(blueprint: df.Blueprint, orchestrator: str, orchestration_input: Any,
     run = ReplayRun()
     scheduled = 0
     pending_timers: list[tuple[int, str]] = []
+    admission: dict[str, Any] = {"running": {}, "queue": []}
     while run.episodes < max_episodes:
         run.episodes += 1
         context = {"history": history, "instanceId": "replay-1", "isReplaying": False,
@@ -80,7 +85,8 @@ def replay(blueprint: df.Blueprint, orchestrator: str, orchestration_input: Any,
         actions = [action for group in state.get("actions") or [] for action in group]
         new_actions = actions[scheduled:]
         history.append({"EventId": -1, "EventType": 13, "IsPlayed": False, "Timestamp": _ts(now)})
-        now += clock_step
+        if not new_actions or any(a["actionType"] not in (CALL_ENTITY, SIGNAL_ENTITY) for a in new_actions):
+            now += clock_step  # entity answers take no time on this clock
         history.append({"EventId": -1, "EventType": 12, "IsPlayed": False, "Timestamp": _ts(now)})
         if not new_actions:
             if not pending_timers:
@@ -97,6 +103,9 @@ def replay(blueprint: df.Blueprint, orchestrator: str, orchestration_input: Any,
                 pending_timers.append((sequence, action["fireAt"]))
                 history.append({"EventId": sequence, "EventType": 10, "FireAt": action["fireAt"],
                                 "IsPlayed": False, "Timestamp": _ts(now)})
+                continue
+            if action["actionType"] in (CALL_ENTITY, SIGNAL_ENTITY):
+                _entity(action, sequence, now, history, admission)
                 continue
             if action["actionType"] not in (CALL_ACTIVITY, CALL_ACTIVITY_WITH_RETRY):
                 raise RuntimeError(f"driver cannot run action {action}")
@@ -116,6 +125,23 @@ def replay(blueprint: df.Blueprint, orchestrator: str, orchestration_input: Any,
                                 "Reason": f"Activity function '{name}' failed: {exc}",
                                 "TaskScheduledId": sequence, "Timestamp": _ts(now)})
     raise RuntimeError(f"orchestrator did not finish within {max_episodes} episodes")
+
+
+def _entity(action: dict[str, Any], sequence: int, now: datetime, history: list[dict[str, Any]],
+            admission: dict[str, Any]) -> None:
+    """A call or signal to the admission entity: EventSent, and for a call the EventRaised answer."""
+    if action["instanceId"] != "@agent_admission@all":
+        raise RuntimeError(f"driver cannot run entity action {action}")
+    request_id = f"request-{sequence}"
+    history.append({"EventId": sequence, "EventType": EVENT_SENT, "InstanceId": action["instanceId"], "Name": "op",
+                    "Input": json.dumps({"op": action["operation"], "input": action.get("input"), "id": request_id}),
+                    "IsPlayed": False, "Timestamp": _ts(now)})
+    payload = json.loads(action.get("input") or "{}")
+    answer = admit(admission, action["operation"], str(payload.get("id")), float(payload.get("at") or 0.0),
+                   *limits())
+    if action["actionType"] == CALL_ENTITY:
+        history.append({"EventId": -1, "EventType": EVENT_RAISED, "Name": request_id, "IsPlayed": False,
+                        "Input": json.dumps({"result": json.dumps(answer)}), "Timestamp": _ts(now)})
 
 
 def _execute(handle: Callable[[str], str], context: dict[str, Any]) -> dict[str, Any]:

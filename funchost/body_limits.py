@@ -1,0 +1,73 @@
+"""Request bodies bounded while they arrive: a per-route byte limit and a time limit on reading the body.
+
+aiohttp's own limit (`client_max_size`) is one number for the whole app and only applies once a
+handler reads. This middleware, the innermost one (after the key check, so no unauthenticated
+caller makes the host buffer anything it would refuse), picks the limit for the matched route:
+`function_bytes` for HTTP function routes (the app's limit, e.g. 64 KB), `host_bytes` for the
+management API and the rest (Azure's 100 MB). A `Content-Length` over the limit is answered 413
+before one byte of the body is read; a chunked or compressed body is read in chunks and refused
+as soon as its *decompressed* size passes the limit, so a gzip bomb never inflates past it. A body
+that does not arrive within `body_timeout_s` gets 408. Both close the connection, so the rest of
+the body is never read. Owned by the host's event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from .rejections import rejected
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def _refusal(status: int, error: str, details: str) -> web.Response:
+    """A JSON refusal that closes the connection (the unread rest of the body is dropped, not drained)."""
+    response = web.json_response({"error": error, "details": details}, status=status)
+    response.force_close()
+    return response
+
+
+@dataclass(frozen=True)
+class BodyLimits:
+    """The limits for one host; `function_routes` holds the aiohttp path templates of HTTP functions."""
+
+    host_bytes: int
+    function_bytes: int
+    body_timeout_s: float
+    function_routes: Mapping[str, object]
+
+    def limit_for(self, request: web.Request) -> int:
+        resource = request.match_info.route.resource
+        if resource is not None and resource.canonical in self.function_routes:
+            return min(self.function_bytes, self.host_bytes)
+        return self.host_bytes
+
+    @web.middleware
+    async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        """Read the body within the route's limits, then hand the handler a request holding it."""
+        if not request.body_exists:
+            return await handler(request)
+        limit = self.limit_for(request)
+        length = request.content_length
+        if length is not None and length > limit:
+            rejected("refused a %d-byte body for %s: the limit is %d bytes", length, request.path[:200], limit)
+            return _refusal(413, "request body too large",
+                            f"Content-Length is {length} bytes; the limit for this route is {limit} bytes")
+        bounded = request.clone(client_max_size=limit)
+        try:
+            async with asyncio.timeout(self.body_timeout_s):
+                await bounded.read()  # cached: the handler's read() returns these bytes
+        except web.HTTPRequestEntityTooLarge:
+            rejected("refused a body over %d bytes (decompressed) for %s", limit, request.path[:200])
+            return _refusal(413, "request body too large",
+                            f"the body (decompressed) passes the limit for this route, {limit} bytes")
+        except TimeoutError:
+            rejected("refused a body that took over %.0f s to arrive for %s", self.body_timeout_s,
+                        request.path[:200])
+            return _refusal(408, "request body timeout",
+                            f"the body did not arrive within {self.body_timeout_s:g} s")
+        return await handler(bounded)

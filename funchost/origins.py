@@ -1,0 +1,109 @@
+"""Where requests may come from: the `Host` allowlist (against DNS rebinding) and cross-site writes.
+
+DNS rebinding makes a browser send a page's requests to the host under the attacker's domain name, so
+the `Host` header names a domain the host never chose. Allowed: loopback names (`localhost`,
+`*.localhost`), this machine's own host name, `host.docker.internal` (containers reaching the host,
+e.g. Prometheus in dashboards/docker-compose.yml), any IP literal (a rebinding attack needs a name),
+the bound address, and the names in `--allowed-hosts` / `FUNCHOST_ALLOWED_HOSTS` (`*` allows every
+name). A request without `Host` (HTTP/1.0) passes.
+
+A browser sends a cross-site `text/plain` POST without a preflight, so CORS alone cannot stop it from
+changing state. A write (any method but GET, HEAD, OPTIONS) carrying an `Origin` that is neither the
+request's own origin nor one the CORS policy allows is refused with 403. Clients that are not browsers
+send no `Origin` and are unaffected.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from collections.abc import Awaitable, Callable, Iterable
+from urllib.parse import urlsplit
+
+from aiohttp import web
+
+from .rejections import rejected
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+WILDCARD_BINDS = frozenset({"", "0.0.0.0", "::"})
+
+
+def host_name(header: str) -> str:
+    """The name in a `Host` header, without port, brackets or trailing dot, lower-cased."""
+    value = header.strip().lower()
+    if value.startswith("["):
+        return value[1:value.find("]")] if "]" in value else value[1:]
+    if value.count(":") == 1:
+        value = value.split(":", 1)[0]
+    return value.rstrip(".")
+
+
+def _is_ip(name: str) -> bool:
+    try:
+        ipaddress.ip_address(name.split("%")[0])
+    except ValueError:
+        return False
+    return True
+
+
+class RequestOrigins:
+    """The allowlist of `Host` names and of cross-site origins for one host (immutable once built)."""
+
+    def __init__(self, bound_host: str, allowed_hosts: Iterable[str], cors_origins: Iterable[str]) -> None:
+        names = {host_name(name) for name in allowed_hosts if name.strip()}
+        self.any_host = "*" in names
+        self.hosts = names | {"localhost", "host.docker.internal", host_name(bound_host),
+                              host_name(socket.gethostname())}
+        origins = list(cors_origins)
+        self.any_origin = "*" in origins
+        self.origins = {origin.rstrip("/").lower() for origin in origins}
+
+    def allows_host(self, header: str | None) -> bool:
+        if header is None or self.any_host:
+            return True
+        name = host_name(header)
+        return name in self.hosts or name.endswith(".localhost") or _is_ip(name)
+
+    def allows_origin(self, request: web.Request, origin: str) -> bool:
+        """Whether a write from `origin` may proceed: same origin as the request, or allowed by CORS."""
+        normalized = origin.rstrip("/").lower()
+        if self.any_origin or normalized in self.origins:
+            return True
+        parts = urlsplit(normalized)
+        return bool(parts.netloc) and parts.netloc == request.host.lower() and parts.scheme == request.scheme
+
+    @web.middleware
+    async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        header = request.headers.get("Host")
+        if not self.allows_host(header):
+            rejected("rejected a request for Host %r (not in the allowed hosts)", (header or "")[:100])
+            return web.json_response({"error": "Host not allowed", "details": (
+                f"{(header or '')[:100]!r} is not a name this host answers to; allow it with --allowed-hosts or "
+                "FUNCHOST_ALLOWED_HOSTS (loopback names, IP addresses and the bound address are allowed)")},
+                status=400)
+        origin = request.headers.get("Origin")
+        if origin is not None and request.method not in SAFE_METHODS and not self.allows_origin(request, origin):
+            rejected("rejected a cross-site %s from Origin %r", request.method, origin[:100])
+            return web.json_response({"error": "cross-site request refused", "details": (
+                f"a {request.method} from Origin {origin[:100]!r} may not change state here; allow the origin "
+                "with --cors or Host.CORS in local.settings.json")}, status=403)
+        return await handler(request)
+
+
+def self_call_host(bound_host: str) -> str:
+    """The address the host's own calls to itself use: the bound address, or loopback for a wildcard bind."""
+    if bound_host in WILDCARD_BINDS:
+        return "[::1]" if bound_host == "::" else "127.0.0.1"
+    return f"[{bound_host}]" if ":" in bound_host else bound_host
+
+
+def exposes_to_network(bound_host: str) -> bool:
+    """Whether binding `bound_host` accepts connections from other machines (anything but loopback)."""
+    if bound_host in ("localhost",) or bound_host.endswith(".localhost"):
+        return False
+    try:
+        return not ipaddress.ip_address(bound_host.strip("[]")).is_loopback
+    except ValueError:
+        return True  # a name: it may resolve to any interface
