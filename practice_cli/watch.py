@@ -7,7 +7,6 @@ stream) is read through the status route instead, polled every POLL_INTERVAL_S. 
 
 from __future__ import annotations
 
-import itertools
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -84,13 +83,17 @@ def watch_task(client: ApiClient, task_id: str, console: Console, stream: bool =
     views = task_views(client, task_id, stream)
     final = next(views)
     with progress_bar(console, show) as bar:
-        job = bar.add_task(task_id, total=100, stage="")
-        for view in itertools.chain([final], views):
+        job = bar.add_task(total=100, **_bar_fields(task_id, final))
+        for view in views:
             final = view
-            bar.update(job, description=f"{view.get('type', 'task')} {task_id[:8]}",
-                       completed=float(view.get("progress") or 0) * 100,
-                       stage=str(view.get("statusMessage") or view.get("stage") or ""))
+            bar.update(job, **_bar_fields(task_id, view))
     return final
+
+
+def _bar_fields(task_id: str, view: dict[str, Any]) -> dict[str, Any]:
+    return {"description": f"{view.get('type', 'task')} {task_id[:8]}",
+            "completed": float(view.get("progress") or 0) * 100,
+            "stage": str(view.get("statusMessage") or view.get("stage") or "")}
 
 
 def player_updates(client: ApiClient, player_id: str) -> Iterator[Event]:
