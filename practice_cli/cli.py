@@ -229,7 +229,7 @@ def cancel(settings: Settings, task_id: str) -> None:
 @click.option("--attempts", type=int, default=1, show_default=True, help="Tries it took.")
 @pass_settings
 def record(settings: Settings, player_id: str, shape_id: str, success: bool, time_ms: float, attempts: int) -> None:
-    """Record one practice attempt of SHAPE_ID (e.g. Cmaj7-drop2) by PLAYER_ID."""
+    """Record one practice attempt of SHAPE_ID (a chord shape such as Cmaj7-drop2) by PLAYER_ID."""
     body = {"playerId": player_id, "shapeId": shape_id, "success": success, "timeMs": time_ms,
             "attempts": attempts}
     with settings.client() as client:
