@@ -8,6 +8,8 @@ Cancelled; 2 the host could not be reached, or a usage error; 130 interrupted (a
 from __future__ import annotations
 
 import json
+import os
+import sys
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
@@ -16,7 +18,7 @@ from rich.console import Console
 
 from practice_cli import render
 from practice_cli.client import DEFAULT_URL, ApiClient
-from practice_cli.errors import CliError, TaskEnded
+from practice_cli.errors import EXIT_REFUSED, CliError, TaskEnded
 from practice_cli.watch import player_updates, watch_task
 
 EXIT_INTERRUPTED = 130
@@ -51,6 +53,11 @@ class _Commands(click.Group):
         except KeyboardInterrupt:
             click.echo("practice: interrupted", err=True)
             ctx.exit(EXIT_INTERRUPTED)
+        except BrokenPipeError:
+            # The reader went away (`practice --json follow ana | head -1`): stop quietly, and point stdout
+            # at /dev/null so the interpreter's final flush does not fail again.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            ctx.exit(EXIT_REFUSED)
 
 
 def _fail(ctx: click.Context, exc: CliError) -> NoReturn:

@@ -101,7 +101,7 @@ class ApiClient:
     def _json(self, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
         try:
             reply = self._http.request(method, path, json=body)
-        except httpx.TransportError as exc:
+        except httpx.RequestError as exc:
             raise self._unreachable(exc) from None
         self._raise_for_error(reply)
         try:
@@ -129,10 +129,10 @@ class ApiClient:
                 if not content_type.startswith("text/event-stream"):
                     raise UnexpectedAnswer(f"GET {reply.url}: answer is {content_type or 'untyped'}, not events")
                 return _batch(EventSource(reply))
-        except httpx.TransportError as exc:
+        except httpx.RequestError as exc:
             raise self._unreachable(exc) from None
 
-    def _unreachable(self, exc: httpx.TransportError) -> HostUnreachable:
+    def _unreachable(self, exc: httpx.RequestError) -> HostUnreachable:
         reason = str(exc) or type(exc).__name__
         return HostUnreachable(self.base_url, " ".join(reason.split()))
 

@@ -99,6 +99,8 @@ def test_no_wait_then_watch_by_polling_the_status(app_host: HostProcess) -> None
     assert run.code == 0, run.err
     assert re.search(rf"spice-up {answer['taskId'][:8]} ━+ 100% done", run.out), run.out
     assert_result_printed(run.out, task_status(app_host, answer["taskId"])["result"])
+    once = practice(app_host.base, "status", answer["taskId"])
+    assert once.code == 0 and once.out.startswith(f"task {answer['taskId']} (spice-up): Completed, 100 %, completed")
 
 
 def test_a_cancelled_task_is_watched_to_its_end_and_exits_1(app_host: HostProcess) -> None:
