@@ -23,10 +23,13 @@ class Run:
     err: str
 
 
-def practice(url: str, *args: str, columns: int = 160, tty: bool = False, timeout: float = 120.0) -> Run:
+def practice(url: str, *args: str, columns: int = 160, tty: bool = False, timeout: float = 120.0,
+             extra_env: dict[str, str] | None = None) -> Run:
     """`python -m practice_cli --url URL ARGS...` with its output captured (as a terminal when `tty`)."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": str(columns), "NO_COLOR": "1"}
-    env.pop("TTY_COMPATIBLE", None)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": str(columns), "NO_COLOR": "1", **(extra_env or {})}
+    for name in ("TTY_COMPATIBLE", "PRACTICE_KEY", "PRACTICE_URL"):
+        if name not in (extra_env or {}):
+            env.pop(name, None)
     if tty:
         env.update(TTY_COMPATIBLE="1", TTY_INTERACTIVE="1")
     done = subprocess.run([sys.executable, "-m", "practice_cli", "--url", url, *args], cwd=str(ROOT), env=env,
