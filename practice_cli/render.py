@@ -129,7 +129,7 @@ def task_line(view: dict[str, Any]) -> Text:
 
 
 # -- player sessions --------------------------------------------------------------------------------------
-def _pairs(title: str, rows: Iterable[tuple[str, Any]]) -> Table:
+def _pairs(title: Text, rows: Iterable[tuple[str, Any]]) -> Table:
     table = Table(title=title, box=box.SIMPLE_HEAD, show_header=False)
     table.add_column("figure", style="bold")
     table.add_column("value")
@@ -148,7 +148,7 @@ def record_answer(answer: dict[str, Any]) -> Group:
 
 def player_stats(stats: dict[str, Any]) -> Group:
     """A player's session figures and per-shape statistics as two tables."""
-    overview = _pairs(f"Player {stats.get('playerId')}", [
+    overview = _pairs(Text(f"Player {stats.get('playerId')}"), [
         ("attempts", stats.get("totalAttempts")), ("successes", stats.get("totalSuccesses")),
         ("success rate", percent(stats.get("successRate"))),
         ("average time", f"{figure(stats.get('averageTimeMs'))} ms"),

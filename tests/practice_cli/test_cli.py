@@ -206,3 +206,22 @@ def test_a_host_that_is_down_is_one_line_and_exit_2() -> None:
         assert "refused" in lines[0].lower() and run.out == ""
     run = practice(url, "--json", "stats", "ana")
     assert run.code == 2 and json.loads(run.out)["error"].startswith(f"cannot reach {url}")
+
+
+def test_follow_passes_a_session_reset_through(app_host: HostProcess) -> None:
+    player = "cli-reset-player"
+    assert practice(app_host.base, "record", player, "E", "--success", "--time-ms", "900").code == 0
+    follower = subprocess.Popen([sys.executable, "-m", "practice_cli", "--url", app_host.base, "--json", "follow",
+                                 player, "--count", "2"], cwd=str(ROOT), stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+    try:
+        assert follower.stdout is not None
+        latest = json.loads(follower.stdout.readline())
+        assert app_host.request("POST", f"/api/adaptive-ai/reset-session/{player}").status == 200
+        out, err = follower.communicate(timeout=60)
+    finally:
+        follower.kill()
+    assert follower.returncode == 0, err
+    reset = json.loads(out)
+    assert (latest["event"], reset["event"], reset["data"]["playerId"]) == ("difficulty", "reset", player)
+    assert reset["data"]["previousSessionStartedAtMs"] == latest["data"]["sessionStartedAtMs"]
