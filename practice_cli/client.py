@@ -30,7 +30,7 @@ class Event:
 
     event: str
     id: str
-    data: Any
+    data: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -65,8 +65,11 @@ class ApiClient:
 
     # -- agent tasks ------------------------------------------------------------------------------------
     def start_task(self, kind: str, body: dict[str, Any]) -> dict[str, Any]:
-        """POST /agents/tasks/{kind}: the 202 TaskAccepted answer."""
-        return self._json("POST", f"/agents/tasks/{segment(kind)}", body)
+        """POST /agents/tasks/{kind}: the 202 TaskAccepted answer (it names the task in `taskId`)."""
+        answer = self._json("POST", f"/agents/tasks/{segment(kind)}", body)
+        if not isinstance(answer.get("taskId"), str):
+            raise UnexpectedAnswer(f"POST /api/agents/tasks/{kind}: the answer names no taskId")
+        return answer
 
     def task_status(self, task_id: str) -> dict[str, Any]:
         """GET /agents/tasks/{taskId}/status: the TaskStatus view."""
@@ -161,5 +164,7 @@ def _batch(source: EventSource) -> EventBatch:
             data = json.loads(item.data)
         except ValueError:
             raise UnexpectedAnswer(f"event {item.event!r} does not carry JSON data") from None
+        if not isinstance(data, dict):
+            raise UnexpectedAnswer(f"event {item.event!r} does not carry a JSON object")
         events.append(Event(item.event, item.id, data))
     return EventBatch(events, retry)
