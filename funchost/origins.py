@@ -1,4 +1,4 @@
-"""Where requests may come from: the `Host` allowlist (against DNS rebinding) and cross-site writes.
+"""Which names a request may call the host by: the `Host` allowlist (against DNS rebinding).
 
 DNS rebinding makes a browser send a page's requests to the host under the attacker's domain name, so
 the `Host` header names a domain the host never chose. Allowed: loopback names (`localhost`,
@@ -7,10 +7,7 @@ e.g. Prometheus in dashboards/docker-compose.yml), any IP literal (a rebinding a
 the bound address, and the names in `--allowed-hosts` / `FUNCHOST_ALLOWED_HOSTS` (`*` allows every
 name). A request without `Host` (HTTP/1.0) passes.
 
-A browser sends a cross-site `text/plain` POST without a preflight, so CORS alone cannot stop it from
-changing state. A write (any method but GET, HEAD, OPTIONS) carrying an `Origin` that is neither the
-request's own origin nor one the CORS policy allows is refused with 403. Clients that are not browsers
-send no `Origin` and are unaffected.
+Cross-site writes are refused by `cross_site.py`.
 """
 
 from __future__ import annotations
@@ -18,7 +15,6 @@ from __future__ import annotations
 import ipaddress
 import socket
 from collections.abc import Awaitable, Callable, Iterable
-from urllib.parse import urlsplit
 
 from aiohttp import web
 
@@ -26,7 +22,6 @@ from .rejections import rejected
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 WILDCARD_BINDS = frozenset({"", "0.0.0.0", "::"})
 
 
@@ -49,30 +44,19 @@ def _is_ip(name: str) -> bool:
 
 
 class RequestOrigins:
-    """The allowlist of `Host` names and of cross-site origins for one host (immutable once built)."""
+    """The allowlist of `Host` names for one host (immutable once built)."""
 
-    def __init__(self, bound_host: str, allowed_hosts: Iterable[str], cors_origins: Iterable[str]) -> None:
+    def __init__(self, bound_host: str, allowed_hosts: Iterable[str]) -> None:
         names = {host_name(name) for name in allowed_hosts if name.strip()}
         self.any_host = "*" in names
         self.hosts = names | {"localhost", "host.docker.internal", host_name(bound_host),
                               host_name(socket.gethostname())}
-        origins = list(cors_origins)
-        self.any_origin = "*" in origins
-        self.origins = {origin.rstrip("/").lower() for origin in origins}
 
     def allows_host(self, header: str | None) -> bool:
         if header is None or self.any_host:
             return True
         name = host_name(header)
         return name in self.hosts or name.endswith(".localhost") or _is_ip(name)
-
-    def allows_origin(self, request: web.Request, origin: str) -> bool:
-        """Whether a write from `origin` may proceed: same origin as the request, or allowed by CORS."""
-        normalized = origin.rstrip("/").lower()
-        if self.any_origin or normalized in self.origins:
-            return True
-        parts = urlsplit(normalized)
-        return bool(parts.netloc) and parts.netloc == request.host.lower() and parts.scheme == request.scheme
 
     @web.middleware
     async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -83,12 +67,6 @@ class RequestOrigins:
                 f"{(header or '')[:100]!r} is not a name this host answers to; allow it with --allowed-hosts or "
                 "FUNCHOST_ALLOWED_HOSTS (loopback names, IP addresses and the bound address are allowed)")},
                 status=400)
-        origin = request.headers.get("Origin")
-        if origin is not None and request.method not in SAFE_METHODS and not self.allows_origin(request, origin):
-            rejected("rejected a cross-site %s from Origin %r", request.method, origin[:100])
-            return web.json_response({"error": "cross-site request refused", "details": (
-                f"a {request.method} from Origin {origin[:100]!r} may not change state here; allow the origin "
-                "with --cors or Host.CORS in local.settings.json")}, status=403)
         return await handler(request)
 
 

@@ -14,6 +14,7 @@ from . import in_process_client, monitor, sdk_patches
 from .activities import ActivityRunner
 from .body_limits import BodyLimits
 from .cors import CorsMiddleware
+from .cross_site import CrossSiteGuard
 from .datalock import DataFolderLock
 from .discovery import FunctionSet, load_app
 from .dispatcher import Dispatcher
@@ -154,8 +155,10 @@ class Host:
         auth = make_auth_middleware(self.config.function_keys, self.config.admin_key, self.system_key, levels,
                                     self_address=self.config.host)
         middlewares = self.observability.middlewares(auth)
-        origins = RequestOrigins(self.config.host, self.config.allowed_hosts, self.config.cors_origins)
-        middlewares.insert(1, origins.middleware)  # after the JSON errors, before CORS and the key check
+        origins = RequestOrigins(self.config.host, self.config.allowed_hosts)
+        cross_site = CrossSiteGuard(self.config.cors_origins)
+        # After the JSON errors, before CORS and the key check: a refused name or cross-site write costs nothing.
+        middlewares[1:1] = [origins.middleware, cross_site.middleware]
         cors = CorsMiddleware(self.config.cors_origins, self.config.cors_credentials) if self.config.cors_origins \
             else None
         if cors is not None:  # preflights are answered before the key check, as in Core Tools
@@ -171,7 +174,7 @@ class Host:
         app.router.add_get("/admin/host/status", self._host_status)
         app.router.add_post("/admin/functions/{name}", self._admin_invoke)
         app.router.add_get("/", self._root)
-        monitor.add_routes(app, self, self.config.cors_origins)
+        monitor.add_routes(app, self)
         self.observability.add_routes(app)
         prefix = _route_prefix(self.config.script_root)
         for fn in sorted(self.functions.http, key=route_sort_key):

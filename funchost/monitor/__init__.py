@@ -2,11 +2,11 @@
 
 A funchost extra, not part of the app. The page is plain HTML/CSS/JS shipped in `static/`; every value it
 shows comes from the public management API (`/runtime/webhooks/durabletask/`) and the host's `/admin/`
-and `/metrics` endpoints, under their access rules. `add_routes` also installs the CSRF guard that
-protects every state-changing management request.
+and `/metrics` endpoints, under their access rules; `funchost/cross_site.py` guards every state-changing
+request it sends.
 """
 
-from .csrf import MONITOR_HEADER, CsrfGuard
+from ..cross_site import MONITOR_HEADER
 from .routes import MONITOR_PATH, MonitoredHost, add_routes
 
-__all__ = ["MONITOR_HEADER", "MONITOR_PATH", "CsrfGuard", "MonitoredHost", "add_routes"]
+__all__ = ["MONITOR_HEADER", "MONITOR_PATH", "MonitoredHost", "add_routes"]

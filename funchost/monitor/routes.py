@@ -15,7 +15,6 @@ from typing import Any, Protocol
 from aiohttp import web
 
 from ..discovery import FunctionSet
-from .csrf import CsrfGuard
 
 MONITOR_PATH = "/_funchost/"
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -43,9 +42,8 @@ class MonitoredHost(Protocol):
     def store(self) -> _HasPath: ...
 
 
-def add_routes(app: web.Application, host: MonitoredHost, trusted_origins: list[str] | None = None) -> None:
-    """Serve the monitor on `app` and guard state-changing requests against CSRF (call before start)."""
-    app.middlewares.append(CsrfGuard(trusted_origins or ()).middleware)
+def add_routes(app: web.Application, host: MonitoredHost) -> None:
+    """Serve the monitor on `app` (call before start; `cross_site.CrossSiteGuard` guards its actions)."""
     app.router.add_get(MONITOR_PATH.rstrip("/"), _redirect)
     app.router.add_get(MONITOR_PATH, _index)
     app.router.add_get(MONITOR_PATH + "static/{file}", _asset)
