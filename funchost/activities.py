@@ -10,6 +10,7 @@ activity's orchestration is terminated; in worker processes the token is a share
 from __future__ import annotations
 
 import asyncio
+import functools
 import multiprocessing
 import os
 import time
@@ -23,7 +24,7 @@ from typing import Any
 from azure.functions import meta
 from azure.functions.durable_functions import ActivityTriggerConverter
 
-from . import cancellation
+from . import cancellation, console
 from .discovery import ActivityFunction, FunctionSet
 
 _SLOTS = 1024
@@ -140,9 +141,19 @@ class ActivityRunner:
                 return ActivityOutcome(False, reason=f"Activity function '{name}' was cancelled: "
                                                      "its orchestration was terminated")
             start = time.perf_counter()
-            outcome = await self._dispatch(activity, text, token)
+            outcome = await console.active().invoke_async(
+                activity.name, f"Activity of orchestration {token.instance_id}",
+                lambda inv: self._observed(inv, activity, text, token))
             return ActivityOutcome(outcome.ok, outcome.result, outcome.reason, outcome.details,
                                    time.perf_counter() - start)
+
+    async def _observed(self, inv: console.Invocation, activity: ActivityFunction, text: str | None,
+                        token: cancellation.CancellationToken) -> ActivityOutcome:
+        """`_dispatch` as one console invocation: a failed activity is a failed invocation."""
+        outcome = await self._dispatch(activity, text, token)
+        if not outcome.ok:
+            inv.fail(outcome.reason, outcome.details)
+        return outcome
 
     async def _dispatch(self, activity: ActivityFunction, text: str | None,
                         token: cancellation.CancellationToken) -> ActivityOutcome:
@@ -175,8 +186,8 @@ class ActivityRunner:
                 if flip in token._callbacks:
                     token._callbacks.remove(flip)
                 self._free_slots.append(slot)
-        return await loop.run_in_executor(self._threads, _call_sync, activity.callable, activity.input_param,
-                                          text, activity.name, token)
+        return await loop.run_in_executor(self._threads, console.active().in_context(
+            functools.partial(_call_sync, activity.callable, activity.input_param, text, activity.name, token)))
 
     def shutdown(self) -> None:
         self._threads.shutdown(wait=False, cancel_futures=True)

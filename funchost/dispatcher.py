@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from . import replay
+from . import console, replay
 from .activities import ActivityOutcome, ActivityRunner
 from .cancellation import CancellationToken
 from .discovery import FunctionSet
@@ -305,7 +305,8 @@ class Dispatcher:
         events = [m.body["e"] for m in live]
         with self.telemetry.span(f"orchestration {inst.name}", traceparent_of(inst, events),
                                  {"durable.instance_id": target, "durable.orchestrator": inst.name}):
-            episode = replay.run_episode(inst, events, handle, self.registry, now)
+            episode = console.orchestrator_episode(inst.name, target, inst.status, lambda: replay.run_episode(
+                inst, events, handle, self.registry, now))
         self.stats.episodes += 1
         used = [live[i] for i in episode.consumed] + stale
         if not used:
@@ -485,7 +486,9 @@ class Dispatcher:
         now_s = self.clock()
         start = time.perf_counter()
         started_ns = time.time_ns()
-        outcome = run_batch(self.functions.entity(name), target, state, exists, operations)
+        outcome = console.entity_batch(self.functions.entities.get(name, (name, None))[0], target, len(operations),
+                                       lambda: run_batch(self.functions.entity(name), target, state, exists,
+                                                         operations))
         elapsed = time.perf_counter() - start
         self.telemetry.entity_spans(name, target, operations, outcome.results, started_ns, time.time_ns())
         self.stats.entity_batches += 1
