@@ -17,6 +17,7 @@ written under a lock from the loop thread and from the function threads; a write
 from __future__ import annotations
 
 import contextvars
+import itertools
 import json
 import logging
 import re
@@ -110,6 +111,16 @@ def read_log_levels(script_root: Path) -> dict[str, int]:
     return levels
 
 
+_ID_PREFIX = str(uuid.uuid4())[:24]
+_id_counter = itertools.count(1)
+
+
+def new_invocation_id() -> str:
+    """A GUID-shaped id unique within this host process (a random prefix and a counter: cheaper than
+    uuid4 on the entity-batch path)."""
+    return f"{_ID_PREFIX}{next(_id_counter):012x}"
+
+
 class Invocation:
     """One running invocation; `fail` marks it failed. Used by the task or thread that runs it."""
 
@@ -161,6 +172,37 @@ class Console:
         self._lock = threading.Lock()
         self._stamp_second = -1
         self._stamp_text = ""
+        self._shown: dict[str, tuple[bool, bool]] = {}
+        # A terminal gets every line at once; a file or pipe is flushed every 0.1 s by a daemon
+        # thread, so a busy host does not pay one write system call per line.
+        self._interactive = bool(getattr(stream, "isatty", lambda: False)())
+        self._dirty = False
+        if not self._interactive:
+            threading.Thread(target=self._flush_loop, name="funchost-console-flush", daemon=True).start()
+
+    def _flush_loop(self) -> None:
+        # A timer rather than an event: setting an Event per line costs more than the line itself.
+        while True:
+            time.sleep(0.1)
+            if self._dirty:
+                self._dirty = False
+                self.flush()
+
+    def flush(self) -> None:
+        with self._lock:
+            try:
+                self.stream.flush()
+            except (OSError, ValueError):
+                pass
+
+    def _levels_of(self, name: str) -> tuple[bool, bool]:
+        """(Information shown, Error shown) for `Function.<name>`, cached per function."""
+        found = self._shown.get(name)
+        if found is None:
+            category = f"Function.{name}"
+            found = self._shown[name] = (self.levels.enabled(category, logging.INFO),
+                                         self.levels.enabled(category, logging.ERROR))
+        return found
 
     # -- lines ---------------------------------------------------------------------------------
     def _stamp(self, at: float) -> str:
@@ -183,9 +225,11 @@ class Console:
         with self._lock:
             try:
                 self.stream.write(text)
-                self.stream.flush()
+                if self._interactive:
+                    self.stream.flush()
             except (OSError, ValueError):
                 pass
+        self._dirty = True
 
     def _executing(self, inv: Invocation) -> str:
         inv.announced = True
@@ -214,8 +258,8 @@ class Console:
 
     # -- invocations ---------------------------------------------------------------------------
     def _begin(self, name: str, reason: str, invocation_id: str | None, announce: bool) -> tuple[Invocation, bool]:
-        inv = Invocation(name, invocation_id or str(uuid.uuid4()), reason)
-        shown = self.levels.enabled(f"Function.{name}", logging.INFO)
+        inv = Invocation(name, invocation_id or new_invocation_id(), reason)
+        shown = self._levels_of(name)[0]
         if shown and announce:
             self.write(self._executing(inv))
         return inv, shown
@@ -223,8 +267,7 @@ class Console:
     def _end(self, inv: Invocation, shown: bool) -> None:
         if inv.skipped and not inv.announced:
             return
-        failed_shown = inv.failure is not None and self.levels.enabled(f"Function.{inv.name}", logging.ERROR)
-        if not (shown or failed_shown):
+        if not (shown or (inv.failure is not None and self._levels_of(inv.name)[1])):
             return
         text = "" if inv.announced else self._executing(inv)
         self.write(text + self._executed(inv))
