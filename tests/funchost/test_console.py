@@ -18,7 +18,7 @@ import pytest
 from funchost import console
 from tests.hostproc import ROOT, HostProcess
 
-APP = ROOT / "tests" / "console_app"
+APP = ROOT / "tests" / "greetings_app"
 BASE = "/runtime/webhooks/durabletask"
 LINE = re.compile(r"^\[(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)\] (.*)$")
 EXECUTING = re.compile(r"Executing 'Functions\.(\w+)' \(Reason='([^']*)', Id=([0-9a-f-]{36})\)$")

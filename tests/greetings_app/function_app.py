@@ -1,4 +1,6 @@
-"""Console test app: HTTP functions, a sequence orchestration, a failing one and a counter entity."""
+"""Greetings app (in the style of the Durable Functions quickstarts): HTTP functions, orchestrations that
+greet cities, fail, wait for an approval or call a sub-orchestration, and a counter entity. Used by the
+console tests and the management API golden tests."""
 
 import logging
 
@@ -55,6 +57,23 @@ def greet_cities(context: df.DurableOrchestrationContext):
 @app.orchestration_trigger(context_name="context")
 def greet_badly(context: df.DurableOrchestrationContext):
     return (yield context.call_activity("refuse", "Oslo"))
+
+
+@app.orchestration_trigger(context_name="context")
+def greet_family(context: df.DurableOrchestrationContext):
+    """Greets through a sub-orchestration (with its own instance id) and then one more city."""
+    cities = yield context.call_sub_orchestrator("greet_cities", None, f"{context.instance_id}-child")
+    last = yield context.call_activity("say_hello", "Accra")
+    return [*cities, last]
+
+
+@app.orchestration_trigger(context_name="context")
+def await_approval(context: df.DurableOrchestrationContext):
+    """Waits for an `approve` event, then greets the approver."""
+    context.set_custom_status({"waiting_for": "approve"})
+    approver = yield context.wait_for_external_event("approve")
+    context.set_custom_status(None)
+    return (yield context.call_activity("say_hello", approver))
 
 
 @app.activity_trigger(input_name="city")
