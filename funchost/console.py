@@ -16,6 +16,8 @@ written under a lock from the loop thread and from the function threads; a write
 
 from __future__ import annotations
 
+import atexit
+import collections
 import contextvars
 import itertools
 import json
@@ -173,24 +175,32 @@ class Console:
         self._stamp_second = -1
         self._stamp_text = ""
         self._shown: dict[str, tuple[bool, bool]] = {}
-        # A terminal gets every line at once; a file or pipe is flushed every 0.1 s by a daemon
-        # thread, so a busy host does not pay one write system call per line.
+        # A terminal gets every line at once. For a file or pipe, lines are queued (a deque append is
+        # thread-safe and costs far less than a text-stream write) and a daemon thread writes them
+        # every 0.1 s in one piece, so a busy host pays neither a write call nor a system call per line.
         self._interactive = bool(getattr(stream, "isatty", lambda: False)())
-        self._dirty = False
+        self._queue: collections.deque[str] = collections.deque()
         if not self._interactive:
             threading.Thread(target=self._flush_loop, name="funchost-console-flush", daemon=True).start()
+            atexit.register(self.flush)
 
     def _flush_loop(self) -> None:
         # A timer rather than an event: setting an Event per line costs more than the line itself.
         while True:
             time.sleep(0.1)
-            if self._dirty:
-                self._dirty = False
+            if self._queue:
                 self.flush()
 
     def flush(self) -> None:
+        """Write every queued line and flush the stream (the flush thread, and at exit)."""
+        parts = []
+        queue = self._queue
+        while queue:
+            parts.append(queue.popleft())
         with self._lock:
             try:
+                if parts:
+                    self.stream.write("".join(parts))
                 self.stream.flush()
             except (OSError, ValueError):
                 pass
@@ -222,14 +232,15 @@ class Console:
         return body + "\n"
 
     def write(self, text: str) -> None:
+        if not self._interactive:
+            self._queue.append(text)
+            return
         with self._lock:
             try:
                 self.stream.write(text)
-                if self._interactive:
-                    self.stream.flush()
+                self.stream.flush()
             except (OSError, ValueError):
                 pass
-        self._dirty = True
 
     def _executing(self, inv: Invocation) -> str:
         inv.announced = True

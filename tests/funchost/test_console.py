@@ -166,6 +166,7 @@ def test_colours_only_on_a_terminal() -> None:
     plain = io.StringIO()
     off = console.Console(plain, console.CategoryLevels({}, 20), colour=plain.isatty())
     off.write(off._line(0.0, "failed", 40))
+    off.flush()  # not a terminal: lines are queued and written by the flush thread every 0.1 s
     assert plain.getvalue() == "[1970-01-01T00:00:00.000Z] failed\n"
 
 
