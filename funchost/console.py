@@ -138,6 +138,10 @@ class Invocation:
         self.details = ""
         self.skipped = False
 
+    def restart(self, name: str, invocation_id: str, reason: str) -> None:
+        """Reuse this object for the next invocation (the loop thread's, see `Console.loop_work`)."""
+        self.__init__(name, invocation_id, reason)  # type: ignore[misc]
+
     def fail(self, message: str, details: str = "") -> None:
         self.failure = message
         self.details = details
@@ -155,6 +159,9 @@ class ConsoleLike(Protocol):
 
     async def invoke_async(self, name: str, reason: str, run: Callable[[Invocation], Any],
                            invocation_id: str | None = None) -> Any: ...
+
+    def loop_work(self, name: str, reason: str, run: Callable[..., T], args: tuple[Any, ...],
+                  settle: Callable[[Console, Invocation, T], None]) -> T: ...
 
     def durable_outcome(self, name: str, instance_id: str, status: str, message: Any) -> None: ...
 
@@ -175,11 +182,14 @@ class Console:
         self._stamp_second = -1
         self._stamp_text = ""
         self._shown: dict[str, tuple[bool, bool]] = {}
+        self._loop_invocation = Invocation("", "", "")
+        self._loop_thread = 0
+        self._loop_active = False
         # A terminal gets every line at once. For a file or pipe, lines are queued (a deque append is
         # thread-safe and costs far less than a text-stream write) and a daemon thread writes them
         # every 0.1 s in one piece, so a busy host pays neither a write call nor a system call per line.
         self._interactive = bool(getattr(stream, "isatty", lambda: False)())
-        self._queue: collections.deque[str] = collections.deque()
+        self._queue: collections.deque[str | tuple[float, float, str, str, str]] = collections.deque()
         if not self._interactive:
             threading.Thread(target=self._flush_loop, name="funchost-console-flush", daemon=True).start()
             atexit.register(self.flush)
@@ -195,8 +205,10 @@ class Console:
         """Write every queued line and flush the stream (the flush thread, and at exit)."""
         parts = []
         queue = self._queue
+        pair = self._pair
         while queue:
-            parts.append(queue.popleft())
+            item = queue.popleft()
+            parts.append(item if isinstance(item, str) else pair(item))
         with self._lock:
             try:
                 if parts:
@@ -299,6 +311,52 @@ class Console:
             _current.reset(token)
             self._end(inv, shown)
 
+    def loop_work(self, name: str, reason: str, run: Callable[..., T], args: tuple[Any, ...],
+                  settle: Callable[[Console, Invocation, T], None]) -> T:
+        """`run(*args)` as one invocation run synchronously on the loop thread (an entity batch, an
+        orchestrator episode), the common case inlined as it runs once per batch: such work never nests,
+        so one Invocation object is reused and found by the record handler through the loop thread's id
+        rather than a context variable (no allocation the garbage collector must track, per batch).
+        `settle(console, invocation, result)` marks it failed or skipped from the result; both lines
+        are formatted at once at the end, or the Executing line before the first record it logs."""
+        inv = self._loop_invocation
+        inv.restart(name, new_invocation_id(), reason)
+        self._loop_thread = threading.get_ident()
+        self._loop_active = True
+        try:
+            result = run(*args)
+        except BaseException as exc:
+            self._loop_active = False
+            inv.fail(f"{type(exc).__name__}: {exc}", traceback.format_exc())
+            self._end(inv, self._levels_of(name)[0])
+            raise
+        self._loop_active = False
+        settle(self, inv, result)
+        if inv.announced or inv.failure is not None:
+            self._end(inv, self._levels_of(name)[0])
+        elif not inv.skipped and self._levels_of(name)[0]:
+            if self._interactive:
+                self.write(self._pair((inv.started, time.time(), name, inv.invocation_id, reason)))
+            else:  # formatted by the flush thread, many at a time
+                self._queue.append((inv.started, time.time(), name, inv.invocation_id, reason))
+        return result
+
+    def _pair(self, item: tuple[float, float, str, str, str]) -> str:
+        """The Executing and Executed lines of a loop invocation that succeeded and logged nothing."""
+        started, ended, name, invocation_id, reason = item
+        if "=" in reason:
+            reason = redact(reason, self.secrets)
+        return (f"{self._stamp(started)}Executing 'Functions.{name}' (Reason='{reason}', Id={invocation_id})\n"
+                f"{self._stamp(ended)}Executed 'Functions.{name}' (Succeeded, Id={invocation_id}, "
+                f"Duration={round((ended - started) * 1000)}ms)\n")
+
+    def current(self) -> Invocation | None:
+        """The invocation the calling code runs in, if any."""
+        inv = _current.get()
+        if inv is None and self._loop_active and threading.get_ident() == self._loop_thread:
+            return self._loop_invocation
+        return inv
+
     async def invoke_async(self, name: str, reason: str, run: Callable[[Invocation], Any],
                            invocation_id: str | None = None) -> Any:
         """`invoke` for a coroutine function: `run(invocation)` is awaited inside the invocation."""
@@ -372,6 +430,10 @@ class _Silent:
                            invocation_id: str | None = None) -> Any:
         return await run(_NO_INVOCATION)
 
+    def loop_work(self, name: str, reason: str, run: Callable[..., T], args: tuple[Any, ...],
+                  settle: Callable[[Console, Invocation, T], None]) -> T:
+        return run(*args)
+
     def durable_outcome(self, name: str, instance_id: str, status: str, message: Any) -> None:
         return None
 
@@ -395,7 +457,7 @@ class _RecordHandler(logging.Handler):
         self.console = console
 
     def emit(self, record: logging.LogRecord) -> None:
-        inv = _current.get()
+        inv = self.console.current()
         if inv is None or record.name.startswith("funchost"):
             return
         try:
@@ -407,8 +469,14 @@ class _RecordHandler(logging.Handler):
 class _HostRecords(logging.Filter):
     """The host's own stderr handler: leaves the functions' records to the console."""
 
+    def __init__(self, console: Console | None = None) -> None:
+        super().__init__()
+        self.console = console
+
     def filter(self, record: logging.LogRecord) -> bool:
-        return _current.get() is None or record.name.startswith("funchost")
+        if record.name.startswith("funchost"):
+            return True
+        return (self.console.current() if self.console is not None else _current.get()) is None
 
 
 def install(script_root: Path, host_level: str, verbose: bool, secrets: Iterable[str] = (),
@@ -423,7 +491,8 @@ def install(script_root: Path, host_level: str, verbose: bool, secrets: Iterable
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.setLevel(own)
-    handler.addFilter(_HostRecords())
+    host_records = _HostRecords()
+    handler.addFilter(host_records)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     logging.getLogger("funchost").setLevel(own)
@@ -434,6 +503,7 @@ def install(script_root: Path, host_level: str, verbose: bool, secrets: Iterable
         return _active
     colour = bool(getattr(out, "isatty", lambda: False)()) and "NO_COLOR" not in (env or {})
     console = Console(out, levels, colour=colour, verbose=verbose, secrets=secrets)
+    host_records.console = console
     root.addHandler(_RecordHandler(console))
     root.setLevel(min(own, user_level))
     _active = console
@@ -460,38 +530,41 @@ B = TypeVar("B")
 _TERMINAL = frozenset({"Completed", "Failed", "Terminated", "Canceled"})
 
 
-def orchestrator_episode(name: str, instance_id: str, status_before: str, run: Callable[[], E]) -> E:
-    """Run one orchestrator episode as one invocation; an orchestration that ends here prints its outcome."""
+def orchestrator_episode(name: str, instance_id: str, status_before: str, run: Callable[..., E],
+                         *args: Any) -> E:
+    """`run(*args)`, one orchestrator episode, as one invocation; an orchestration that ends here prints
+    its outcome. (Arguments rather than a closure: see `Console.loop_work`.)"""
     console = _active
-
-    def body(inv: Invocation) -> E:
-        episode = run()
-        if not episode.invoked:
-            inv.skip()
-        elif episode.instance.status == "Failed":
-            inv.fail(str(episode.instance.output))
-        return episode
-
-    episode = console.invoke(name, f"Durable orchestration {instance_id}", body, announce=False)
+    episode = console.loop_work(name, f"Durable orchestration {instance_id}", run, args, _settle_episode)
     status = episode.instance.status
     if status in _TERMINAL and status_before not in _TERMINAL:
         console.durable_outcome(name, instance_id, status, episode.instance.output)
     return episode
 
 
-def entity_batch(name: str, entity_id: str, operations: int, run: Callable[[], B]) -> B:
-    """Run one entity batch as one invocation (as Azure does); a failed operation's message is shown."""
+def _settle_episode(console: Console, inv: Invocation, episode: _EpisodeLike) -> None:
+    if not episode.invoked:
+        inv.skip()
+    elif episode.instance.status == "Failed":
+        inv.fail(str(episode.instance.output))
+
+
+def entity_batch(name: str, entity_id: str, operations: int, run: Callable[..., B], *args: Any) -> B:
+    """`run(*args)`, one entity batch, as one invocation (as Azure does); a failed operation's message
+    is shown, the batch itself succeeds."""
     console = _active
+    if not isinstance(console, Console):
+        return run(*args)
+    return console.loop_work(name, f"Entity {entity_id}, {operations} operation{'s' if operations != 1 else ''}",
+                             run, args, _settle_batch)
 
-    def body(inv: Invocation) -> B:
-        outcome = run()
-        errors = [r for r in getattr(outcome, "results", ()) if getattr(r, "is_error", False)]
-        if errors and isinstance(console, Console):
+
+def _settle_batch(console: Console, inv: Invocation, outcome: Any) -> None:
+    for result in outcome.results:
+        if result.is_error:
+            errors = [r for r in outcome.results if r.is_error]
             console.operation_errors(inv, len(errors), _json_text(errors[0].result))
-        return outcome
-
-    return console.invoke(name, f"Entity {entity_id}, {operations} operation{'s' if operations != 1 else ''}",
-                          body, announce=False)
+            return
 
 
 def _json_text(value: Any) -> str:

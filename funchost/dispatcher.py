@@ -305,8 +305,8 @@ class Dispatcher:
         events = [m.body["e"] for m in live]
         with self.telemetry.span(f"orchestration {inst.name}", traceparent_of(inst, events),
                                  {"durable.instance_id": target, "durable.orchestrator": inst.name}):
-            episode = console.orchestrator_episode(inst.name, target, inst.status, lambda: replay.run_episode(
-                inst, events, handle, self.registry, now))
+            episode = console.orchestrator_episode(inst.name, target, inst.status, replay.run_episode, inst, events,
+                                                   handle, self.registry, now)
         self.stats.episodes += 1
         used = [live[i] for i in episode.consumed] + stale
         if not used:
@@ -487,8 +487,7 @@ class Dispatcher:
         start = time.perf_counter()
         started_ns = time.time_ns()
         outcome = console.entity_batch(self.functions.entities.get(name, (name, None))[0], target, len(operations),
-                                       lambda: run_batch(self.functions.entity(name), target, state, exists,
-                                                         operations))
+                                       run_batch, self.functions.entity(name), target, state, exists, operations)
         elapsed = time.perf_counter() - start
         self.telemetry.entity_spans(name, target, operations, outcome.results, started_ns, time.time_ns())
         self.stats.entity_batches += 1
