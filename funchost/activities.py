@@ -10,6 +10,7 @@ activity's orchestration is terminated; in worker processes the token is a share
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import multiprocessing
 import os
@@ -37,6 +38,7 @@ class ActivityOutcome:
     reason: str = ""
     details: str = ""
     duration_s: float = 0.0
+    records: tuple[console.WorkerRecord, ...] = ()  # logged in a worker process, printed by the host
 
 
 def decode_input(text: str | None) -> Any:
@@ -96,13 +98,16 @@ def _init_worker(script_root: str, flags: Any) -> None:
     if nice.lstrip("-").isdigit() and int(nice) and hasattr(os, "nice"):
         os.nice(int(nice))
     _worker_functions = load_app(Path(script_root))
+    console.capture_in_worker()
 
 
 def _run_in_worker(name: str, text: str | None, slot: int) -> ActivityOutcome:
     if _worker_functions is None:  # pragma: no cover - the initializer always runs first
         raise RuntimeError("worker process has no app")
     activity = _worker_functions.activities[name.lower()]
-    return _call_sync(activity.callable, activity.input_param, text, activity.name, _SharedFlagToken(slot))
+    outcome, records = console.captured(lambda: _call_sync(activity.callable, activity.input_param, text,
+                                                            activity.name, _SharedFlagToken(slot)))
+    return dataclasses.replace(outcome, records=records) if records else outcome
 
 
 def _warm_up() -> None:
@@ -151,6 +156,8 @@ class ActivityRunner:
                         token: cancellation.CancellationToken) -> ActivityOutcome:
         """`_dispatch` as one console invocation: a failed activity is a failed invocation."""
         outcome = await self._dispatch(activity, text, token)
+        if outcome.records:
+            console.active().replay(inv, outcome.records)
         if not outcome.ok:
             inv.fail(outcome.reason, outcome.details)
         return outcome

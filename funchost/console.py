@@ -163,6 +163,8 @@ class ConsoleLike(Protocol):
     def loop_work(self, name: str, reason: str, run: Callable[..., T], args: tuple[Any, ...],
                   settle: Callable[[Console, Invocation, T], None]) -> T: ...
 
+    def replay(self, inv: Invocation, records: tuple[WorkerRecord, ...]) -> None: ...
+
     def durable_outcome(self, name: str, instance_id: str, status: str, message: Any) -> None: ...
 
     def in_context(self, call: Callable[[], T]) -> Callable[[], T]: ...
@@ -400,6 +402,12 @@ class Console:
                                      logging.WARNING))
 
     # -- the functions' own records -------------------------------------------------------------
+    def replay(self, inv: Invocation, records: tuple[WorkerRecord, ...]) -> None:
+        """Records an activity logged in a worker process (`captured`), printed as if logged here."""
+        for created, level, message in records:
+            self.record(inv, logging.makeLogRecord({"created": created, "levelno": level, "msg": message,
+                                                    "levelname": logging.getLevelName(level)}))
+
     def record(self, inv: Invocation, record: logging.LogRecord) -> None:
         category = f"Function.{inv.name}.User"
         if not self.levels.enabled(category, record.levelno):
@@ -434,6 +442,9 @@ class _Silent:
                   settle: Callable[[Console, Invocation, T], None]) -> T:
         return run(*args)
 
+    def replay(self, inv: Invocation, records: tuple[WorkerRecord, ...]) -> None:
+        return None
+
     def durable_outcome(self, name: str, instance_id: str, status: str, message: Any) -> None:
         return None
 
@@ -442,6 +453,42 @@ class _Silent:
 
 
 _NO_INVOCATION = Invocation("", "", "")
+
+# -- activity worker processes ---------------------------------------------------------------------
+WorkerRecord = tuple[float, int, str]  # (created, level, message) of a record logged in a worker process
+_worker_records: list[WorkerRecord] | None = None
+
+
+class _WorkerCapture(logging.Handler):
+    """In an activity worker process: keeps the records of the running activity for the host."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if _worker_records is None or record.name.startswith("funchost"):
+            if record.levelno >= logging.WARNING and logging.lastResort is not None:
+                logging.lastResort.handle(record)  # what the worker printed before (stderr)
+        else:
+            message = record.getMessage()
+            if record.exc_info and record.exc_info[1] is not None:
+                message += "".join(traceback.format_exception(record.exc_info[1]))
+            _worker_records.append((record.created, record.levelno, message))
+
+
+def capture_in_worker() -> None:
+    """Set up a worker process (its initializer) so `captured` sees the activities' records."""
+    root = logging.getLogger()
+    root.addHandler(_WorkerCapture(logging.DEBUG))
+    root.setLevel(logging.DEBUG)
+    logging.getLogger("funchost").setLevel(logging.WARNING)
+
+
+def captured(call: Callable[[], T]) -> tuple[T, tuple[WorkerRecord, ...]]:
+    """`call()` in a worker process, with the records it logged (the host prints them in its console)."""
+    global _worker_records
+    _worker_records = []
+    try:
+        return call(), tuple(_worker_records)
+    finally:
+        _worker_records = None
 _active: ConsoleLike = _Silent()
 
 

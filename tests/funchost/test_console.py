@@ -184,3 +184,17 @@ def test_redact_removes_keys_and_tokens() -> None:
     out = console.redact(text, ["k9"])
     assert all(secret not in out for secret in ("abc123", "k9", "t0k", "zz"))
     assert "name=ok" in out
+
+
+def test_records_of_activities_in_worker_processes_reach_the_console(tmp_path: Path) -> None:
+    proc = HostProcess(APP, tmp_path / "data", args=["--activity-processes", "1"]).start()
+    try:
+        instance_id = proc.request("POST", f"{BASE}/orchestrators/greet_cities").json()["id"]
+        assert proc.wait_status(instance_id)["runtimeStatus"] == "Completed"
+        lines = console_lines(proc, f"{instance_id}: Orchestration 'greet_cities' completed.")
+        activities = [i for i in invocations(lines, "say_hello") if instance_id in i[0]]
+        assert len(activities) == 2
+        assert "Function.say_hello.User: Saying hello to Tokyo" in lines  # logged in the worker process
+        assert "Function.say_hello.User: Saying hello to Lima" in lines
+    finally:
+        proc.stop()
