@@ -32,16 +32,26 @@ def host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HostProcess]:
     proc.stop()
 
 
-def console_lines(host: HostProcess, until: str, timeout: float = 20.0) -> list[str]:
-    """The console's timestamped lines (prefix stripped) once a line containing `until` was printed."""
+def console_lines(host: HostProcess, until: str, timeout: float = 20.0, until_paired: str | None = None) -> list[str]:
+    """The console's timestamped lines (prefix stripped) once a line containing `until` was printed (and,
+    with `until_paired`, once every invocation of that function printed its Executed line)."""
     deadline = time.monotonic() + timeout
     while True:
         text = host.log_path.read_text(errors="replace")
         lines = [m.group(2) for m in map(LINE.match, text.splitlines()) if m]
+        if until_paired is not None and not _paired(lines, until_paired) and time.monotonic() < deadline:
+            time.sleep(0.05)
+            continue
         if any(until in line for line in lines) or time.monotonic() > deadline:
             assert any(until in line for line in lines), f"no console line with {until!r}:\n{text[-3000:]}"
             return lines
         time.sleep(0.05)
+
+
+def _paired(lines: list[str], name: str) -> bool:
+    started = {m.group(3) for m in map(EXECUTING.search, lines) if m and m.group(1) == name}
+    ended = {m.group(3) for m in map(EXECUTED.search, lines) if m and m.group(1) == name}
+    return started == ended
 
 
 def invocations(lines: list[str], name: str) -> list[tuple[str, str, str]]:
@@ -110,7 +120,9 @@ def test_an_entity_batch_is_one_invocation(host: HostProcess) -> None:
     for _ in range(30):
         assert host.request("POST", f"{BASE}/entities/Counter/batch?op=add", body=1).status == 202
     assert host.request("POST", f"{BASE}/entities/Counter/batch?op=explode").status == 202
-    lines = console_lines(host, "Entity operation failed: counter exploded")
+    console_lines(host, "Entity operation failed: counter exploded")
+    # that batch's Executed line is queued just after the failure line: wait until it is written too
+    lines = console_lines(host, "Entity operation failed: counter exploded", until_paired="Counter")
     batches = [i for i in invocations(lines, "Counter") if "@counter@batch" in i[0]]
     counts = [re.search(r", (\d+) operations?$", reason) for reason, _, _ in batches]
     assert sum(int(m.group(1)) for m in counts if m) == 31
