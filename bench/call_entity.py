@@ -2,7 +2,8 @@
 
 Setup: one funchost subprocess (bench/app, fresh store), idle apart from this run. The
 orchestrator `call_entity_loop` calls `Counter.add(1)` N times in sequence; it is started with
-`POST /orchestrators/call_entity_loop/{id}?timeout=...` and the client waits for the result.
+`POST /orchestrators/call_entity_loop/{id}?timeout=...&pollingInterval=...` and the client waits for the
+result.
 Headline: LOOPS orchestrations of SHORT_N calls each, run one after the other, all calls pooled
 (short histories, like most real orchestrations). Beside it, one loop of LONG_N calls shows how
 the round trip grows with the history every episode replays.
@@ -45,8 +46,8 @@ def run_loop(host: HostProcess, calls: int) -> tuple[list[dict[str, Any]], float
     """Run one loop of `calls` calls to completion; returns (history events, client-side seconds)."""
     instance_id = f"ce-{uuid.uuid4().hex[:12]}"
     began = time.perf_counter()
-    reply = host.request("POST", f"{DURABLE}/orchestrators/call_entity_loop/{instance_id}?timeout=300", calls,
-                         timeout=320)
+    reply = host.request("POST", f"{DURABLE}/orchestrators/call_entity_loop/{instance_id}"
+                                 "?timeout=300&pollingInterval=1", calls, timeout=320)
     elapsed = time.perf_counter() - began
     if reply.status != 200 or reply.json() != calls:
         raise RuntimeError(f"call_entity_loop {instance_id} did not complete: {reply.status} {reply.body[:300]!r}")

@@ -10,6 +10,8 @@ activity's orchestration is terminated; in worker processes the token is a share
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import functools
 import multiprocessing
 import multiprocessing.connection
 import os
@@ -26,7 +28,7 @@ from typing import Any
 from azure.functions import meta
 from azure.functions.durable_functions import ActivityTriggerConverter
 
-from . import cancellation
+from . import cancellation, console
 from .discovery import ActivityFunction, FunctionSet
 from .errors import not_a_function_message
 
@@ -40,6 +42,7 @@ class ActivityOutcome:
     reason: str = ""
     details: str = ""
     duration_s: float = 0.0
+    records: tuple[console.WorkerRecord, ...] = ()  # logged in a worker process, printed by the host
 
 
 def decode_input(text: str | None) -> Any:
@@ -130,13 +133,16 @@ def _init_worker(script_root: str, flags: Any, host_pid: int) -> None:
     if nice.lstrip("-").isdigit() and int(nice) and hasattr(os, "nice"):
         os.nice(int(nice))
     _worker_functions = load_app(Path(script_root))
+    console.capture_in_worker()
 
 
 def _run_in_worker(name: str, text: str | None, slot: int) -> ActivityOutcome:
     if _worker_functions is None:  # pragma: no cover - the initializer always runs first
         raise RuntimeError("worker process has no app")
     activity = _worker_functions.activities[name.lower()]
-    return _call_sync(activity.callable, activity.input_param, text, activity.name, _SharedFlagToken(slot))
+    outcome, records = console.captured(lambda: _call_sync(activity.callable, activity.input_param, text,
+                                                            activity.name, _SharedFlagToken(slot)))
+    return dataclasses.replace(outcome, records=records) if records else outcome
 
 
 def _warm_up() -> None:
@@ -174,9 +180,21 @@ class ActivityRunner:
                 return ActivityOutcome(False, reason=f"Activity function '{name}' was cancelled: "
                                                      "its orchestration was terminated")
             start = time.perf_counter()
-            outcome = await self._dispatch(activity, text, token)
+            outcome = await console.active().invoke_async(
+                activity.name, f"Activity of orchestration {token.instance_id}",
+                lambda inv: self._observed(inv, activity, text, token))
             return ActivityOutcome(outcome.ok, outcome.result, outcome.reason, outcome.details,
                                    time.perf_counter() - start)
+
+    async def _observed(self, inv: console.Invocation, activity: ActivityFunction, text: str | None,
+                        token: cancellation.CancellationToken) -> ActivityOutcome:
+        """`_dispatch` as one console invocation: a failed activity is a failed invocation."""
+        outcome = await self._dispatch(activity, text, token)
+        if outcome.records:
+            console.active().replay(inv, outcome.records)
+        if not outcome.ok:
+            inv.fail(outcome.reason, outcome.details)
+        return outcome
 
     async def _dispatch(self, activity: ActivityFunction, text: str | None,
                         token: cancellation.CancellationToken) -> ActivityOutcome:
@@ -209,8 +227,8 @@ class ActivityRunner:
                 if flip in token._callbacks:
                     token._callbacks.remove(flip)
                 self._free_slots.append(slot)
-        return await loop.run_in_executor(self._threads, _call_sync, activity.callable, activity.input_param,
-                                          text, activity.name, token)
+        return await loop.run_in_executor(self._threads, console.active().in_context(
+            functools.partial(_call_sync, activity.callable, activity.input_param, text, activity.name, token)))
 
     def shutdown(self) -> None:
         self._threads.shutdown(wait=False, cancel_futures=True)

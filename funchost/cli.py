@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from typing import NoReturn
 
+from . import console
 from .errors import AppLoadError, FunchostError, UnsafeBindError
 from .local_settings import LocalSettings, apply_local_settings, check_host_json, parse_cors
 from .monitor import MONITOR_PATH
@@ -122,6 +123,11 @@ def main(argv: list[str] | None = None) -> int:
                                  activity_processes=args.activity_processes, cors_origins=cors,
                                  cors_credentials=credentials, allow_unauthenticated=args.allow_unauthenticated,
                                  allowed_hosts=_hosts(args.allowed_hosts))
+    try:
+        console.install(script_root, args.log_level, args.verbose, env=os.environ,
+                        secrets=[*config.function_keys, config.admin_key or "", config.system_key or ""])
+    except FunchostError as exc:
+        return _fail(args, exc, f"funchost: error: {exc}", 2)
     try:
         return asyncio.run(_serve(config, began))
     except (AppLoadError, UnsafeBindError) as exc:

@@ -14,6 +14,7 @@ import asyncio
 import time
 from collections.abc import Callable
 
+from . import console
 from .discovery import FunctionSet
 from .entity_batch import BatchOutcome, Operation, OperationResult, response_event, run_batch
 from .entity_cache import EntityStateCache
@@ -57,7 +58,8 @@ class EntitySteps:
         now_s = self._clock()
         start = time.perf_counter()
         started_ns = time.time_ns()
-        outcome = run_batch(self._functions.entity(name), target, state, exists, operations)
+        outcome = console.entity_batch(self._functions.entities.get(name, (name, None))[0], target, len(operations),
+                                       run_batch, self._functions.entity(name), target, state, exists, operations)
         elapsed = time.perf_counter() - start
         self._telemetry.entity_spans(name, target, operations, outcome.results, started_ns, time.time_ns())
         self._stats.entity_batches += 1

@@ -17,6 +17,7 @@ from aiohttp import hdrs, web
 from aiohttp.web_urldispatcher import AbstractResource, AbstractRoute, UrlDispatcher, UrlMappingMatchInfo
 from yarl import URL
 
+from . import console
 from .discovery import HttpFunction
 from .errors import StoreUnavailable
 
@@ -139,8 +140,8 @@ def route_sort_key(fn: HttpFunction) -> tuple[int, int]:
 class _Context:
     """The `context` argument Azure passes to functions that declare it."""
 
-    def __init__(self, function_name: str, directory: str) -> None:
-        self.invocation_id = str(uuid.uuid4())
+    def __init__(self, function_name: str, directory: str, invocation_id: str | None = None) -> None:
+        self.invocation_id = invocation_id or str(uuid.uuid4())
         self.function_name = function_name
         self.function_directory = directory
         self.trace_context = None
@@ -175,20 +176,24 @@ class HttpInvoker:
                 binding = self.client_binding(request)
                 for name in fn.client_params:
                     kwargs[name] = binding
+            invocation_id = str(uuid.uuid4())
             if fn.wants_context:
-                kwargs["context"] = _Context(fn.name, self.script_root)
-            try:
+                kwargs["context"] = _Context(fn.name, self.script_root, invocation_id)
+
+            async def call(_: console.Invocation) -> Any:
                 if fn.is_async:
-                    result = await fn.callable(**kwargs)
-                else:
-                    loop = asyncio.get_running_loop()
-                    result = await loop.run_in_executor(self._threads, lambda: fn.callable(**kwargs))
+                    return await fn.callable(**kwargs)
+                bound = console.active().in_context(lambda: fn.callable(**kwargs))
+                return await asyncio.get_running_loop().run_in_executor(self._threads, bound)
+
+            try:
+                result = await console.active().invoke_async(fn.name, console.HTTP_REASON, call, invocation_id)
             except StoreUnavailable as exc:  # a host call the function made could not be committed
                 log.warning("HTTP function %s: %s", fn.name, exc)
                 return web.json_response({"error": "store unavailable", "details": str(exc)}, status=503,
                                          headers={"Retry-After": str(exc.retry_after_s)})
-            except Exception as exc:
-                log.exception("HTTP function %s failed", fn.name)
+            except Exception as exc:  # the console printed the failure; the traceback only at DEBUG
+                log.debug("HTTP function %s failed", fn.name, exc_info=True)
                 return web.json_response(error_document("the function failed", f"{fn.name}: {type(exc).__name__}: "
                                                         f"{exc}", "(backend)"), status=500)
             if fn.asgi_request:

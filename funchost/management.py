@@ -28,7 +28,7 @@ from .history import from_epoch, iso_seconds, parse_iso
 from .ids import entity_id, validate_entity_name, validate_instance_id
 from .management_payloads import management_urls, status_payload
 from .model import ACTIVE_STATUSES, COMPLETED, FAILED, TERMINAL_STATUSES
-from .store import InstanceQuery
+from .store import InstanceQuery, InstanceRow
 from .telemetry import DROPPED_TRACE
 
 CONTINUATION_HEADER = "x-ms-continuation-token"
@@ -48,14 +48,34 @@ def error(status: int, message: str, kind: str = "ArgumentException") -> web.Res
 
 
 def _flag(request: web.Request, name: str, default: bool) -> bool:
+    """A boolean query parameter as the extension reads it (.NET `bool.TryParse`): `true` or `false` in
+    any case; anything else (`yes`, `1`, empty) leaves the default."""
+    value = (request.query.get(name) or "").strip().lower()
+    return True if value == "true" else False if value == "false" else default
+
+
+def _seconds(request: web.Request, name: str) -> float | None:
     value = request.query.get(name)
     if value is None:
-        return default
-    if value.lower() in ("true", "1"):
-        return True
-    if value.lower() in ("false", "0", ""):
-        return False
-    raise BadRequest(f"query parameter {name!r} must be true or false, got {value!r}")
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise BadRequest(f"query parameter {name!r} must be a number of seconds, got {value!r}") from None
+    if not 0 <= seconds <= 3600:
+        raise BadRequest(f"query parameter {name!r} must be between 0 and 3600 seconds, got {value!r}")
+    return seconds
+
+
+def _wait_parameters(request: web.Request) -> tuple[float, float] | None:
+    """(timeout, pollingInterval) when the caller asked to wait: the extension waits only when both are
+    given, and refuses an interval longer than the timeout."""
+    timeout, interval = _seconds(request, "timeout"), _seconds(request, "pollingInterval")
+    if timeout is None or interval is None:
+        return None
+    if interval > timeout:
+        raise BadRequest(f"Total timeout {timeout:g} should be bigger than retry timeout {interval:g}")
+    return timeout, interval
 
 
 def _time(request: web.Request, name: str) -> float | None:
@@ -109,6 +129,17 @@ def _decode_token(token: str) -> tuple[float, str]:
         raise BadRequest(f"invalid continuation token {token[:40]!r}") from None
 
 
+def _by_method(path: str, handlers: dict[str, Any]) -> Any:
+    async def handle(request: web.Request) -> web.StreamResponse:
+        handler = handlers.get(request.method)
+        if handler is None:
+            return error(404, f"{request.method} is not served on {path} (use {', '.join(handlers)})", "NotFound")
+        result: web.StreamResponse = await handler(request)
+        return result
+
+    return handle
+
+
 class ManagementApi:
     """Handlers bound to one dispatcher; `base_url(request)` gives the public API root for links."""
 
@@ -118,25 +149,24 @@ class ManagementApi:
         self.system_key = system_key
 
     def routes(self, prefix: str) -> list[web.RouteDef]:
+        """Every path with all methods: a method the extension does not serve there answers 404, as
+        the extension's HttpApiHandler does (not aiohttp's 405)."""
         p = prefix.rstrip("/")
-        return [
-            web.post(p + "/orchestrators/{name}", self.start),
-            web.post(p + "/orchestrators/{name}/{instance_id}", self.start),
-            web.get(p + "/instances", self.list_instances),
-            web.get(p + "/instances/", self.list_instances),
-            web.delete(p + "/instances", self.purge_many),
-            web.delete(p + "/instances/", self.purge_many),
-            web.get(p + "/instances/{instance_id}", self.get_status),
-            web.delete(p + "/instances/{instance_id}", self.purge),
-            web.post(p + "/instances/{instance_id}/raiseEvent/{event}", self.raise_event),
-            web.post(p + "/instances/{instance_id}/{operation}", self.operation),
-            web.get(p + "/entities", self.list_entities),
-            web.get(p + "/entities/", self.list_entities),
-            web.get(p + "/entities/{name}", self.list_entities),
-            web.get(p + "/entities/{name}/{key}", self.read_entity),
-            web.post(p + "/entities/{name}/{key}", self.signal_entity),
-            web.delete(p + "/entities/{name}/{key}", self.delete_entity),
-        ]
+        table: dict[str, dict[str, Any]] = {
+            "/orchestrators/{name}": {"POST": self.start},
+            "/orchestrators/{name}/{instance_id}": {"POST": self.start},
+            "/instances": {"GET": self.list_instances, "DELETE": self.purge_many},
+            "/instances/": {"GET": self.list_instances, "DELETE": self.purge_many},
+            "/instances/{instance_id}": {"GET": self.get_status, "DELETE": self.purge},
+            "/instances/{instance_id}/raiseEvent/{event}": {"POST": self.raise_event},
+            "/instances/{instance_id}/{operation}": {"POST": self.operation},
+            "/entities": {"GET": self.list_entities},
+            "/entities/": {"GET": self.list_entities},
+            "/entities/{name}": {"GET": self.list_entities},
+            "/entities/{name}/{key}": {"GET": self.read_entity, "POST": self.signal_entity,
+                                       "DELETE": self.delete_entity},
+        }
+        return [web.route("*", p + path, _by_method(path, handlers)) for path, handlers in table.items()]
 
     @staticmethod
     def base_url(request: web.Request) -> str:
@@ -179,29 +209,28 @@ class ManagementApi:
                 validate_instance_id(instance_id)
             body = await _json_body(request, required=False)
             input_text = None if body is None else as_json_text(body)
-            timeout = request.query.get("timeout")
-            wait_s: float | None = None
-            if timeout is not None:
-                try:
-                    wait_s = float(timeout)
-                except ValueError:
-                    raise BadRequest(f"query parameter 'timeout' must be a number of seconds, got {timeout!r}") \
-                        from None
-                if not 0 <= wait_s <= 3600:
-                    raise BadRequest("query parameter 'timeout' must be between 0 and 3600 seconds")
+            wait = _wait_parameters(request)  # checked before anything starts
             traceparent = self.dispatcher.telemetry.request_traceparent(self._dropped_trace(request),
                                                                        request.headers.get("traceparent"))
             new_id = await self.dispatcher.start_orchestration(name, instance_id, input_text, traceparent)
-            if wait_s is None:
-                return self.check_status(request, new_id)
-            row = await self.dispatcher.wait_for_completion(new_id, wait_s)
-            if row is None or row.instance.status not in TERMINAL_STATUSES:
-                return self.check_status(request, new_id)
-            if row.instance.status == COMPLETED:
-                return web.json_response(row.instance.output, status=200)
-            return web.json_response(status_payload(row), status=500 if row.instance.status == FAILED else 200)
+            return await self._answer_started(request, new_id, wait)
 
         return await self._guard(request, run)
+
+    async def _answer_started(self, request: web.Request, instance_id: str,
+                              wait: tuple[float, float] | None) -> web.StreamResponse:
+        """The extension's WaitForCompletionOrCreateCheckStatusResponse: without a wait, or while the
+        instance runs, the 202 check-status payload; Completed: 200 with the output; Failed, Terminated
+        or Canceled: 200 with the status, as GET instances/{id} shows it. funchost waits for the end
+        itself, so the polling interval only bounds the request, as with poll-free providers."""
+        if wait is None:
+            return self.check_status(request, instance_id)
+        row = await self.dispatcher.wait_for_completion(instance_id, wait[0])
+        if row is None or row.instance.status not in TERMINAL_STATUSES:
+            return self.check_status(request, instance_id)
+        if row.instance.status == COMPLETED:
+            return web.json_response(row.instance.output, status=200)
+        return self._status_response(request, row, fail_500=False)
 
     async def get_status(self, request: web.Request) -> web.StreamResponse:
         async def run() -> web.StreamResponse:
@@ -213,14 +242,21 @@ class ManagementApi:
             row = self.dispatcher.get_instance(instance_id)
             if row is None:
                 raise InstanceNotFound(instance_id)
-            body = status_payload(row, show_input, show_history, show_output)
-            status = row.instance.status
-            if status in ACTIVE_STATUSES:
-                return web.json_response(body, status=202, headers={"Location": str(request.url),
-                                                                    "Retry-After": "5"})
-            return web.json_response(body, status=500 if status == FAILED and fail_500 else 200)
+            return self._status_response(request, row, fail_500, show_input, show_history, show_output)
 
         return await self._guard(request, run)
+
+    @staticmethod
+    def _status_response(request: web.Request, row: InstanceRow, fail_500: bool, show_input: bool | None = None,
+                         show_history: bool | None = None, show_output: bool | None = None) -> web.Response:
+        """202 with Location and Retry-After while active; 200 when done (500 for Failed only if asked)."""
+        body = status_payload(row, _flag(request, "showInput", True) if show_input is None else show_input,
+                              _flag(request, "showHistory", False) if show_history is None else show_history,
+                              _flag(request, "showHistoryOutput", False) if show_output is None else show_output)
+        status = row.instance.status
+        if status in ACTIVE_STATUSES:
+            return web.json_response(body, status=202, headers={"Location": str(request.url), "Retry-After": "5"})
+        return web.json_response(body, status=500 if status == FAILED and fail_500 else 200)
 
     def _query(self, request: web.Request, purge: bool) -> InstanceQuery:
         statuses: tuple[str, ...] = ()
@@ -290,7 +326,7 @@ class ManagementApi:
     async def operation(self, request: web.Request) -> web.StreamResponse:
         async def run() -> web.StreamResponse:
             instance_id = request.match_info["instance_id"]
-            operation = request.match_info["operation"]
+            operation = request.match_info["operation"].lower()  # the extension matches case-insensitively
             reason = request.query.get("reason")
             if operation == "terminate":
                 await self.dispatcher.terminate(instance_id, reason)
@@ -300,11 +336,18 @@ class ManagementApi:
                 await self.dispatcher.resume(instance_id, reason)
             elif operation == "restart":
                 new_id = _flag(request, "restartWithNewInstanceId", True)
+                wait = _wait_parameters(request)
                 if self.dispatcher.get_instance(instance_id) is None:
                     raise BadRequest(f"no orchestration instance with id {instance_id!r} to restart")
                 started = await self.dispatcher.restart(instance_id, new_id)
-                return self.check_status(request, started)
-            elif operation == "rewind":
+                return await self._answer_started(request, started, wait)
+            elif operation == "rewind":  # 404 and 410 as the extension answers them, then funchost's 501
+                row = self.dispatcher.get_instance(instance_id)
+                if row is None:
+                    raise InstanceNotFound(instance_id)
+                if row.instance.status in ("Completed", "Terminated", "Canceled"):
+                    return error(410, f"instance {instance_id!r} is {row.instance.status}: only a failed "
+                                 "instance can be rewound", "InvalidOperationException")
                 return error(501, "rewind is not supported by funchost", "NotImplementedException")
             else:
                 return error(404, f"unknown instance operation {operation!r}", "NotFound")
@@ -329,9 +372,7 @@ class ManagementApi:
     async def signal_entity(self, request: web.Request) -> web.StreamResponse:
         async def run() -> web.StreamResponse:
             target = self._entity(request)
-            operation = request.query.get("op")
-            if not operation:
-                raise BadRequest("the 'op' query parameter names the entity operation and is required")
+            operation = request.query.get("op") or ""  # as the extension: no `op` signals the operation ""
             raw = await request.read()
             input_text: str | None = None
             if raw.strip():

@@ -36,6 +36,8 @@ _EVENT_NAMES = {
 
 def status_payload(row: InstanceRow, show_input: bool = True, show_history: bool = False,
                    show_history_output: bool = False) -> dict[str, Any]:
+    """`StatusResponsePayload`: `historyEvents` only with showHistory, and never for a Pending instance
+    (the extension reads no history before the first episode)."""
     inst = row.instance
     body: dict[str, Any] = {
         "name": inst.name,
@@ -47,36 +49,88 @@ def status_payload(row: InstanceRow, show_input: bool = True, show_history: bool
         "createdTime": iso_seconds(from_epoch(row.created)),
         "lastUpdatedTime": iso_seconds(from_epoch(row.updated)),
     }
-    if show_history:
+    if show_history and inst.status != "Pending":
         body["historyEvents"] = public_history(inst.history, show_input, show_history_output)
     return body
 
 
+# What the extension's DurableClient drops from each kind of event before it shows the history.
+_DROPPED: dict[EventType, tuple[str, ...]] = {
+    EventType.TASK_SCHEDULED: ("Version",),
+    EventType.SUB_ORCHESTRATION_CREATED: ("Version",),
+    EventType.TASK_COMPLETED: ("TaskScheduledId",),
+    EventType.TASK_FAILED: ("TaskScheduledId",),
+    EventType.SUB_ORCHESTRATION_COMPLETED: ("TaskScheduledId",),
+    EventType.SUB_ORCHESTRATION_FAILED: ("TaskScheduledId",),
+    EventType.EXECUTION_STARTED: ("Name", "OrchestrationInstance", "ParentInstance", "Version", "Tags"),
+    EventType.TIMER_FIRED: ("TimerId",),
+}
+_SCHEDULED_BY = {
+    EventType.TASK_COMPLETED: EventType.TASK_SCHEDULED,
+    EventType.TASK_FAILED: EventType.TASK_SCHEDULED,
+    EventType.SUB_ORCHESTRATION_COMPLETED: EventType.SUB_ORCHESTRATION_CREATED,
+    EventType.SUB_ORCHESTRATION_FAILED: EventType.SUB_ORCHESTRATION_CREATED,
+}
+_WITH_RESULT = frozenset({EventType.TASK_COMPLETED, EventType.SUB_ORCHESTRATION_COMPLETED,
+                          EventType.EXECUTION_COMPLETED})
+
+
 def public_history(history: list[HistoryEvent], show_input: bool, show_output: bool) -> list[dict[str, Any]]:
-    """History as `GET instances/{id}?showHistory=true` presents it (DurableClient's projection)."""
-    scheduled = {e["EventId"]: e for e in history if e["EventType"] == EventType.TASK_SCHEDULED}
-    result: list[dict[str, Any]] = []
-    for ev in history:
+    """History as `GET instances/{id}?showHistory=true` presents it (the extension's DurableClient):
+
+    - `EventType` by name; no `EventId`, `IsPlayed`, OrchestratorStarted or OrchestratorCompleted;
+    - a TaskScheduled (SubOrchestrationInstanceCreated) whose task has finished is folded into its
+      TaskCompleted/TaskFailed (SubOrchestrationInstance...): `FunctionName`, `ScheduledTime` and, with
+      showInput, its `Input`; an unfinished one stays as it is;
+    - `Result` of completions and of ExecutionCompleted only with showHistoryOutput, as a JSON value;
+    - ExecutionStarted shows `FunctionName`; TimerFired no `TimerId`; no `Input` without showInput.
+    """
+    scheduled: dict[tuple[EventType, int], int] = {}
+    folded: set[int] = set()
+    result: list[dict[str, Any] | None] = []
+    for index, ev in enumerate(history):
         kind = EventType(ev["EventType"])
         if kind in (EventType.ORCHESTRATOR_STARTED, EventType.ORCHESTRATOR_COMPLETED):
+            result.append(None)
             continue
-        item = {k: v for k, v in ev.items() if k not in ("EventId", "IsPlayed", "EventType")}
-        item["EventType"] = _EVENT_NAMES[kind]
+        if kind in (EventType.TASK_SCHEDULED, EventType.SUB_ORCHESTRATION_CREATED):
+            scheduled[(kind, ev.get("EventId", -1))] = index
+        item: dict[str, Any] = {"EventType": _EVENT_NAMES[kind]}
+        dropped = _DROPPED.get(kind, ())
+        item.update((k, v) for k, v in ev.items() if k not in ("EventType", "EventId", "IsPlayed") and k not in dropped)
         if kind == EventType.EXECUTION_STARTED:
-            item["FunctionName"] = item.pop("Name", None)
-        if kind in (EventType.TASK_COMPLETED, EventType.TASK_FAILED):
-            source = scheduled.get(ev.get("TaskScheduledId", -1))
-            if source is not None:
-                item["FunctionName"] = source.get("Name")
-                item["ScheduledTime"] = source.get("Timestamp")
-            if not show_output:
+            item["FunctionName"] = ev.get("Name")
+        source_kind = _SCHEDULED_BY.get(kind)
+        source = scheduled.get((source_kind, ev.get("TaskScheduledId", -1))) if source_kind is not None else None
+        if source is not None:
+            origin = history[source]
+            item["ScheduledTime"] = origin.get("Timestamp")
+            item["FunctionName"] = origin.get("Name")
+            if show_input:
+                item["Input"] = origin.get("Input")
+            folded.add(source)
+        if kind in _WITH_RESULT:
+            if show_output:
+                item["Result"] = _json_value(item.get("Result"))
+            else:
                 item.pop("Result", None)
-        if kind == EventType.TIMER_FIRED:
-            item.pop("TimerId", None)
         if not show_input:
             item.pop("Input", None)
         result.append(item)
-    return result
+    return [item for index, item in enumerate(result) if item is not None and index not in folded]
+
+
+def _json_value(text: Any) -> Any:
+    """A result's JSON text as the value it holds (the extension's ParseToJToken); other text as is."""
+    if not isinstance(text, str):
+        return text
+    stripped = text.strip()
+    if not stripped:
+        return ""
+    try:
+        return json.loads(stripped)
+    except ValueError:
+        return text
 
 
 def management_urls(base: str, instance_id: str, task_hub: str, code: str | None) -> dict[str, str]:

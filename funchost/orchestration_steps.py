@@ -12,7 +12,7 @@ import time
 import uuid
 from collections.abc import Callable
 
-from . import replay
+from . import console, replay
 from .activity_runs import ActivityRuns
 from .discovery import FunctionSet
 from .episode_plan import Ids, Plan, plan_episode, split_stale
@@ -61,7 +61,8 @@ class OrchestrationSteps:
         now = from_epoch(now_s)
         with self._telemetry.span(f"orchestration {inst.name}", traceparent_of(inst, events),
                                   {"durable.instance_id": target, "durable.orchestrator": inst.name}):
-            episode = replay.run_episode(inst, events, handle, self._registry, now)
+            episode = console.orchestrator_episode(inst.name, target, inst.status, replay.run_episode, inst, events,
+                                                   handle, self._registry, now)
         self._stats.episodes += 1
         used = [live[i] for i in episode.consumed] + stale
         if not used:

@@ -3,8 +3,9 @@
 The durable client of azure-functions-durable 1.x can only signal entities. To answer with the
 entity's state *after* the caller's own operation (read-your-writes), a route starts the one-step
 `entity_call` orchestration through the documented create-and-wait management URL
-(`POST .../orchestrators/{name}?timeout=S`), which the Azure host and funchost both serve; it answers
-200 with the orchestration output once it completes, so no status polling is needed.
+(`POST .../orchestrators/{name}?timeout=S&pollingInterval=S`), which the Azure host and funchost both
+serve; it answers 200 with the orchestration output once it completes (and 200 with the status if it
+failed), so no status polling is needed.
 """
 
 from __future__ import annotations
@@ -85,8 +86,11 @@ async def call_entity(
     async with _client_session().post(url, data=json.dumps(body), headers=headers) as resp:
         text = await resp.text()
         if resp.status == 200:
+            result: Any = json.loads(text) if text else None
+            if _ended_badly(result, instance_id):  # the extension answers a failed end with 200 and the status
+                raise EntityCallError(str(result.get("output")))
             _purge_later(client, instance_id)
-            return json.loads(text) if text else None
+            return result
         if resp.status == 202:
             raise EntityCallError(f"entity {entity}@{key} did not answer within {timeout_s} s", timed_out=True)
         try:
@@ -95,6 +99,13 @@ async def call_entity(
         except (json.JSONDecodeError, AttributeError):
             message = text
         raise EntityCallError(str(message))
+
+
+def _ended_badly(body: Any, instance_id: str) -> bool:
+    """Whether a 200 from create-and-wait is the status of a Failed/Terminated/Canceled end (which the
+    Durable extension answers with 200 and the status payload) rather than the orchestration's output."""
+    return (isinstance(body, dict) and body.get("instanceId") == instance_id
+            and body.get("runtimeStatus") in ("Failed", "Terminated", "Canceled"))
 
 
 def _purge_later(client: df.DurableOrchestrationClient, instance_id: str) -> None:

@@ -54,3 +54,29 @@ def test_raise_event_checks_the_instance_before_the_body(host: HostProcess) -> N
     bad = host.request("POST", f"{BASE}/instances/live-1/raiseEvent/go", raw=b"not json",
                        headers={"Content-Type": "application/json"})
     assert bad.status == 400
+
+
+def test_waits_and_booleans_as_the_extension_reads_them(host: HostProcess) -> None:
+    done = host.request("POST", f"{BASE}/orchestrators/sequence/w-1?timeout=20&pollingInterval=1", body=["Oslo"])
+    assert done.status == 200 and done.json() == ["Hello Oslo!"]
+    again = host.request("POST", f"{BASE}/instances/w-1/restart?restartWithNewInstanceId=false&timeout=20"
+                                 "&pollingInterval=1")
+    assert again.status == 200 and again.json() == ["Hello Oslo!"]  # restart waits the same way
+    assert "historyEvents" in host.request("GET", f"{BASE}/instances/w-1?showHistory=TRUE").json()
+    assert "historyEvents" not in host.request("GET", f"{BASE}/instances/w-1?showHistory=1").json()
+    assert host.request("GET", f"{BASE}/instances/w-1?showInput=0").json()["input"] is not None  # default: true
+    assert host.request("POST", f"{BASE}/instances/w-1/Terminate").status == 410  # operations ignore case
+    assert host.request("GET", f"{BASE}/instances/w-1/terminate").status == 404
+    assert host.request("PUT", f"{BASE}/instances/w-1").status == 404
+
+
+def test_failed_start_with_wait_answers_200_with_the_status(host: HostProcess) -> None:
+    reply = host.request("POST", f"{BASE}/orchestrators/activity_fails/w-2?timeout=20&pollingInterval=1")
+    assert reply.status == 200  # not 500: the extension answers a Failed end with GET status's 200
+    body = reply.json()
+    assert body["runtimeStatus"] == "Failed" and "permanent failure for y" in body["output"]
+    failed = host.request("POST", f"{BASE}/orchestrators/activity_fails/w-3?timeout=20&pollingInterval=1"
+                                  "&showHistory=true")
+    events = failed.json()["historyEvents"]  # the status as GET shows it, query flags included
+    assert [e["EventType"] for e in events] == ["ExecutionStarted", "TaskFailed", "ExecutionCompleted"]
+    assert events[1]["FunctionName"] == "always_fails" and "Result" not in events[2]

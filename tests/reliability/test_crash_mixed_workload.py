@@ -159,7 +159,7 @@ def _finished_task(host: HostProcess, task_id: str) -> dict[str, Any] | None:
 
 def _attempts_after_queued_operations(host: HostProcess, player: str) -> int:
     """The player's totalAttempts, read by an entity call queued behind every operation still waiting."""
-    reply = host.request("POST", f"{API}/orchestrators/entity_call?timeout=30",
+    reply = host.request("POST", f"{API}/orchestrators/entity_call?timeout=30&pollingInterval=1",
                          {"entity": "PlayerSession", "key": player, "operation": "get_stats"})
     assert reply.status == 200, reply.body
     stats = reply.json()
