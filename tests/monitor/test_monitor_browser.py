@@ -103,8 +103,12 @@ def test_the_timeline_shows_the_activities_of_a_task(app: HostProcess, page: Any
     task = start_task(app, "Dm7 G7 Cmaj7 A7", 200)
     wait_until(lambda: api_status(app, task)["runtimeStatus"] == "Completed", "the task to complete", 60)
     events = api_status(app, task, history=True)["historyEvents"]
-    scheduled = [e["Name"] for e in events if e["EventType"] == "TaskScheduled"]
+    # The extension's shape: a finished activity's TaskScheduled is folded into its TaskCompleted/TaskFailed.
+    steps = sorted((e for e in events if e["EventType"] in ("TaskCompleted", "TaskFailed")),
+                   key=lambda e: e["ScheduledTime"])
+    scheduled = [e["FunctionName"] for e in steps]
     timers = [e for e in events if e["EventType"] == "TimerCreated"]
+    entity_calls = [e for e in events if e["EventType"] == "EventSent" and str(e.get("InstanceId", "")).startswith("@")]
     assert "agent_voicings" in scheduled and "agent_assemble" in scheduled
     open_with_key(page, app, f"instance/{task}")
     page.locator('[data-testid="timeline-row"]').first.wait_for()
@@ -112,7 +116,8 @@ def test_the_timeline_shows_the_activities_of_a_task(app: HostProcess, page: Any
     labels = [text.split("\n")[0].strip() for text in activities.locator(".label").all_inner_texts()]
     assert labels == scheduled  # one bar per activity, in the order they were scheduled
     kinds = page.locator('[data-testid="timeline-row"]').evaluate_all("rows => rows.map(r => r.dataset.kind)")
-    assert len(kinds) == len(scheduled) + len(timers) and set(kinds) <= {"activity", "timer"}
+    assert len(kinds) == len(scheduled) + len(timers) + len(entity_calls)
+    assert set(kinds) <= {"activity", "timer", "entity"} and kinds.count("entity") == len(entity_calls)
     custom = page.locator('[data-testid="custom-status"]').inner_text()
     assert json.loads(custom) == api_status(app, task)["customStatus"] and "\n  " in custom  # indented JSON
     screenshot(page, "instance-timeline")

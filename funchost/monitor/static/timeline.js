@@ -89,8 +89,30 @@ function resulted(state, event) {
   if (type.endsWith("Failed")) { span.failed = true; span.reason = failureText(event); }
 }
 
+const FOLDED = new Map([["TaskCompleted", "activity"], ["TaskFailed", "activity"],
+  ["SubOrchestrationInstanceCompleted", "suborchestration"], ["SubOrchestrationInstanceFailed", "suborchestration"]]);
+
 /**
- * Bars from the history of `GET instances/{id}?showHistory=true`. Results are matched to their step by
+ * The bar of a finished step as the extension's `showHistory` shows it: its scheduling event folded into
+ * the result (`FunctionName`, `ScheduledTime`, no `TaskScheduledId`). Null for an unfolded result.
+ */
+function folded(state, event) {
+  const kind = FOLDED.get(event.EventType);
+  if (!kind || !event.ScheduledTime || event.TaskScheduledId !== undefined) return null;
+  const span = spanFor(kind, event.FunctionName, { Timestamp: event.ScheduledTime }, -1);
+  span.end = time(event.Timestamp);
+  if (kind === "activity") span.retry = state.failures.get(event.FunctionName) || 0;
+  if (event.EventType.endsWith("Failed")) {
+    span.failed = true;
+    span.reason = failureText(event);
+    state.failures.set(span.name, (state.failures.get(span.name) || 0) + 1);
+  }
+  return span;
+}
+
+/**
+ * Bars from the history of `GET instances/{id}?showHistory=true`, in the order the steps were scheduled.
+ * A finished activity or sub-orchestration comes folded into its result (as the extension serves it). Results are matched to their step by
  * sequence number (the n-th scheduling event has id n), checked against the name and scheduled time. A
  * step without a result is still running (its bar ends at `now`) while the instance runs, and was
  * abandoned once it has ended (its bar ends with the instance's last event).
@@ -99,7 +121,10 @@ export function buildSpans(history, now, running = true) {
   const state = { spans: [], byOrdinal: new Map(), timers: new Map(), calls: new Map(), failures: new Map(), ordinal: 0 };
   let previous = null;
   for (const event of history) {
-    if (SCHEDULING.has(event.EventType)) {
+    const done = folded(state, event);
+    if (done) {
+      state.spans.push(done);
+    } else if (SCHEDULING.has(event.EventType)) {
       const span = scheduled(state, event, previous);
       state.byOrdinal.set(state.ordinal, span);
       state.spans.push(span);
@@ -116,7 +141,8 @@ export function buildSpans(history, now, running = true) {
     if (span.open) span.end = now;
     if (span.abandoned) span.end = Math.max(span.start, last);
   }
-  return state.spans;
+  return state.spans.map((span, index) => [span, index])
+    .sort(([a, i], [b, j]) => (a.start - b.start) || (i - j)).map(([span]) => span);
 }
 
 function row(span, t0, total) {
