@@ -106,8 +106,12 @@ def test_two_players_written_at_once_each_get_exactly_their_own_updates(app_host
     players = [new_player(app_host, "mine"), new_player(app_host, "theirs")]
     answers: dict[str, dict[int, dict[str, Any]]] = {p: {1: record(app_host, p)} for p in players}
     done = threading.Event()
-    followers = {p: in_background(lambda p=p: follow_until(app_host, p, stream(app_host, p)[1][-1]["id"], 81, done))
-                 for p in players}
+    starts = {p: stream(app_host, p)[1][-1]["id"] for p in players}
+
+    def follower(player: str) -> Future[list[dict[str, Any]]]:
+        return in_background(lambda: follow_until(app_host, player, starts[player], 81, done))
+
+    followers = {p: follower(p) for p in players}
     with ThreadPoolExecutor(32) as pool:
         jobs = [(players[i % 2], i) for i in range(160)]
         for (player, _), answer in zip(jobs, pool.map(
