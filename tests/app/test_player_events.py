@@ -28,6 +28,7 @@ def record(host: HostProcess, player: str, success: bool = True, time_ms: int = 
                                                                    "timeMs": time_ms, "attempts": 1,
                                                                    "shapeId": "Cmaj7"})
     assert reply.status == 200, reply.body
+    assert "update" not in reply.json()  # the entity's stream update stays inside the app
     return dict(reply.json())
 
 
@@ -186,6 +187,15 @@ def test_reconnect_with_last_event_id_resumes_after_it(app_host: HostProcess) ->
     assert pushed[0]["data"]["reason"] == answer["reason"]
     change = pushed[0]["data"]["recommendation"]
     assert change["changed"] == (change["previous"] != {k: change[k] for k in change["previous"]})
+    # A performance report is pushed the same way.
+    waiting = in_background(lambda: stream(app_host, player, pushed[0]["id"]))
+    report = app_host.request("POST", f"{PLAYERS}/update-performance", {
+        "playerId": player, "accuracy": 0.9, "speed": 0.7, "consistency": 0.8, "context": "ii-V-I"})
+    assert report.status == 200 and "update" not in report.json(), report.body  # the answer is unchanged
+    _, pushed = waiting.result(timeout=60)
+    assert [(e["event"], e["data"]["seq"], e["data"]["kind"]) for e in pushed] == [("difficulty", 5, "performance")]
+    assert pushed[0]["data"]["reason"] + " (context: ii-V-I)" == report.json()["reason"]
+    assert pushed[0]["data"]["currentDifficulty"] == report.json()["currentDifficulty"]
 
 
 def test_reset_mid_stream_is_pushed_and_the_new_session_follows(app_host: HostProcess) -> None:
