@@ -24,12 +24,15 @@ so every method runs whole between two other tasks' steps; no locks.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -171,5 +174,9 @@ def take_update(player_id: str, operation: str, result: Any) -> Any:
     if not isinstance(result, dict) or not isinstance(result.get("update"), dict):
         return result
     answer = dict(result)
-    BUFFER.publish(player_id, answer.pop("update"))
+    update = answer.pop("update")
+    try:
+        BUFFER.publish(player_id, update)
+    except (KeyError, TypeError, ValueError) as exc:  # the write succeeded: its streams read the window
+        logger.warning("player %s: update not buffered (%s: %s)", player_id, type(exc).__name__, exc)
     return answer

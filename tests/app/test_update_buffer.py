@@ -13,6 +13,7 @@ if _ROOT not in sys.path:  # so `pytest tests/app/...` works without an installe
 from adaptive.events import Attempt  # noqa: E402
 from adaptive.session import PlayerSession  # noqa: E402
 from adaptive.updates import latest_update, update_view  # noqa: E402
+from routes import update_buffer  # noqa: E402
 from routes.player_events import buffered_frames, frames_for  # noqa: E402
 from routes.update_buffer import UpdateBuffer  # noqa: E402
 
@@ -127,3 +128,14 @@ def test_a_stored_read_older_than_a_buffered_write_is_not_a_reset() -> None:
     assert frames_for("ana", stale, f"{START}-6", buffer) == []  # wait for the store to catch up
     reset = frames_for("ana", stale, f"{START}-7", buffer)  # an id no write of this session had
     assert reset[0].event == "reset" and reset[0].data["previousSessionStartedAtMs"] == START
+
+
+def test_the_write_answer_leaves_the_update_out_and_a_reset_forgets_the_player() -> None:
+    _, published = played("take-ana", 2)
+    answer = update_buffer.take_update("take-ana", "record_attempt", {"totalAttempts": 2, "update": published[1]})
+    assert answer == {"totalAttempts": 2}
+    assert update_buffer.BUFFER.get("take-ana", START, 2) == published[1]
+    broken = update_buffer.take_update("take-ana", "record_attempt", {"totalAttempts": 3, "update": {"seq": 3}})
+    assert broken == {"totalAttempts": 3}  # an unusable update is logged, the answer still goes out
+    assert update_buffer.take_update("take-ana", "reset", {"reset": True}) == {"reset": True}
+    assert "take-ana" not in update_buffer.BUFFER.players()
