@@ -54,6 +54,15 @@ def last_seq(session: PlayerSession) -> int:
     return _events_before(session.tracker)
 
 
+def latest_update(before: PlayerSession, after: PlayerSession) -> Update:
+    """The update of the one event that turned `before` into `after`, without replaying the window.
+
+    Equal to `updates(after)[-1]` (the replay guarantee), so the writer can publish what a reader
+    of the stored window would compute.
+    """
+    return Update(last_seq(after), after.window[-1], before.tracker, after.tracker)
+
+
 def _recommendation(tracker: DifficultyTracker) -> dict[str, Any]:
     difficulty = figure(tracker.difficulty)
     return {"exercise": band_for(difficulty).exercise, "challengeLength": challenge_length(difficulty),

@@ -6,6 +6,8 @@ change to it; the model in `adaptive` does the work. Operations and their input 
 - `record_attempt`  {success, timeMs, attempts, shapeId, now} -> stats after the attempt + `reason`
 - `update_performance` {accuracy, speed, consistency, context?, now}
   -> {playerId, previousDifficulty, currentDifficulty, targetDifficulty, recentSuccessRate, reason}
+- both writes add `update`: the event's live-stream update (`adaptive.updates.update_view`), which
+  the write route publishes to the player's event streams and leaves out of its HTTP answer
 - `get_stats`, `get_difficulty`, `get_recommended_exercise`, `get_session` -> the matching view
 - `get_state` -> the stored state as is
 - `reset` -> {playerId, reset: true, existed}; deletes the entity
@@ -26,6 +28,7 @@ import azure.durable_functions as df
 import telemetry
 from adaptive.errors import ValidationError
 from adaptive.session import PlayerSession
+from adaptive.updates import latest_update, update_view
 from adaptive.validation import parse_attempt, parse_now, parse_performance, validate_player_id
 from adaptive.views import (
     attempt_reason,
@@ -59,7 +62,7 @@ def _record_attempt(session: PlayerSession | None, player_id: str,
     reason = attempt_reason(before, after, attempt)
     telemetry.record_attempt(attempt.success, after.tracker.difficulty)
     logger.info("%s@%s record_attempt: %s", ENTITY_NAME, player_id, reason)
-    return {**stats_view(after), "reason": reason}, after
+    return {**stats_view(after), "reason": reason, "update": _update(before, after)}, after
 
 
 def _update_performance(session: PlayerSession | None, player_id: str,
@@ -71,7 +74,12 @@ def _update_performance(session: PlayerSession | None, player_id: str,
     result = performance_view(before, after, performance, context)
     telemetry.observe_difficulty(after.tracker.difficulty)
     logger.info("%s@%s update_performance: %s", ENTITY_NAME, player_id, result["reason"])
-    return result, after
+    return {**result, "update": _update(before, after)}, after
+
+
+def _update(before: PlayerSession, after: PlayerSession) -> dict[str, Any]:
+    """The stream update of the event `after` has just recorded (what the stream computes from the window)."""
+    return update_view(after.player_id, after.started_at_ms, latest_update(before, after))
 
 
 WRITES: dict[str, Callable[[PlayerSession | None, str, Mapping[str, Any]], tuple[Any, PlayerSession]]] = {

@@ -27,7 +27,7 @@ from adaptive.session import PlayerSession
 from adaptive.validation import parse_performance_request, parse_record_request, validate_player_id
 from adaptive.views import difficulty_view, recommendation_view, session_view, stats_view
 from entities.player_session import ENTITY_NAME
-from routes import player_changes
+from routes import player_changes, update_buffer
 from routes.durable_calls import EntityCallError, call_entity
 from routes.openapi import unknown_fields
 from routes.responses import (
@@ -84,8 +84,9 @@ async def _run(client: df.DurableOrchestrationClient, player_id: str, operation:
     except aiohttp.ClientError as exc:
         logger.warning("%s@%s %s: durable backend unreachable: %s", ENTITY_NAME, player_id, operation, exc)
         return backend_error(503, "durable backend unavailable", exc)
+    answer = update_buffer.take_update(player_id, operation, result)
     player_changes.notify(player_id)
-    return json_response(result)
+    return json_response(answer)
 
 
 class SessionUnreadable(Exception):

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from adaptive.events import Attempt, Event
 from adaptive.session import WINDOW_SIZE, PlayerSession
-from adaptive.updates import last_seq, update_view, updates
+from adaptive.updates import last_seq, latest_update, update_view, updates
 from adaptive.views import attempt_reason, performance_view, stats_view
 
 
@@ -34,6 +34,17 @@ def test_each_update_is_what_its_write_answered(history: list[Event]) -> None:
         assert (view["currentDifficulty"], view["reason"]) == (answer["currentDifficulty"], answer["reason"])
         assert view["recommendation"]["changed"] == (view["recommendation"]["previous"] != {
             k: view["recommendation"][k] for k in ("exercise", "challengeLength", "strategy")})
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(events, min_size=1, max_size=45))
+def test_the_update_a_write_publishes_is_the_one_the_window_replays(history: list[Event]) -> None:
+    session = PlayerSession.new("p1", history[0].at_ms)
+    for event in history:
+        after = session.record_attempt(event) if isinstance(event, Attempt) else session.update_performance(event, "")
+        published = update_view("p1", after.started_at_ms, latest_update(session, after))
+        assert published == update_view("p1", after.started_at_ms, updates(after)[-1])
+        session = after
 
 
 def test_a_session_played_in_one_go_equals_the_incremental_one() -> None:

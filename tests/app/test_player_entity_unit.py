@@ -20,6 +20,8 @@ _ROOT = str(Path(__file__).resolve().parents[2])
 if _ROOT not in sys.path:  # so `pytest tests/app/...` works without an installed package
     sys.path.insert(0, _ROOT)
 
+from adaptive.session import PlayerSession  # noqa: E402
+from adaptive.updates import update_view, updates  # noqa: E402
 from entities import player_session  # noqa: E402
 
 NOW = 1_700_000_000_000
@@ -77,8 +79,13 @@ def test_a_batch_sees_its_own_writes_and_the_state_carries_over(entity_handle: C
     second = run(entity_handle, [("get_stats", None), ("get_difficulty", None)], state=first.state)
     (_, after_two), = first.results[1:]
     (_, stats), (_, difficulty) = second.results
-    assert stats == {k: v for k, v in after_two.items() if k != "reason"}
+    assert stats == {k: v for k, v in after_two.items() if k not in ("reason", "update")}
     assert stats["totalAttempts"] == 2
+    # Each write's stream update is what a reader replaying the stored window computes for that event.
+    session = PlayerSession.from_dict(first.state)
+    assert after_two["update"] == update_view("alice", NOW, updates(session)[-1])
+    assert [r["update"]["seq"] for _, r in first.results] == [1, 2]
+    assert after_two["update"]["reason"] == after_two["reason"]
     assert difficulty["currentDifficulty"] == stats["currentDifficulty"]
     assert second.state == first.state
 
@@ -90,6 +97,8 @@ def test_update_performance_explains_the_new_difficulty(entity_handle: Callable[
     assert not is_error
     assert result["previousDifficulty"] == 0.4 < result["currentDifficulty"]
     assert "raised" in result["reason"] and "ii-V-I" in result["reason"]
+    assert result["update"]["kind"] == "performance" and result["update"]["seq"] == 1
+    assert result["update"]["currentDifficulty"] == result["currentDifficulty"]
     assert out.state["lastContext"] == "ii-V-I"
 
 
