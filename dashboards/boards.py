@@ -111,6 +111,19 @@ def agent_tasks() -> Dashboard:
             single("Tasks ended in the time range, by outcome", "Ended tasks, by outcome.", "short",
                    (f"sum by (outcome) (increase({q.series(q.TASKS_FINISHED, SEL)}[$__range]))", "{{outcome}}")),
         ]),
+        ("Admission and budget", [
+            graph("Tasks queued", "Tasks waiting in the admission queue for a free slot (AGENT_TASKS_MAX_RUNNING "
+                  "run at once).", "short", (q.tasks_queued(SEL, "instance"), "{{instance}}"), width=6),
+            graph("Oldest queued wait", "How long the longest-waiting queued task has waited, growing while it "
+                  "waits (the AgentTaskQueuedTooLong alert watches it).", "s",
+                  (q.queue_oldest_wait(SEL, "instance"), "{{instance}}"), width=6),
+            graph("Queue wait p50 / p95 by type", "Time from submission to admission of the tasks admitted.", "s",
+                  (q.queue_wait_task_quantile(0.5, SEL, W), "p50 {{task_type}}"),
+                  (q.queue_wait_task_quantile(0.95, SEL, W), "p95 {{task_type}}"), width=6),
+            graph("Running past their deadline", "Running tasks whose deadline (budgetMs plus grace) has passed "
+                  "without their timing out: stuck in a step or delayed (the AgentTaskPastDeadline alert).",
+                  "short", (q.tasks_past_deadline(SEL), "{{task_type}}"), width=6),
+        ]),
         ("Throughput and outcomes", [
             graph("Started / s by type", "Task starts per type.", "ops",
                   (q.sum_rate(q.TASKS_STARTED, "task_type", SEL, W), "{{task_type}}")),
