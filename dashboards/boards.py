@@ -208,11 +208,15 @@ def host_and_http() -> Dashboard:
         ("Store and queues", [
             graph("Store commit duration p50 / p99", "SQLite group commits (the FunchostStoreCommitSlow alert "
                   "watches the p95).", "s", (q.commit_quantile(0.5, SEL, W), "p50"),
-                  (q.commit_quantile(0.99, SEL, W), "p99")),
+                  (q.commit_quantile(0.99, SEL, W), "p99"), width=6),
             graph("Commits / s", "SQLite group commits per second.", "ops",
-                  (q.sum_rate(q.COMMIT + "_count", "", SEL, W), "commits/s")),
+                  (q.sum_rate(q.COMMIT + "_count", "", SEL, W), "commits/s"), width=6),
+            graph("Store size", "Bytes on disk of the SQLite store: the database file and its write-ahead log "
+                  "(the WAL file keeps its largest size after checkpoints; the database file grows until vacuumed).",
+                  "bytes", (f"sum by (instance, file) ({q.series(q.STORE_SIZE, SEL)})", "{{file}} {{instance}}"),
+                  width=6),
             graph("Work items pending by kind", "Messages waiting, activities running, timers set.", "short",
-                  (f"sum by (kind) ({q.series(q.WORK_PENDING, SEL)})", "{{kind}}")),
+                  (f"sum by (kind) ({q.series(q.WORK_PENDING, SEL)})", "{{kind}}"), width=6),
         ]),
     ])
 
