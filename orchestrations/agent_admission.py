@@ -101,10 +101,13 @@ def admit(state: dict[str, Any], operation: str, task_id: str, at: float,
 
 def _oldest_joined(state: dict[str, Any], at: float) -> float | None:
     """Keep when each queued task joined the queue (`state["joined"]`; a queue entry's own time is when
-    it last asked) and return the earliest, for the queue metrics; None when nobody waits."""
-    joined = state.get("joined") or {}
+    it last asked) and return the earliest, for the queue metrics; None when nobody waits (and no
+    `joined` key then, so an idle entity's state is just its running set and queue)."""
+    joined = state.pop("joined", None) or {}
+    if not state["queue"]:
+        return None
     state["joined"] = {entry[0]: joined.get(entry[0], at) for entry in state["queue"]}
-    return min(state["joined"].values(), default=None)
+    return min(state["joined"].values())
 
 
 @bp.entity_trigger(context_name="context", entity_name=ADMISSION_ENTITY)

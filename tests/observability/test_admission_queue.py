@@ -61,3 +61,6 @@ def test_the_entity_keeps_when_each_queued_task_joined() -> None:
     admit(state, "release", "a", 108.0, 1, 10)  # b is promoted; c is the head now
     assert _oldest_joined(state, 108.0) == 103.0
     assert state["joined"] == {"c": 103.0}
+    admit(state, "release", "b", 109.0, 1, 10)
+    assert _oldest_joined(state, 109.0) is None
+    assert state == {"running": {"c": 109.0}, "queue": []}  # idle again: no bookkeeping left behind
