@@ -40,9 +40,12 @@ def overview() -> Dashboard:
                    "short", (f"sum({q.series(q.TASKS_RUNNING, SEL)})", "running")),
             single("Mean task progress", "Mean progress of the running tasks.", "percentunit",
                    (f"avg({q.series(q.TASK_PROGRESS, SEL)})", "progress")),
+            single("Agent tasks queued", "Tasks waiting in the admission queue for a free slot (the "
+                   "AgentTaskQueuedTooLong alert watches how long the oldest has waited).", "short",
+                   (f"max({q.tasks_queued(SEL)})", "queued")),
             graph("Agent tasks started and finished / s", "Task starts, and ends by outcome.", "ops",
                   (q.sum_rate(q.TASKS_STARTED, "", SEL, W), "started"),
-                  (q.sum_rate(q.TASKS_FINISHED, "outcome", SEL, W), "{{outcome}}"), width=12, height=5),
+                  (q.sum_rate(q.TASKS_FINISHED, "outcome", SEL, W), "{{outcome}}"), width=6, height=5),
         ]),
         ("Durable backend", [
             graph("Orchestrations running", "Instances not yet finished, per orchestrator.", "short",
