@@ -27,6 +27,7 @@ class Thresholds:
     commit_s: float = 0.25
     http_5xx_ratio: float = 0.05
     task_failure_ratio: float = 0.2
+    task_queue_wait_s: float = 60.0
     hold: str | None = None  # replaces every `for:` (tests use a few seconds)
     window: str | None = None  # replaces every rate() range (tests use a short one)
 
@@ -89,6 +90,19 @@ def _app_rules(t: Thresholds) -> list[dict[str, Any]]:
               "15m", "warning", "agent tasks {{ $labels.task_type }} fail or time out",
               f"More than {t.task_failure_ratio * 100:g} % of {{{{ $labels.task_type }}}} tasks on "
               "{{ $labels.instance }} (job {{ $labels.job }}) ended failed or timed_out over {hold}."),
+        _rule(t, "AgentTaskQueuedTooLong",
+              f"{promql.queue_oldest_wait('', LOCATE)} > {t.task_queue_wait_s:g}",
+              "5m", "warning", "agent tasks wait too long for a slot on {{ $labels.instance }}",
+              "The longest-waiting agent task in the admission queue on {{ $labels.instance }} (job "
+              "{{ $labels.job }}) has waited {{ $value | humanizeDuration }}; the oldest wait has been above "
+              f"{t.task_queue_wait_s:g} s for {{hold}}: every slot (AGENT_TASKS_MAX_RUNNING) is taken by slow "
+              "tasks, or slots are not freed."),
+        _rule(t, "AgentTaskPastDeadline",
+              f"{promql.tasks_past_deadline('', f'{LOCATE}, task_type')} > 0",
+              "1m", "warning", "agent tasks {{ $labels.task_type }} run past their budget",
+              "{{ $value }} {{ $labels.task_type }} task(s) on {{ $labels.instance }} (job {{ $labels.job }}) "
+              "have been running past their deadline (budgetMs plus AGENT_TASK_GRACE_S, plus LLM_TIMEOUT_S with "
+              "an LLM) for {hold} without timing out: stuck in a step, or the host is not running their episodes."),
     ]
 
 

@@ -40,9 +40,12 @@ def overview() -> Dashboard:
                    "short", (f"sum({q.series(q.TASKS_RUNNING, SEL)})", "running")),
             single("Mean task progress", "Mean progress of the running tasks.", "percentunit",
                    (f"avg({q.series(q.TASK_PROGRESS, SEL)})", "progress")),
+            single("Agent tasks queued", "Tasks waiting in the admission queue for a free slot (the "
+                   "AgentTaskQueuedTooLong alert watches how long the oldest has waited).", "short",
+                   (f"max({q.tasks_queued(SEL)})", "queued")),
             graph("Agent tasks started and finished / s", "Task starts, and ends by outcome.", "ops",
                   (q.sum_rate(q.TASKS_STARTED, "", SEL, W), "started"),
-                  (q.sum_rate(q.TASKS_FINISHED, "outcome", SEL, W), "{{outcome}}"), width=12, height=5),
+                  (q.sum_rate(q.TASKS_FINISHED, "outcome", SEL, W), "{{outcome}}"), width=6, height=5),
         ]),
         ("Durable backend", [
             graph("Orchestrations running", "Instances not yet finished, per orchestrator.", "short",
@@ -110,6 +113,19 @@ def agent_tasks() -> Dashboard:
                    (f"avg({q.series(q.TASK_PROGRESS, SEL)})", "progress")),
             single("Tasks ended in the time range, by outcome", "Ended tasks, by outcome.", "short",
                    (f"sum by (outcome) (increase({q.series(q.TASKS_FINISHED, SEL)}[$__range]))", "{{outcome}}")),
+        ]),
+        ("Admission and budget", [
+            graph("Tasks queued", "Tasks waiting in the admission queue for a free slot (AGENT_TASKS_MAX_RUNNING "
+                  "run at once).", "short", (q.tasks_queued(SEL, "instance"), "{{instance}}"), width=6),
+            graph("Oldest queued wait", "How long the longest-waiting queued task has waited, growing while it "
+                  "waits (the AgentTaskQueuedTooLong alert watches it).", "s",
+                  (q.queue_oldest_wait(SEL, "instance"), "{{instance}}"), width=6),
+            graph("Queue wait p50 / p95 by type", "Time from submission to admission of the tasks admitted.", "s",
+                  (q.queue_wait_task_quantile(0.5, SEL, W), "p50 {{task_type}}"),
+                  (q.queue_wait_task_quantile(0.95, SEL, W), "p95 {{task_type}}"), width=6),
+            graph("Running past their deadline", "Running tasks whose deadline (budgetMs plus grace) has passed "
+                  "without their timing out: stuck in a step or delayed (the AgentTaskPastDeadline alert).",
+                  "short", (q.tasks_past_deadline(SEL), "{{task_type}}"), width=6),
         ]),
         ("Throughput and outcomes", [
             graph("Started / s by type", "Task starts per type.", "ops",
@@ -195,11 +211,15 @@ def host_and_http() -> Dashboard:
         ("Store and queues", [
             graph("Store commit duration p50 / p99", "SQLite group commits (the FunchostStoreCommitSlow alert "
                   "watches the p95).", "s", (q.commit_quantile(0.5, SEL, W), "p50"),
-                  (q.commit_quantile(0.99, SEL, W), "p99")),
+                  (q.commit_quantile(0.99, SEL, W), "p99"), width=6),
             graph("Commits / s", "SQLite group commits per second.", "ops",
-                  (q.sum_rate(q.COMMIT + "_count", "", SEL, W), "commits/s")),
+                  (q.sum_rate(q.COMMIT + "_count", "", SEL, W), "commits/s"), width=6),
+            graph("Store size", "Bytes on disk of the SQLite store: the database file and its write-ahead log "
+                  "(the WAL file keeps its largest size after checkpoints; the database file grows until vacuumed).",
+                  "bytes", (f"sum by (instance, file) ({q.series(q.STORE_SIZE, SEL)})", "{{file}} {{instance}}"),
+                  width=6),
             graph("Work items pending by kind", "Messages waiting, activities running, timers set.", "short",
-                  (f"sum by (kind) ({q.series(q.WORK_PENDING, SEL)})", "{{kind}}")),
+                  (f"sum by (kind) ({q.series(q.WORK_PENDING, SEL)})", "{{kind}}"), width=6),
         ]),
     ])
 

@@ -25,6 +25,7 @@ EPISODE = "funchost_orchestration_episode_duration_seconds"
 ACTIVITY = "funchost_activity_duration_seconds"
 WORK_PENDING = "funchost_work_items_pending"
 COMMIT = "funchost_store_commit_duration_seconds"
+STORE_SIZE = "funchost_store_size_bytes"
 TARGET_INFO = "target_info"
 PROCESS_CPU = "process_cpu_seconds_total"
 PROCESS_MEMORY = "process_resident_memory_bytes"
@@ -38,6 +39,10 @@ TASKS_RUNNING = "ga_agent_tasks_running"
 TASK_DURATION = "ga_agent_task_duration_seconds"
 TASK_CANCEL = "ga_agent_task_cancel_latency_seconds"
 TASK_PROGRESS = "ga_agent_task_progress_ratio"
+TASK_QUEUE_WAIT = "ga_agent_task_queue_wait_seconds"
+TASKS_QUEUED = "ga_agent_tasks_queued"
+TASK_QUEUE_OLDEST = "ga_agent_task_queue_oldest_wait_seconds"
+TASKS_PAST_DEADLINE = "ga_agent_tasks_past_deadline"
 
 # Label names of the function names.
 ORCHESTRATOR = "orchestrator"
@@ -135,6 +140,27 @@ def entity_error_ratio(sel: str, window: str) -> str:
 # -- agent tasks -----------------------------------------------------------------------------------
 def task_failure_ratio(sel: str, window: str, by: str = "task_type") -> str:
     return ratio(TASKS_FINISHED, FAILED_TASK, by, sel, window)
+
+
+def tasks_queued(sel: str, by: str = "job, instance") -> str:
+    """Tasks in the admission queue. `max`, not `sum`: with several worker processes each reports the
+    latest queue it saw of the one admission entity."""
+    return f"max by ({by}) ({series(TASKS_QUEUED, sel)})"
+
+
+def queue_oldest_wait(sel: str, by: str = "job, instance") -> str:
+    """How long the longest-waiting queued task has waited (0 when none waits); `max` as `tasks_queued`."""
+    return f"max by ({by}) ({series(TASK_QUEUE_OLDEST, sel)})"
+
+
+def queue_wait_task_quantile(q: float, sel: str, window: str, by: str = "task_type") -> str:
+    """Time from submission to admission of the tasks admitted in `window`."""
+    return quantile(q, TASK_QUEUE_WAIT, by, sel, window)
+
+
+def tasks_past_deadline(sel: str, by: str = "task_type") -> str:
+    """Running tasks whose deadline (budget plus grace) has passed: stuck in a step or delayed."""
+    return f"sum by ({by}) ({series(TASKS_PAST_DEADLINE, sel)})"
 
 
 # -- store -----------------------------------------------------------------------------------------

@@ -197,6 +197,7 @@ class Host:
         """`funchost_store_dead_letters`: rows quarantined because they could not be read (0 is healthy)."""
         if not self.observability.enabled:
             return
+        self.observability.observe_store(self.store.path)  # funchost_store_size_bytes
         from opentelemetry.metrics import CallbackOptions, Observation
 
         def observe(_options: CallbackOptions) -> list[Observation]:

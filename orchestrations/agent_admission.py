@@ -22,6 +22,8 @@ from typing import Any
 
 import azure.durable_functions as df
 
+import telemetry
+
 bp = df.Blueprint()
 
 ADMISSION_ENTITY = "agent_admission"
@@ -97,6 +99,17 @@ def admit(state: dict[str, Any], operation: str, task_id: str, at: float,
     return answer if answer is not None else {"admitted": True}
 
 
+def _oldest_joined(state: dict[str, Any], at: float) -> float | None:
+    """Keep when each queued task joined the queue (`state["joined"]`; a queue entry's own time is when
+    it last asked) and return the earliest, for the queue metrics; None when nobody waits (and no
+    `joined` key then, so an idle entity's state is just its running set and queue)."""
+    joined = state.pop("joined", None) or {}
+    if not state["queue"]:
+        return None
+    state["joined"] = {entry[0]: joined.get(entry[0], at) for entry in state["queue"]}
+    return min(state["joined"].values())
+
+
 @bp.entity_trigger(context_name="context", entity_name=ADMISSION_ENTITY)
 def agent_admission(context: df.DurableEntityContext) -> None:
     """Operations enqueue / poll / release, each with input {"id": task id, "at": epoch seconds}."""
@@ -105,5 +118,7 @@ def agent_admission(context: df.DurableEntityContext) -> None:
     max_running, max_queued = limits()
     answer = admit(state, context.operation_name or "", str(payload.get("id")), float(payload.get("at") or 0.0),
                    max_running, max_queued)
+    # Metrics hook: entity operations run once per batch (not replayed), so this reports once per operation.
+    telemetry.admission_queue(len(state["queue"]), _oldest_joined(state, float(payload.get("at") or 0.0)))
     context.set_state(state)
     context.set_result(answer)

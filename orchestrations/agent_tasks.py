@@ -91,6 +91,8 @@ def _set_status(context: df.DurableOrchestrationContext, task: str, stage: str, 
 
 def _check_deadline(context: df.DurableOrchestrationContext, deadline_at: Any, seconds: float,
                     stage: str) -> None:
+    if not context.is_replaying:  # metrics hook: feeds ga_agent_tasks_past_deadline
+        telemetry.task_deadline(context.instance_id, deadline_at.timestamp())
     if context.current_utc_datetime > deadline_at:
         raise AgentTaskFailed(f"agent task timed out after {seconds:g} s while {stage}")
 
@@ -139,6 +141,8 @@ def _begin(context: df.DurableOrchestrationContext, task: str,
     started = context.current_utc_datetime  # createdAt: when the task was submitted
     yield from _admission(context, task)
     running_since = context.current_utc_datetime  # the budget counts from admission, not from the queue
+    if not context.is_replaying:  # metrics hook: once, in the episode that learnt of the admission
+        telemetry.task_admitted(task, (running_since - started).total_seconds())
     instance = context.instance_id
     _set_status(context, task, "queued", 0.0, "analysing the request")
     prepared = yield context.call_activity_with_retry(

@@ -17,7 +17,10 @@ Prometheus names (the exporter adds `_total` to counters and `_seconds` for unit
 `ga_player_attempts_total{result}`, `ga_player_difficulty_ratio` (histogram), `ga_agent_tasks_started_total{task_type}`,
 `ga_agent_tasks_finished_total{task_type,outcome}`, `ga_agent_tasks_running{task_type}`,
 `ga_agent_task_duration_seconds{task_type,outcome}` (histogram), `ga_agent_task_cancel_latency_seconds`
-(histogram), `ga_agent_task_progress_ratio`, `ga_instances_purged_total{orchestration}` (the retention timer).
+(histogram), `ga_agent_task_progress_ratio`, `ga_instances_purged_total{orchestration}` (the retention timer),
+`ga_agent_task_queue_wait_seconds{task_type}` (histogram), `ga_agent_tasks_queued`,
+`ga_agent_task_queue_oldest_wait_seconds` (the admission queue, `admission`) and
+`ga_agent_tasks_past_deadline{task_type}`.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from .admission import AdmissionQueue
 from .setup import configure
 
 METER_NAME = "guitar_alchemist"
@@ -45,6 +49,8 @@ STALE_AFTER_S = 180.0
 
 _DIFFICULTY_BUCKETS = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]
 _TASK_SECONDS_BUCKETS = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300]
+# Admitted at once, a task waits for its first poll (tens of ms); queued, for whole seconds to minutes.
+_QUEUE_SECONDS_BUCKETS = [0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600]
 _CANCEL_SECONDS_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
 _ATTEMPT_ATTRS = {True: {"result": SUCCESS}, False: {"result": FAILURE}}
 
@@ -54,6 +60,7 @@ class _Entry:
     task_type: str
     progress: float
     seen_at: float
+    deadline_at: float | None = None  # epoch seconds: when the task times out (budget plus grace)
 
 
 class RunningTasks:
@@ -68,13 +75,20 @@ class RunningTasks:
     processes each process reports the tasks it last ran a step of; a task whose steps moved to
     another process may be counted in both until its entry goes stale.
 
+    A task's deadline (`set_deadline`, before each step) also feeds `ga_agent_tasks_past_deadline`:
+    the tasks still running at collection time although their deadline has passed, i.e. stuck in a
+    step or delayed by the host (the orchestration times out at its next step once the deadline has
+    passed). A stuck task stops counting when its entry goes stale.
+
     Owned by no thread in particular (orchestrators, HTTP handlers and the metric reader's thread
     all reach it), so every access takes the lock. The observe callbacks never raise.
     """
 
-    def __init__(self, stale_after_s: float = STALE_AFTER_S, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, stale_after_s: float = STALE_AFTER_S, clock: Callable[[], float] = time.monotonic,
+                 wall_clock: Callable[[], float] = time.time) -> None:
         self.stale_after_s = stale_after_s
         self.clock = clock
+        self.wall_clock = wall_clock  # deadlines are the orchestrations' UTC timestamps
         self._lock = threading.Lock()
         self._tasks: dict[str, _Entry] = {}
         self._types: set[str] = set()
@@ -87,18 +101,30 @@ class RunningTasks:
     def update(self, task_id: str, task_type: str, progress: float) -> None:
         with self._lock:
             self._types.add(task_type)
-            self._tasks[task_id] = _Entry(task_type, min(1.0, max(0.0, float(progress))), self.clock())
+            known = self._tasks.get(task_id)
+            self._tasks[task_id] = _Entry(task_type, min(1.0, max(0.0, float(progress))), self.clock(),
+                                          known.deadline_at if known is not None else None)
+
+    def set_deadline(self, task_id: str, deadline_at: float) -> None:
+        """The running task `task_id` times out at `deadline_at` (epoch seconds); unknown ids are ignored."""
+        with self._lock:
+            entry = self._tasks.get(task_id)
+            if entry is not None:
+                entry.deadline_at = deadline_at
 
     def remove(self, task_id: str) -> None:
         with self._lock:
             self._tasks.pop(task_id, None)
 
+    def _drop_stale(self) -> None:
+        oldest = self.clock() - self.stale_after_s
+        for task_id in [t for t, e in self._tasks.items() if e.seen_at < oldest]:
+            del self._tasks[task_id]
+
     def snapshot(self) -> tuple[dict[str, int], float | None]:
         """Running tasks per type (every known type, 0 included) and their mean progress (None if none)."""
         with self._lock:
-            oldest = self.clock() - self.stale_after_s
-            for task_id in [t for t, e in self._tasks.items() if e.seen_at < oldest]:
-                del self._tasks[task_id]
+            self._drop_stale()
             counts = dict.fromkeys(self._types, 0)
             for entry in self._tasks.values():
                 counts[entry.task_type] += 1
@@ -118,14 +144,32 @@ class RunningTasks:
         _, mean = self.snapshot()
         return [] if mean is None else [Observation(mean)]
 
+    def past_deadline(self) -> dict[str, int]:
+        """Running tasks whose deadline has passed, per type (every known type, 0 included)."""
+        with self._lock:
+            self._drop_stale()
+            now = self.wall_clock()
+            counts = dict.fromkeys(self._types, 0)
+            for entry in self._tasks.values():
+                if entry.deadline_at is not None and now > entry.deadline_at:
+                    counts[entry.task_type] += 1
+        return counts
+
+    def observe_past_deadline(self, _options: Any = None) -> list[Any]:
+        from opentelemetry.metrics import Observation
+
+        return [Observation(count, {"task_type": task_type}) for task_type, count in
+                sorted(self.past_deadline().items())]
+
 
 TASKS = RunningTasks()
+QUEUE = AdmissionQueue()
 
 
 class _Instruments:
     """Every `ga_*` instrument, created together on one meter."""
 
-    def __init__(self, meter: Any, tasks: RunningTasks) -> None:
+    def __init__(self, meter: Any, tasks: RunningTasks, queue: AdmissionQueue) -> None:
         self.attempts = meter.create_counter(
             "ga_player_attempts", unit="{attempt}", description="Practice attempts recorded, by result")
         self.difficulty = meter.create_histogram(
@@ -144,6 +188,10 @@ class _Instruments:
             "ga_agent_task_cancel_latency", unit="s",
             description="Time from a cancel request to the task confirmed cancelled",
             explicit_bucket_boundaries_advisory=_CANCEL_SECONDS_BUCKETS)
+        self.queue_wait = meter.create_histogram(
+            "ga_agent_task_queue_wait", unit="s",
+            description="Agent task time from submission to admission (a free slot), by type",
+            explicit_bucket_boundaries_advisory=_QUEUE_SECONDS_BUCKETS)
         self.purged = meter.create_counter(
             "ga_instances_purged", unit="{instance}",
             description="Finished orchestration instances purged by the retention timer, by orchestration name")
@@ -153,6 +201,15 @@ class _Instruments:
         meter.create_observable_gauge(
             "ga_agent_task_progress_ratio", callbacks=[tasks.observe_progress], unit="1",
             description="Mean progress (0..1) of the running agent tasks; absent while none runs")
+        meter.create_observable_gauge(
+            "ga_agent_tasks_past_deadline", callbacks=[tasks.observe_past_deadline], unit="{task}",
+            description="Running agent tasks whose deadline (budget plus grace) has passed, by type")
+        meter.create_observable_gauge(
+            "ga_agent_tasks_queued", callbacks=[queue.observe_queued], unit="{task}",
+            description="Agent tasks waiting in the admission queue for a free slot")
+        meter.create_observable_gauge(
+            "ga_agent_task_queue_oldest_wait", callbacks=[queue.observe_oldest_wait], unit="s",
+            description="How long the longest-waiting agent task in the admission queue has waited (0 when none)")
 
 
 _instruments: _Instruments | None = None
@@ -168,7 +225,7 @@ def _get() -> _Instruments:
                 configure()
                 from opentelemetry import metrics
 
-                _instruments = _Instruments(metrics.get_meter(METER_NAME), TASKS)
+                _instruments = _Instruments(metrics.get_meter(METER_NAME), TASKS, QUEUE)
             made = _instruments
     return made
 
@@ -201,6 +258,23 @@ def task_progress(task_id: str, task_type: str, progress: float) -> None:
     """The task is running in this process at `progress` (0..1). The id stays in this process."""
     _get()
     TASKS.update(task_id, task_type, progress)
+
+
+def task_admitted(task_type: str, waited_s: float) -> None:
+    """A task got a slot `waited_s` after it was submitted (its orchestration time; 0-ish when not queued)."""
+    _get().queue_wait.record(max(0.0, waited_s), {"task_type": task_type})
+
+
+def task_deadline(task_id: str, deadline_at: float) -> None:
+    """The running task times out at `deadline_at` (epoch seconds); reported before each step."""
+    _get()
+    TASKS.set_deadline(task_id, deadline_at)
+
+
+def admission_queue(queued: int, oldest_enqueued_at: float | None) -> None:
+    """The admission entity's queue after an operation: `queued` tasks, the oldest joined at that epoch time."""
+    _get()
+    QUEUE.report(queued, oldest_enqueued_at)
 
 
 def task_finished(task_id: str, task_type: str, outcome: str, duration_s: float | None) -> None:

@@ -7,6 +7,7 @@ dispatcher, which it reads only as `gauges.GaugeSource`):
 - `gauges`: the `GaugeSource` Protocol and the observable gauges read through it;
 - `tracing`: `HostTracing` / `NoTracing`, spans and the W3C `traceparent` carried with the work;
 - `http`: the HTTP server middleware (`HttpMetrics`, `HttpTracing`);
+- `store`: `StoreSize`, the store's size on disk (`funchost_store_size_bytes`);
 - `bound_metrics`, `head_sampling`: the hot-path histogram buffers and head sampling.
 """
 

@@ -22,6 +22,7 @@ from .gauges import GaugeSource, HostGauges
 from .host import HostTelemetry
 from .http import HTTP_BUCKETS, HttpMetrics, HttpTracing
 from .metrics import HostMetrics
+from .store import StoreSize
 from .tracing import HostTracing, NoTracing
 
 log = logging.getLogger("funchost.telemetry")
@@ -42,6 +43,7 @@ class Observability:
         self._http_duration: Any = None
         self._host_metrics: HostMetrics | None = None
         self._gauges: HostGauges | None = None
+        self._store_size: StoreSize | None = None
         if not enabled:
             self.host_telemetry = HostTelemetry()
             return
@@ -108,6 +110,11 @@ class Observability:
         """Register the gauges over the host's current work, read from `source` (the dispatcher)."""
         if self._host_metrics is not None:
             self._gauges = HostGauges(self._host_metrics.meter, source, self._host_metrics.take_high_water)
+
+    def observe_store(self, path: str) -> None:
+        """Register `funchost_store_size_bytes` over the SQLite store at `path`."""
+        if self._host_metrics is not None:
+            self._store_size = StoreSize(self._host_metrics.meter, path)
 
     def add_routes(self, app: web.Application) -> None:
         app.router.add_get("/metrics", self._metrics)

@@ -103,3 +103,22 @@ def test_no_label_value_carries_the_entity_key_or_an_instance_id(host: HostProce
     offenders = [(name, label, value) for name, label, value in Exposition.scrape(host).label_values()
                  if KEY in value or instance_id in value or re.search(r"[0-9a-f]{12,}", value)]
     assert not offenders
+
+
+def _file_sizes(host: HostProcess) -> dict[str, int]:
+    database = host.data_dir / "durable.sqlite3"
+    wal = database.with_name(database.name + "-wal")
+    return {"database": database.stat().st_size, "wal": wal.stat().st_size if wal.exists() else 0}
+
+
+def test_store_size_is_the_database_and_its_wal_on_disk(host: HostProcess) -> None:
+    reply = host.request("POST", "/api/client/start", {"name": "metered_steps", "input": 2})
+    assert host.wait_status(reply.json()["result"])["runtimeStatus"] == "Completed"
+    before = _file_sizes(host)
+    scraped = Exposition.scrape(host)
+    after = _file_sizes(host)
+    sizes = {s.labels["file"]: s.value for s in scraped.find("funchost_store_size_bytes")}
+    assert set(sizes) == {"database", "wal"}
+    assert sizes["database"] >= 4096 and sizes["wal"] > 0  # a written store in WAL mode has both
+    for file, size in sizes.items():  # the host may commit between the stat calls and the scrape
+        assert min(before[file], after[file]) <= size <= max(before[file], after[file]), file

@@ -212,6 +212,10 @@ def test_histogram_counts_match_the_operations(observed: Observed) -> None:
     assert m.value("ga_agent_task_duration_seconds_count", task_type="reharmonize", outcome="cancelled") == 1
     assert m.value("ga_agent_task_cancel_latency_seconds_count") == 1
     assert m.value("ga_agent_task_duration_seconds_count", task_type="create", outcome="failed") == 1
+    # every task got a slot (8 of them), E too before it failed in agent_prepare
+    assert {s.labels["task_type"]: s.value for s in m.find("ga_agent_task_queue_wait_seconds_count")} == {
+        "create": 3, "spice-up": 1, "reharmonize": 1}
+    assert m.value("ga_agent_tasks_queued") == 0 and m.value("ga_agent_tasks_past_deadline") == 0
     activities = "funchost_activity_duration_seconds_count"
     assert m.value(activities, activity="agent_prepare", outcome="completed") == 5
     for activity in ("agent_voicings", "agent_assemble"):

@@ -48,3 +48,26 @@ def test_a_task_not_refreshed_for_the_stale_period_stops_counting() -> None:
     tasks.update("live", "create", 0.9)
     clock.now += 40  # the first entry is now 70 s old, the second 40 s
     assert tasks.snapshot() == ({"create": 1}, pytest.approx(0.9))
+
+
+def test_a_running_task_counts_as_past_deadline_once_its_deadline_has_passed() -> None:
+    clock = Clock()
+    tasks = RunningTasks(stale_after_s=180, clock=clock, wall_clock=clock)
+    tasks.declare(["create", "spice-up"])
+    tasks.update("late", "create", 0.4)
+    tasks.set_deadline("late", clock.now + 10)
+    tasks.update("on-time", "create", 0.2)
+    tasks.set_deadline("on-time", clock.now + 60)
+    tasks.set_deadline("unknown", clock.now - 5)  # not running here: ignored
+    assert tasks.past_deadline() == {"create": 0, "spice-up": 0}
+    clock.now += 11
+    tasks.update("late", "create", 0.5)  # a later step keeps the deadline it was given
+    assert tasks.past_deadline() == {"create": 1, "spice-up": 0}
+    assert sorted((o.attributes["task_type"], o.value) for o in tasks.observe_past_deadline()) == [
+        ("create", 1), ("spice-up", 0)]
+    tasks.remove("late")  # it timed out at its next step
+    assert tasks.past_deadline() == {"create": 0, "spice-up": 0}
+    clock.now += 60  # on-time is past its deadline now, and stuck: it counts until its entry goes stale
+    assert tasks.past_deadline()["create"] == 1
+    clock.now += 150
+    assert tasks.past_deadline()["create"] == 0
