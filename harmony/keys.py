@@ -293,15 +293,34 @@ def analyse(chords: Sequence[Chord], key: Key) -> list[ChordFunction]:
     for index, chord in enumerate(chords):
         following = chords[index + 1] if index + 1 < len(chords) else None
         results.append(_analyse_one(chord, following, key))
-    # A related ii is only recognisable once the following secondary dominant is labelled.
+    for index in range(1, len(results)):
+        chord, previous = chords[index], chords[index - 1]
+        if results[index].function == "chromatic" and chord.family == DIMINISHED:
+            step = (chord.root_pc - previous.root_pc) % 12
+            if step in (1, 11):
+                word = "ascending" if step == 1 else "descending"
+                results[index] = ChordFunction(chord.symbol, results[index].roman,
+                                               f"passing diminished ({word} from {previous.symbol})", False)
+            elif step == 0 or (index + 1 < len(chords) and chords[index + 1].root_pc == chord.root_pc):
+                results[index] = ChordFunction(chord.symbol, results[index].roman, "common-tone diminished",
+                                               False)
+    # A related ii is only recognisable once the following dominant is labelled.
     for index in range(len(results) - 1):
-        chord, nxt = chords[index], results[index + 1]
-        if (not results[index].diatonic and chord.family in (MINOR, HALF_DIMINISHED)
-                and nxt.roman.startswith("V7/") and (chord.root_pc - chords[index + 1].root_pc) % 12 == 7):
+        chord, following, nxt = chords[index], chords[index + 1], results[index + 1]
+        step = (chord.root_pc - following.root_pc) % 12
+        secondary = nxt.roman.startswith("V") and "/" in nxt.roman and step == 7
+        if (results[index].diatonic or (results[index].function != "chromatic" and not secondary)
+                or chord.family not in (MINOR, HALF_DIMINISHED)
+                or following.family != DOMINANT or step not in (7, 1)):
+            continue
+        numeral = "iiø7" if chord.family == HALF_DIMINISHED else "ii7"
+        if step == 7 and nxt.roman.startswith("V") and "/" in nxt.roman:
             target = nxt.roman.split("/", 1)[1]
-            numeral = ("iiø7" if chord.family == HALF_DIMINISHED else "ii7")
-            results[index] = ChordFunction(chord.symbol, f"{numeral}/{target}",
-                                           f"related ii of {target}", False)
+            results[index] = ChordFunction(chord.symbol, f"{numeral}/{target}", f"related ii of {target}", False)
+        else:
+            kind = "substitute dominant" if step == 1 else "dominant"
+            results[index] = ChordFunction(chord.symbol, results[index].roman,
+                                           f"related ii of the {kind} {following.symbol}", False)
     return results
 
 
@@ -343,11 +362,25 @@ def _analyse_one(chord: Chord, following: Chord | None, key: Key) -> ChordFuncti
         return ChordFunction(chord.symbol, plain, "tonic (blues dominant)", False)
     if degree == 5 and chord.family == DOMINANT and not key.is_minor:
         return ChordFunction(chord.symbol, plain, "subdominant (blues dominant)", False)
-    parallel = Key(key.tonic, "major" if key.is_minor else "minor")
-    if is_diatonic(chord, parallel):
-        return ChordFunction(chord.symbol, plain, f"borrowed from {parallel.name} (modal interchange)",
-                             False)
+    source = borrowed_from(chord, key)
+    if source is not None:
+        return ChordFunction(chord.symbol, plain, f"borrowed from {source.name} (modal interchange)", False)
     return ChordFunction(chord.symbol, plain, "chromatic", False)
+
+
+# Parallel modes a chord may be borrowed from, most common first (minor keys borrow from major first).
+_BORROWING_ORDER = ("minor", "major", "dorian", "mixolydian", "phrygian", "lydian", "locrian")
+
+
+def borrowed_from(chord: Chord, key: Key) -> Key | None:
+    """The parallel mode (same tonic) whose scale holds the chord's root, third, fifth and seventh, the
+    parallel major or minor first; None when no mode of the tonic holds it."""
+    plain = chord.without_bass() if chord.bass else chord
+    order = ("major", *_BORROWING_ORDER) if key.is_minor else _BORROWING_ORDER
+    for mode in dict.fromkeys(order):
+        if mode != key.mode and is_diatonic(plain, Key(key.tonic, mode)):
+            return Key(key.tonic, mode)
+    return None
 
 
 def _dominant_figure(chord: Chord) -> str:

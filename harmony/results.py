@@ -89,6 +89,7 @@ def assemble(request: Mapping[str, Any], state: SearchState, voicings: Sequence[
         "summary": llm.get("summary") or _summary(request, ctx, prog, changes, shapes, key_inferred, template),
         "key": ctx.key.name,
         "progression": symbols,
+        "timeline": timeline(prog),
         "analysis": analysis,
         "sections": sections,
         "changes": changes,
@@ -109,6 +110,17 @@ def assemble(request: Mapping[str, Any], state: SearchState, voicings: Sequence[
             },
         },
     }
+
+
+def timeline(prog: Progression) -> list[dict[str, Any]]:
+    """Where every result chord sounds: its bar (1-based), its beat in 4/4 (a bar's first chord on 1, a
+    second on 3) and the index of the input chord it stands for (None for an inserted chord)."""
+    entries = []
+    for index, slot in enumerate(prog):
+        earlier = sum(1 for other in prog[:index] if other.bar == slot.bar)
+        entries.append({"chord": slot.symbol, "bar": slot.bar + 1, "beat": 1 + 2 * earlier,
+                        "input": slot.origin if slot.origin >= 0 else None})
+    return entries
 
 
 def _title(request: Mapping[str, Any], ctx: RuleContext) -> str:
@@ -132,9 +144,33 @@ def _changes(ctx: RuleContext, prog: Progression,
         else:
             explanation = (f"{slot.symbol} suggested by the language model"
                            + (f" in place of {before}." if before else "."))
-        changes.append({"index": index, "from": before, "to": slot.symbol, "rule": slot.rule,
-                        "explanation": explanation})
+        explanation += removed_alterations(before, slot.symbol, slot.rule)
+        earlier = sum(1 for other in prog[:index] if other.bar == slot.bar)
+        changes.append({"index": index, "bar": slot.bar + 1, "beat": 1 + 2 * earlier, "from": before,
+                        "to": slot.symbol, "rule": slot.rule, "explanation": explanation})
     return changes
+
+
+_ALTERATION_NAMES = ("b5", "#5", "b9", "#9", "#11", "b13")
+
+
+def removed_alterations(before: str | None, after: str, rule: str) -> str:
+    """A sentence naming the altered tones of the input chord the new chord no longer sounds, and why
+    (empty when none was removed): a reharmonisation may replace the user's alterations, but says so."""
+    if before is None:
+        return ""
+    old, new = parse_chord(before), parse_chord(after)
+    sounding = new.all_pitch_classes
+    removed = [interval for interval, pc in zip(old.intervals, old.pitch_classes, strict=True)
+               if interval in _ALTERATION_NAMES and pc not in sounding]
+    if not removed:
+        return ""
+    names = removed[0] if len(removed) == 1 else ", ".join(removed[:-1]) + " and " + removed[-1]
+    reason = {"tritone-substitution": "the substitute's own tensions take their place",
+              "modal-interchange": "the borrowed chord brings its own colour",
+              "backdoor-dominant": "the backdoor dominant brings its own colour"}.get(
+        rule, f"{new} is coloured for the style instead")
+    return f" It gives up the {names} of {old}: {reason}."
 
 
 def _groups(prog: Progression) -> list[list[int]]:

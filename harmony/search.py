@@ -81,6 +81,7 @@ class SearchConfig:
     rules: tuple[str, ...] = RULE_NAMES
     seed: int = 0
     keep_alterations: bool = False
+    keep_arrivals: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -96,6 +97,7 @@ class SearchConfig:
             "rules": list(self.rules),
             "seed": self.seed,
             "keepAlterations": self.keep_alterations,
+            "keepArrivals": self.keep_arrivals,
         }
 
     @classmethod
@@ -113,6 +115,7 @@ class SearchConfig:
             rules=tuple(str(r) for r in data.get("rules", RULE_NAMES)),
             seed=int(data.get("seed", 0)),
             keep_alterations=bool(data.get("keepAlterations", False)),
+            keep_arrivals=bool(data.get("keepArrivals", False)),
         )
 
     def context(self) -> RuleContext:
@@ -123,6 +126,7 @@ class SearchConfig:
             preserve_cadence=self.preserve_cadence, allow_modal_interchange=self.allow_modal_interchange,
             max_complexity=self.max_complexity, enabled_rules=frozenset(self.rules),
             blue_sevenths=self.style == "blues", keep_alterations=self.keep_alterations,
+            keep_arrivals=self.keep_arrivals,
         )
 
 

@@ -169,7 +169,9 @@ def _tail_ok(tail: str) -> bool:
 def music21_disagrees(chord: Tones) -> str | None:
     """music21's own reading of the symbol, where it has one, as a finding if its notes differ."""
     figure = chord.symbol.split("/")[0] if "6/9" not in chord.symbol else None
-    if figure is None or chord.quality in ("7alt",) or "sus" in chord.quality or "m(" in chord.quality:
+    if figure is None or chord.quality in ("7alt",) or "sus" in chord.quality or "m(" in chord.quality \
+            or "69" in chord.quality \
+            or ("13" in chord.quality and re.search(r"[b#]9", chord.quality)):  # music21 drops the b9 of 13b9
         return None
     try:
         reference = music21.harmony.ChordSymbol(lead_to_m21_figure(figure))
@@ -261,7 +263,7 @@ def audit(request: Mapping[str, Any], result: Mapping[str, Any], inputs: Sequenc
         if disagreement:
             report.add(f"chord {index + 1}", disagreement)
         if symbol not in inputs:
-            _check_root_spelling(report, f"chord {index + 1}", chord, key)
+            _check_root_spelling(report, f"chord {index + 1}", chord, key, _user_spellings(inputs))
         chords.append(chord)
     timeline = _check_timeline(report, progression, result)
     _check_voicings(report, request, result, chords)
@@ -273,12 +275,24 @@ def audit(request: Mapping[str, Any], result: Mapping[str, Any], inputs: Sequenc
     return report.findings
 
 
-def _check_root_spelling(report: Result, where: str, chord: Tones, key: KeyInfo) -> None:
+def _user_spellings(inputs: Sequence[str]) -> set[str]:
+    """The note names the user wrote as roots and basses (a recoloured Abm7 stays Abm9 in F# minor)."""
+    names = set()
+    for symbol in inputs:
+        chord = read_chord(symbol)
+        if chord is not None:
+            names.add(lead_name(chord.root))
+            if chord.bass is not None:
+                names.add(lead_name(chord.bass))
+    return names
+
+
+def _check_root_spelling(report: Result, where: str, chord: Tones, key: KeyInfo, user: set[str]) -> None:
     for pitch in (chord.root, chord.bass):
         if pitch is None:
             continue
         expected = key.spelled(pitch.pitchClass)
-        if expected is not None and expected != lead_name(pitch):
+        if expected is not None and expected != lead_name(pitch) and lead_name(pitch) not in user:
             report.add(where, f"{chord.symbol} spells {lead_name(pitch)}, which is {expected} in {_key_name(key)}")
         if "##" in pitch.name or "--" in pitch.name:
             report.add(where, f"{chord.symbol} needs a double accidental")
@@ -304,12 +318,18 @@ def _check_timeline(report: Result, progression: Sequence[str], result: Mapping[
                                                  f"beat {last[1]}")
         last = place
         per_bar[place[0]] = per_bar.get(place[0], 0) + 1
+    start = 0
     for section in result.get("sections", []):
+        count = len(section["chords"])
+        entries = timeline[start:start + count]
+        start += count
+        if [e["chord"] for e in entries] != list(section["chords"]):
+            report.add("sections", f"{section['focus']!r} lists {section['chords']}, not the next chords in order")
+            continue
         match = re.match(r"Bars? (\d+)(?:-(\d+))?", str(section.get("focus", "")))
-        bars = [int(entry["bar"]) for entry in timeline if entry["chord"] in section["chords"]]
-        if match and bars and not (int(match.group(1)) <= min(bars) and max(bars) <= int(match.group(2) or
-                                                                                        match.group(1))):
-            report.add("sections", f"{section['focus']!r} does not hold its chords' bars {sorted(set(bars))}")
+        bars = sorted({int(entry["bar"]) for entry in entries})
+        if match and bars and (bars[0], bars[-1]) != (int(match.group(1)), int(match.group(2) or match.group(1))):
+            report.add("sections", f"{section['focus']!r} does not match its chords' bars {bars}")
     return list(timeline)
 
 
@@ -473,8 +493,7 @@ def _functions(chords: Sequence[Tones], index: int, key: KeyInfo) -> list[str]:
             found.append("passing diminished")
     if prev is not None and chord.family == "diminished" and semitones_up(prev.root, chord.root) in (0, 1, 11):
         found.append("passing diminished")
-    for mode in ("major", "minor", "dorian", "phrygian", "lydian", "mixolydian", "locrian", "melodic minor",
-                 "harmonic minor"):
+    for mode in ("major", "minor", "dorian", "phrygian", "lydian", "mixolydian", "locrian"):
         scale = _scale_for(key.tonic, mode)
         if chord.core <= scale:
             found.append(f"borrowed from {mode}")
@@ -589,9 +608,20 @@ def _check_changes(report: Result, request: Mapping[str, Any], result: Mapping[s
                 words = [w for w, n in _TONE_WORDS.items() if n in removed and w in text]
                 if not re.search(r"remov|drop|leaves out|gives up", text) or not words:
                     report.add(where, f"removes {', '.join(removed)} without saying so")
-        neighbours = [progression[i] for i in (index - 1, index + 1) if 0 <= i < len(progression)]
-        if change["to"] in neighbours:
-            report.add(where, f"{change['to']} repeats its neighbour")
+        for other in (index - 1, index + 1):
+            if 0 <= other < len(progression) and progression[other] == change["to"] \
+                    and not _repeated_in_input(timeline, inputs, index, other):
+                report.add(where, f"{change['to']} repeats its neighbour, which the input did not")
+
+
+def _repeated_in_input(timeline: Sequence[Mapping[str, Any]], inputs: Sequence[str], a: int, b: int) -> bool:
+    """Whether the chords at result positions a and b stand for two equal input chords (Cm7 | Cm7)."""
+    if not timeline:
+        return False
+    first, second = timeline[a].get("input"), timeline[b].get("input")
+    if first is None or second is None:
+        return False
+    return not inputs or inputs[int(first)] == inputs[int(second)]  # a create's template is not known here
 
 
 def claim_problems(change: Mapping[str, Any], progression: Sequence[str], key: KeyInfo) -> list[str]:
@@ -698,7 +728,8 @@ def _tone_claims(change: Mapping[str, Any], text: str, here: Tones) -> list[str]
 
 def _function_group(chord: Tones) -> str:
     """Families that can stand for each other as colours of one function (a sus dominant is a dominant)."""
-    return {"suspended-dominant": "dominant", "suspended": "major"}.get(chord.family, chord.family)
+    return {"suspended-dominant": "dominant", "suspended": "dominant", "major": "dominant"}.get(chord.family,
+                                                                                             chord.family)
 
 
 def _borrowing_claims(text: str, here: Tones, key: KeyInfo) -> list[str]:
@@ -759,12 +790,15 @@ def _pair_claims(text: str, here: Tones, before: Tones | None, after: Tones | No
 def _check_modes(report: Result, request: Mapping[str, Any], result: Mapping[str, Any], chords: Sequence[Tones],
                  key: KeyInfo, inputs: Sequence[str]) -> None:
     modal = key.mode not in ("major", "minor")
+    user = [c for c in (read_chord(s) for s in inputs) if c is not None]
     for index, chord in enumerate(chords):
         if chord.symbol in inputs:
             continue
         where = f"chord {index + 1} ({chord.symbol})"
-        if modal and chord.root.pitchClass == key.tonic.pitchClass and not chord.pcs <= key.pcs:
-            outside = sorted(lead_name(p) for p in chord.tones.values() if p.pitchClass not in key.pcs)
+        written = {pc for c in user if c.root.pitchClass == chord.root.pitchClass for pc in c.pcs}
+        outside = sorted(lead_name(p) for p in chord.tones.values()
+                         if p.pitchClass not in key.pcs and p.pitchClass not in written)
+        if modal and chord.root.pitchClass == key.tonic.pitchClass and outside:
             report.add(where, f"the {_key_name(key)} tonic sounds {', '.join(outside)}, outside the mode")
         if modal and request.get("type") == "create" and not chord.core <= key.pcs:
             report.add(where, f"not in {_key_name(key)}")
@@ -806,7 +840,8 @@ def _check_structure(report: Result, request: Mapping[str, Any], result: Mapping
             report.add(f"chord {by_input[position] + 1}", f"the {kind} {chord.symbol} became {now.symbol}")
         following = ins[position + 1] if position + 1 < len(ins) else None
         resolving = chord.is_dominant and following is not None and semitones_up(following.root, chord.root) in (7, 1)
-        if resolving and not (now.is_dominant or now.family == "diminished"):
+        over_root = now.bass is not None and now.bass.pitchClass == chord.root.pitchClass  # Dm7/G is a V11
+        if resolving and not (now.is_dominant or now.family in ("diminished", "suspended") or over_root):
             report.add(f"chord {by_input[position] + 1}", f"the dominant {chord.symbol} lost its function "
                                                           f"({now.symbol})")
 
