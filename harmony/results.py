@@ -15,7 +15,7 @@ from typing import Any
 from harmony import ENGINE_VERSION
 from harmony.changes import INSERTION, SUBSTITUTION, plain_explanation, relabel
 from harmony.chords import parse_chord
-from harmony.keys import analyse, roman_numeral
+from harmony.keys import analyse, key_regions, roman_numeral
 from harmony.rules import RULES, Progression, RuleContext, Slot, explain
 from harmony.search import SearchState, breakdown
 from harmony.styles import STYLES, mood_keywords
@@ -76,6 +76,8 @@ def assemble(request: Mapping[str, Any], state: SearchState, voicings: Sequence[
     symbols = [slot.symbol for slot in prog]
     chords = [parse_chord(symbol) for symbol in symbols]
     analysis = [item.to_json() for item in analyse(chords, ctx.key)]
+    regions = [{**region.to_json(), "bars": [prog[region.start].bar + 1, prog[region.end].bar + 1]}
+               for region in key_regions(chords, ctx.key)]
     shapes = [Voicing(str(v["chord"]), str(v["type"]), tuple(v["frets"])) for v in voicings]
     llm = llm or {}
     llm_explanations = {int(k): tuple(v) for k, v in (llm.get("explanations") or {}).items()}
@@ -86,11 +88,13 @@ def assemble(request: Mapping[str, Any], state: SearchState, voicings: Sequence[
     engine = ENGINE_VERSION + (f" + llm:{llm['model']}" if state.source == "llm" and llm.get("model") else "")
     return {
         "title": llm.get("title") or _title(request, ctx),
-        "summary": llm.get("summary") or _summary(request, ctx, prog, changes, shapes, key_inferred, template),
+        "summary": llm.get("summary") or (_summary(request, ctx, prog, changes, shapes, key_inferred, template)
+                                           + _regions_sentence(regions)),
         "key": ctx.key.name,
         "progression": symbols,
         "timeline": timeline(prog),
         "analysis": analysis,
+        "keyRegions": regions,
         "sections": sections,
         "changes": changes,
         "voicings": [dict(v) for v in voicings],
@@ -121,6 +125,16 @@ def timeline(prog: Progression) -> list[dict[str, Any]]:
         entries.append({"chord": slot.symbol, "bar": slot.bar + 1, "beat": 1 + 2 * earlier,
                         "input": slot.origin if slot.origin >= 0 else None})
     return entries
+
+
+def _regions_sentence(regions: Sequence[Mapping[str, Any]]) -> str:
+    """" It moves through Bb major (bars 1-4) and G minor (bars 5-8)." when it visits more than one key."""
+    if len({region["key"] for region in regions}) < 2:
+        return ""
+    parts = [f"{r['key']} (bar {r['bars'][0]})" if r["bars"][0] == r["bars"][1]
+             else f"{r['key']} (bars {r['bars'][0]}-{r['bars'][1]})" for r in regions]
+    listed = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+    return f" Key centres: {listed}."
 
 
 def _title(request: Mapping[str, Any], ctx: RuleContext) -> str:

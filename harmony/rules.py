@@ -242,9 +242,12 @@ def acceptable_colour(ctx: RuleContext, old: Chord, new: Chord, context: str) ->
         return False
     if new.family != old.family and not _family_change_allowed(ctx, old, new, context):
         return False
+    added = [(i, pc) for i, pc in zip(new.intervals, new.pitch_classes, strict=True) if i not in _CORE]
+    if ctx.key.mode not in ("major", "minor") and new.root_pc == ctx.key.tonic_pc:
+        # A modal tonic is the mode: every tone it gains belongs to the mode's scale (no F# on E phrygian).
+        return all(pc in ctx.key.scale or pc in old.pitch_classes for _, pc in added)
     if context.startswith("dominant") or context == "cadence-dominant":
         return True
-    added = [(i, pc) for i, pc in zip(new.intervals, new.pitch_classes, strict=True) if i not in _CORE]
     if is_diatonic(old, ctx.key):
         exceptions: set[str] = set()
         if context in ("tonic-major", "major", "cadence-tonic-major"):
@@ -384,7 +387,7 @@ def _sites_tritone(ctx: RuleContext, prog: Progression) -> list[int]:
 
 def _apply_tritone(ctx: RuleContext, prog: Progression, index: int, rng: random.Random) -> Progression | None:
     chord = prog[index].chord
-    root = interval_above(chord.root, "b5", prefer_flats=True)
+    root = ctx.key.spell(chord.root_pc + 6, raised=False)  # a scale note by the key's letter, else flat (bII7)
     quality = weighted_choice(rng, _dominant_palette(ctx, "dominant-sub")) or "7"
     return _replace(ctx, prog, index, root + quality, "tritone-substitution")
 
@@ -629,6 +632,8 @@ def _apply_pedal(ctx: RuleContext, prog: Progression, index: int, rng: random.Ra
             upper = interval_above(chord.root, "5", ctx.key.prefer_flats)
             quality = "m7"
         return _replace(ctx, prog, index, f"{upper}{quality}/{chord.root}", "pedal-point")
+    if (ctx.key.tonic_pc + 1) % 12 in chord.pitch_classes:
+        return None  # a tone a half step above the pedal would clash as a minor 9th over the bass
     return _replace(ctx, prog, index, f"{chord.symbol}/{ctx.key.tonic}", "pedal-point")
 
 

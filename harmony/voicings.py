@@ -399,8 +399,23 @@ def voicings_for(symbol: str) -> tuple[Voicing, ...]:
 
 
 def _fallback(chord: Chord) -> list[Voicing]:
-    """Guide tones over the bass for chords no template fits (e.g. exotic slash chords)."""
+    """For chords no template fits (e.g. exotic slash chords): the bass under the chord's defining tones in
+    open spacing, the first that sound right; else guide tones over the bass without a minor-9th clash."""
     members = dict(zip(chord.intervals, chord.pitch_classes, strict=True))
+    required, named = defining_tones(chord)
+    tones = [members[i] for i in [*required, *named[:1]] if i in members and members[i] != chord.bass_pc]
+    spread: list[Voicing] = []
+    for order in itertools.permutations(dict.fromkeys(tones).keys()):
+        sets: tuple[tuple[int, ...], ...] = ((6, 4, 3, 2), (5, 4, 3, 2), (6, 5, 4, 3), (5, 3, 2, 1), (6, 4, 3, 2, 1))
+        for spread_strings in sets:
+            if len(spread_strings) != len(order) + 1:
+                continue
+            for frets in _fret_set(spread_strings, [chord.bass_pc, *order], close=False):
+                shape = _to_voicing(chord.symbol, "shell", spread_strings, frets)
+                if covers(chord, shape):
+                    spread.append(shape)
+    if spread:
+        return spread[:8]
     upper = [members[i] for i in (chord.third, chord.seventh, chord.fifth) if i is not None and i in members]
     upper = [pc for pc in upper if pc != chord.bass_pc][:2] or [members["1"]]
     found = []
@@ -408,7 +423,8 @@ def _fallback(chord: Chord) -> list[Voicing]:
         strings = string_set[: len(upper) + 1]
         for frets in _fret_set(strings, [chord.bass_pc, *upper], close=False):
             found.append(_to_voicing(chord.symbol, "shell", strings, frets))
-    return found[:8]
+    clean = [shape for shape in found if not has_minor_ninth_clash(chord, shape)]
+    return (clean or found)[:8]
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -271,7 +271,7 @@ def audit(request: Mapping[str, Any], result: Mapping[str, Any], inputs: Sequenc
     _check_changes(report, request, result, chords, key, list(inputs), timeline)
     _check_modes(report, request, result, chords, key, list(inputs))
     _check_structure(report, request, result, chords, key, list(inputs), timeline)
-    _check_texts(report, result, key, set(progression) | set(inputs))
+    _check_texts(report, result, key, set(progression) | set(inputs), _user_spellings(inputs))
     return report.findings
 
 
@@ -595,7 +595,7 @@ def _check_changes(report: Result, request: Mapping[str, Any], result: Mapping[s
             report.add(where, "a chord that ends where it started is reported as a change")
         if change.get("from") and inputs and change["from"] not in inputs:
             report.add(where, f"{change['from']} is not an input chord")
-        for problem in claim_problems(change, progression, key):
+        for problem in claim_problems(change, progression, key, _user_spellings(inputs)):
             report.add(where, problem)
         old = read_chord(change["from"]) if change.get("from") else None
         new = chords[index]
@@ -624,8 +624,11 @@ def _repeated_in_input(timeline: Sequence[Mapping[str, Any]], inputs: Sequence[s
     return not inputs or inputs[int(first)] == inputs[int(second)]  # a create's template is not known here
 
 
-def claim_problems(change: Mapping[str, Any], progression: Sequence[str], key: KeyInfo) -> list[str]:
-    """Every claim of one explanation that is false of the final progression."""
+def claim_problems(change: Mapping[str, Any], progression: Sequence[str], key: KeyInfo,
+                   user: set[str] | None = None) -> list[str]:
+    """Every claim of one explanation that is false of the final progression (`user`: the note names the
+    user wrote, which texts may keep)."""
+    user = user or set()
     problems: list[str] = []
     index, text = int(change["index"]), str(change["explanation"])
     here = read_chord(progression[index])
@@ -647,7 +650,8 @@ def claim_problems(change: Mapping[str, Any], progression: Sequence[str], key: K
         replaced = read_chord(substitute.group(1))
         if replaced is None or semitones_up(replaced.root, here.root) != 6:
             problems.append(f"{here.symbol} is not a tritone from {substitute.group(1)}")
-        elif key.spelled(replaced.root.pitchClass) not in (None, lead_name(replaced.root)):
+        elif key.spelled(replaced.root.pitchClass) not in (None, lead_name(replaced.root)) \
+                and lead_name(replaced.root) not in user:
             problems.append(f"{substitute.group(1)} is spelled against {_key_name(key)}")
         guides = re.search(r"guide tones (\S+?)(?: \(= \S+\))? and (\S+?)(?: \(= \S+\))?[;:.,]", text)
         if replaced is not None and guides:
@@ -849,7 +853,7 @@ def _check_structure(report: Result, request: Mapping[str, Any], result: Mapping
 _WORD_CHORD = re.compile(r"(?<![\w#/])([A-G](?:#|b)?(?:maj|m|dim|aug|sus|add|\d)[\w#()/]*)")
 
 
-def _check_texts(report: Result, result: Mapping[str, Any], key: KeyInfo, known: set[str]) -> None:
+def _check_texts(report: Result, result: Mapping[str, Any], key: KeyInfo, known: set[str], user: set[str]) -> None:
     """Every chord named in any text is spelled for the key (unless the user or the result spells it so)."""
     for where, text in _texts(result):
         for name in _WORD_CHORD.findall(text):
@@ -858,7 +862,7 @@ def _check_texts(report: Result, result: Mapping[str, Any], key: KeyInfo, known:
             if chord is None or name in known:
                 continue
             expected = key.spelled(chord.root.pitchClass)
-            if expected is not None and expected != lead_name(chord.root):
+            if expected is not None and expected != lead_name(chord.root) and lead_name(chord.root) not in user:
                 report.add(where, f"names {name}, spelled {expected} in {_key_name(key)}")
 
 
