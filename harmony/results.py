@@ -100,6 +100,7 @@ def assemble(request: Mapping[str, Any], state: SearchState, voicings: Sequence[
         "voicings": [dict(v) for v in voicings],
         "practiceIdeas": _practice(request, ctx, prog, llm.get("practiceIdeas") or []),
         "warnings": all_warnings,
+        "partial": False,
         "metadata": {
             "engine": engine,
             "seed": state.config.seed,
