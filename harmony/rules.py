@@ -40,6 +40,7 @@ from harmony.chords import (
     Chord,
     interval_above,
     parse_chord,
+    pitch_class,
     simplify_note,
 )
 from harmony.keys import Key, degree_numeral, is_diatonic, roman_numeral
@@ -95,6 +96,7 @@ class RuleContext:
     blue_sevenths: bool = False
     keep_alterations: bool = False
     keep_arrivals: bool = False
+    seed: int = 0
 
     @property
     def arrival_origins(self) -> tuple[int, ...]:
@@ -171,6 +173,11 @@ def weighted_choice(rng: random.Random, palette: Sequence[tuple[str, float]]) ->
         if point <= 0:
             return quality
     return choices[-1][0]
+
+
+def _for_key(ctx: RuleContext, note: str) -> str:
+    """`note` respelled by the key's letter when it is a scale note (Ab -> G# in F# minor), else as is."""
+    return ctx.key.spell(pitch_class(note)) if pitch_class(note) in ctx.key.scale else note
 
 
 def _degree(ctx: RuleContext, chord: Chord) -> int:
@@ -287,8 +294,7 @@ def colour_options(ctx: RuleContext, prog: Progression, index: int, cadence: boo
     options = []
     neighbours = {prog[i].symbol for i in (index - 1, index + 1) if 0 <= i < len(prog)}
     following = prog[index + 1].chord if index + 1 < len(prog) else None
-    to_minor = (following is not None and following.family in (MINOR, HALF_DIMINISHED)
-                and (chord.root_pc - following.root_pc) % 12 == 7)
+    to_minor = _into_minor(ctx, chord, following)
     for quality, weight in ctx.style.palette(context):
         candidate = chord.with_quality(quality)
         if candidate.symbol in neighbours:
@@ -336,7 +342,7 @@ def _sites_secondary(ctx: RuleContext, prog: Progression) -> list[int]:
 
 def _apply_secondary(ctx: RuleContext, prog: Progression, index: int, rng: random.Random) -> Progression | None:
     target = prog[index].chord
-    root = interval_above(target.root, "5", ctx.key.prefer_flats)
+    root = _for_key(ctx, interval_above(target.root, "5", ctx.key.prefer_flats))
     context = "dominant-to-minor" if target.family == MINOR else "dominant-to-major"
     quality = weighted_choice(rng, _dominant_palette(ctx, context)) or "7"
     symbol = root + quality
@@ -430,7 +436,7 @@ def _sites_related_ii(ctx: RuleContext, prog: Progression) -> list[int]:
 def _apply_related_ii(ctx: RuleContext, prog: Progression, index: int, rng: random.Random) -> Progression | None:
     dominant = prog[index].chord
     following = prog[index + 1].chord if index + 1 < len(prog) else None
-    root = interval_above(dominant.root, "5", ctx.key.prefer_flats)
+    root = _for_key(ctx, interval_above(dominant.root, "5", ctx.key.prefer_flats))
     minor_target = following is not None and following.family in (MINOR, HALF_DIMINISHED)
     if minor_target:
         quality = "m7b5"
@@ -626,10 +632,10 @@ def _apply_pedal(ctx: RuleContext, prog: Progression, index: int, rng: random.Ra
     chord = prog[index].chord
     if chord.is_dominant:
         if rng.random() < 0.5:
-            upper = interval_above(chord.root, "b7", ctx.key.prefer_flats)
+            upper = _for_key(ctx, interval_above(chord.root, "b7", ctx.key.prefer_flats))
             quality = "maj7" if ctx.max_complexity >= 1 and rng.random() < 0.5 else ""
         else:
-            upper = interval_above(chord.root, "5", ctx.key.prefer_flats)
+            upper = _for_key(ctx, interval_above(chord.root, "5", ctx.key.prefer_flats))
             quality = "m7"
         return _replace(ctx, prog, index, f"{upper}{quality}/{chord.root}", "pedal-point")
     if (ctx.key.tonic_pc + 1) % 12 in chord.pitch_classes:
@@ -796,17 +802,26 @@ def violations(ctx: RuleContext, prog: Progression) -> list[str]:
     return problems
 
 
+def _into_minor(ctx: RuleContext, chord: Chord, following: Chord | None) -> bool:
+    """Whether the chord falls a fifth into a minor chord, or is the V that ends a minor-key progression."""
+    if following is None:
+        return ctx.key.mode == "minor" and _degree(ctx, chord) == 7
+    return following.family in (MINOR, HALF_DIMINISHED) and (chord.root_pc - following.root_pc) % 12 == 7
+
+
 def _minor_dominant_violations(ctx: RuleContext, prog: Progression) -> list[str]:
-    """A changed dominant falling a fifth into a minor chord may not gain a natural 9th or 13th (b9/b13)."""
-    for slot, following in itertools.pairwise(prog):
-        chord, target = slot.chord, following.chord
+    """A changed dominant falling a fifth into a minor chord (or ending a minor-key progression on V) may
+    not gain a natural 9th or 13th: minor-key dominants take b9, b13 or alt."""
+    for index, slot in enumerate(prog):
+        chord = slot.chord
+        following = prog[index + 1].chord if index + 1 < len(prog) else None
         if not slot.rule or chord.family not in (DOMINANT, SUSPENDED) or chord.seventh != "b7":
             continue
-        if target.family not in (MINOR, HALF_DIMINISHED) or (chord.root_pc - target.root_pc) % 12 != 7:
+        if not _into_minor(ctx, chord, following):
             continue
         old = ctx.original[slot.origin].chord if 0 <= slot.origin < len(ctx.original) else None
         if any(i in chord.intervals and (old is None or i not in old.intervals) for i in ("9", "13")):
-            return [f"{chord} takes a natural 9th or 13th before the minor {target}"]
+            return [f"{chord} takes a natural 9th or 13th in a minor cadence"]
     return []
 
 

@@ -807,9 +807,10 @@ def _check_modes(report: Result, request: Mapping[str, Any], result: Mapping[str
         if modal and request.get("type") == "create" and not chord.core <= key.pcs:
             report.add(where, f"not in {_key_name(key)}")
         nxt = chords[index + 1] if index + 1 < len(chords) else None
-        if chord.is_dominant and nxt is not None and nxt.family in ("minor", "half-diminished") \
-                and semitones_up(nxt.root, chord.root) == 7 and chord.has("M9", "M13"):
-            report.add(where, f"a dominant resolving to the minor {nxt.symbol} takes a natural 9th or 13th")
+        into_minor = (nxt.family in ("minor", "half-diminished") and semitones_up(nxt.root, chord.root) == 7
+                      if nxt is not None else key.mode == "minor" and _degree(chord, key) == 7)
+        if chord.is_dominant and into_minor and chord.has("M9", "M13"):
+            report.add(where, "a dominant resolving to a minor chord takes a natural 9th or 13th")
 
 
 def _check_structure(report: Result, request: Mapping[str, Any], result: Mapping[str, Any],

@@ -115,3 +115,26 @@ def test_the_auditor_catches_false_claims() -> None:
 @pytest.mark.parametrize("symbol", ["Bb6/9/F", "H7", "Cmaj7//E"])
 def test_ambiguous_or_unreadable_symbols_are_findings(symbol: str) -> None:
     assert read_chord(symbol) is None
+
+
+@pytest.mark.parametrize(("task", "body"), [
+    ("spice-up", {"progression": "Dm7 G7 | Cmaj7 | A7 | Dm7 G7 | Cmaj7", "style": "jazz"}),
+    ("reharmonize", {"progression": "Cm7 | F7 | Bbmaj7 | Ebmaj7 | Am7b5 | D7 | Gm6 | Gm6", "style": "bossa-nova"}),
+    ("create", {"key": "Eb", "style": "jazz", "bars": 8}),
+])
+def test_seeds_give_different_results_where_the_space_allows(task: str, body: dict[str, Any]) -> None:
+    results = [run_local(task, {**body, "seed": seed, "budgetMs": 300})["progression"] for seed in (1, 2, 3, 4)]
+    assert len({tuple(result) for result in results}) >= 2, results
+    assert run_local(task, {**body, "seed": 1, "budgetMs": 300})["progression"] == results[0]  # same seed, same answer
+
+
+def test_the_dominant_of_a_minor_key_takes_no_natural_9th_or_13th() -> None:
+    checked = 0
+    for style in STYLES:
+        for seed in (3, 4):
+            result = run_local("create", {"key": "A minor", "style": style, "bars": 8, "seed": seed, "budgetMs": 300})
+            dominants = [c for c in map(read_chord, result["progression"])
+                         if c is not None and c.is_dominant and c.root.name == "E"]
+            checked += len(dominants)
+            assert not any(c.has("M9", "M13") for c in dominants), (style, result["progression"])
+    assert checked >= len(STYLES)
