@@ -25,7 +25,7 @@ from harmony.search import (
     new_search,
     step,
 )
-from harmony.tasks import plan_search, validate_request, voicing_costs
+from harmony.tasks import plan_search, validate_request, voicing_bass, voicing_costs
 from harmony.voicings import choose_voicings
 
 log = logging.getLogger(__name__)
@@ -69,7 +69,8 @@ def voice(request: Mapping[str, Any], state: Mapping[str, Any]) -> list[dict[str
     beginner = request.get("skillLevel") == "beginner"
     shapes = choose_voicings([slot.symbol for slot in best.slots],
                              favor_close=bool(request.get("favorCloseVoicings", True)),
-                             type_costs=voicing_costs(request), move_weight=0.1 if beginner else None)
+                             type_costs=voicing_costs(request), move_weight=0.1 if beginner else None,
+                             bass=voicing_bass(request))
     return [shape.to_json() for shape in shapes]
 
 

@@ -70,9 +70,13 @@ def _replacement_rule(ctx: RuleContext, rule: str, old: Chord, new: Chord, follo
 
 
 def _group(chord: Chord) -> str:
+    """The colour group: chords of one group are recolourings of each other (a m7b5 is not a coloured m7,
+    its fifth changes the function)."""
     if chord.family in (DOMINANT, SUSPENDED):
         return "dominant"
-    if chord.family in (MINOR, HALF_DIMINISHED, DIMINISHED):
+    if chord.family in (HALF_DIMINISHED, DIMINISHED):
+        return chord.family
+    if chord.family == MINOR:
         return "minor"
     return "major"
 

@@ -74,8 +74,11 @@ class Chord:
 
     @property
     def symbol(self) -> str:
-        """The canonical symbol, e.g. `Bbmaj9#11` or `C/E`."""
-        return f"{self.root}{self.quality}" + (f"/{self.bass}" if self.bass else "")
+        """The canonical symbol, e.g. `Bbmaj9#11` or `C/E`; a 6/9 over a bass is written `Bb69/F` so the
+        page shows one slash, the bass slash."""
+        if self.bass:
+            return f"{self.root}{self.quality.replace('6/9', '69')}/{self.bass}"
+        return f"{self.root}{self.quality}"
 
     def __str__(self) -> str:
         return self.symbol

@@ -22,6 +22,7 @@ from harmony.chords import (
     DIMINISHED,
     DOMINANT,
     HALF_DIMINISHED,
+    MAJOR,
     MINOR,
     Chord,
     note_name,
@@ -176,11 +177,14 @@ def is_diatonic(chord: Chord, key: Key) -> bool:
 
 
 def infer_key(chords: Sequence[Chord]) -> Key:
-    """The major or minor key that best explains the chords.
+    """The major or minor key that best explains the chords, weighing tonic evidence over a final dominant.
 
     Each candidate key scores the diatonic fit of every chord (1 when its core tones are in the scale,
-    half the fraction otherwise, 0.9 for the blues I7 and IV7), plus 2 when the first chord and 2.5
-    when the last chord is its tonic chord, 0.5 per dominant resolving to the tonic, and 2 for the
+    half the fraction otherwise, 0.9 for the blues I7 and IV7), plus tonic evidence: 2 when the first
+    and 2 when the last chord is its tonic chord (a dominant seventh counts as a tonic only in a blues,
+    which opens on its I7 and has the IV7), 1.5 when the last chord is its V7 (a turnaround ends on the
+    dominant of the key, not in its key), 0.4 per V7 of the key, 1.5 per V7-I cadence whose arrival does
+    not move straight on as the ii of another dominant, and 0.5 more when a ii prepares it, and 2 for the
     I7-IV7 pair of the blues. Ties go to major, then to the lower tonic pitch class.
     """
     if not chords:
@@ -212,25 +216,109 @@ def _key_score(chords: Sequence[Chord], key: Key) -> float:
             dominant_roots.add(degree)
         else:
             score += 0.5 * len(core & scale) / max(1, len(core))
-    if _is_tonic_chord(chords[0], key):
+    # A blues opens on its I7 and has the IV7 too; a I7 met in passing (Bb7 in Eb) is a V7/IV.
+    blues = dominant_roots == {0, 5} and chords[0].family == DOMINANT and chords[0].root_pc == tonic
+    if blues:
         score += 2.0
-    if _is_tonic_chord(chords[-1], key):
-        score += 2.5
-    for current, following in itertools.pairwise(chords):
-        if (current.family == DOMINANT and (current.root_pc - tonic) % 12 == 7
-                and _is_tonic_chord(following, key)):
-            score += 0.5
-    if dominant_roots == {0, 5}:
+    if _is_tonic_chord(chords[0], key, blues):
         score += 2.0
+    last = chords[-1]
+    if _is_tonic_chord(last, key, blues):
+        score += 2.0
+    elif last.family == DOMINANT and (last.root_pc - tonic) % 12 == 7:
+        score += 1.5
+    for index, (current, following) in enumerate(itertools.pairwise(chords)):
+        if current.family != DOMINANT or (current.root_pc - tonic) % 12 != 7:
+            continue
+        score += 0.4
+        after = chords[index + 2] if index + 2 < len(chords) else None
+        passing = (after is not None and after.family == DOMINANT
+                   and (following.root_pc - after.root_pc) % 12 == 7)  # Cm7 F7: the arrival is a ii, not a tonic
+        if _is_tonic_chord(following, key, blues) and not passing:
+            score += 1.5
+            before = chords[index - 1] if index > 0 else None
+            if before is not None and (before.root_pc - tonic) % 12 == 2 and before.family in (MINOR,
+                                                                                              HALF_DIMINISHED):
+                score += 0.5
     return score
 
 
-def _is_tonic_chord(chord: Chord, key: Key) -> bool:
+def _is_tonic_chord(chord: Chord, key: Key, blues: bool = False) -> bool:
     if chord.root_pc != key.tonic_pc:
         return False
     if key.is_minor:
         return chord.family == MINOR
+    if chord.family == DOMINANT:
+        return blues
     return chord.family not in (MINOR, DIMINISHED, HALF_DIMINISHED)
+
+
+@dataclass(frozen=True)
+class KeyRegion:
+    """A stretch of the progression heard in one key: chords `start`..`end` (inclusive, 0-based)."""
+
+    key: Key
+    start: int
+    end: int
+
+    def to_json(self) -> dict[str, object]:
+        return {"key": self.key.name, "start": self.start, "end": self.end}
+
+
+_VAMP_MODES = {MINOR: "dorian", DOMINANT: "mixolydian", MAJOR: "lydian"}
+
+
+def _modal_regions(chords: Sequence[Chord], home: Key, owners: list[Key]) -> None:
+    """Modal tunes move by planing: a chord held for two bars or more outside the home mode is a new modal
+    centre on its root (m7 -> dorian, 7 -> mixolydian, maj7 -> lydian), as So What's Ebm7 bars."""
+    index = 0
+    while index < len(chords):
+        end = index
+        while end + 1 < len(chords) and chords[end + 1].symbol == chords[index].symbol:
+            end += 1
+        chord = chords[index]
+        mode = _VAMP_MODES.get(chord.family)
+        if end > index and mode is not None and not is_diatonic(chord, home):
+            local = conventional_key(chord.root_pc, mode)
+            for position in range(index, end + 1):
+                owners[position] = local
+        index = end + 1
+
+
+def key_regions(chords: Sequence[Chord], home: Key) -> list[KeyRegion]:
+    """The key centres the progression moves through, in order: every V7-I (or ii-V-I) arrival on a
+    chord that is not the home tonic starts a region in the arrival's key (major or minor by its third),
+    reaching back over its ii-V and on while the chords stay in that key; the rest is the home key.
+    Adjacent regions in the same key merge."""
+    owners: list[Key] = [home] * len(chords)
+    for index in range(1, len(chords)):
+        dominant, target = chords[index - 1], chords[index]
+        if dominant.family != DOMINANT or (dominant.root_pc - target.root_pc) % 12 != 7:
+            continue
+        if target.family not in (MAJOR, MINOR) or (target.seventh == "b7" and target.family == MAJOR):
+            continue
+        local = conventional_key(target.root_pc, "minor" if target.family == MINOR else "major")
+        if local.tonic_pc == home.tonic_pc and local.is_minor == home.is_minor:
+            continue
+        first = index - 1
+        if first > 0 and (chords[first - 1].root_pc - dominant.root_pc) % 12 == 7 \
+                and chords[first - 1].family in (MINOR, HALF_DIMINISHED):
+            first -= 1
+        last = index
+        while last + 1 < len(chords) and is_diatonic(chords[last + 1], local) \
+                and not is_diatonic(chords[last + 1], home):
+            last += 1
+        for position in range(first, last + 1):
+            owners[position] = local
+    if home.mode not in ("major", "minor"):
+        _modal_regions(chords, home, owners)
+    regions: list[KeyRegion] = []
+    for index, key in enumerate(owners):
+        if regions and regions[-1].key == key:
+            regions[-1] = KeyRegion(key, regions[-1].start, index)
+        else:
+            regions.append(KeyRegion(key, index, index))
+    return regions
 
 
 @dataclass(frozen=True)
@@ -292,26 +380,53 @@ def analyse(chords: Sequence[Chord], key: Key) -> list[ChordFunction]:
     results: list[ChordFunction] = []
     for index, chord in enumerate(chords):
         following = chords[index + 1] if index + 1 < len(chords) else None
-        results.append(_analyse_one(chord, following, key))
-    # A related ii is only recognisable once the following secondary dominant is labelled.
+        previous = chords[index - 1] if index > 0 else None
+        results.append(_analyse_one(chord, following, key, previous))
+    for index in range(1, len(results)):
+        chord, previous = chords[index], chords[index - 1]
+        if results[index].function == "chromatic" and chord.family == DIMINISHED:
+            step = (chord.root_pc - previous.root_pc) % 12
+            if step in (1, 11):
+                word = "ascending" if step == 1 else "descending"
+                results[index] = ChordFunction(chord.symbol, results[index].roman,
+                                               f"passing diminished ({word} from {previous.symbol})", False)
+            elif step == 0 or (index + 1 < len(chords) and chords[index + 1].root_pc == chord.root_pc):
+                results[index] = ChordFunction(chord.symbol, results[index].roman, "common-tone diminished",
+                                               False)
+    # A related ii is only recognisable once the following dominant is labelled.
     for index in range(len(results) - 1):
-        chord, nxt = chords[index], results[index + 1]
-        if (not results[index].diatonic and chord.family in (MINOR, HALF_DIMINISHED)
-                and nxt.roman.startswith("V7/") and (chord.root_pc - chords[index + 1].root_pc) % 12 == 7):
+        chord, following, nxt = chords[index], chords[index + 1], results[index + 1]
+        step = (chord.root_pc - following.root_pc) % 12
+        secondary = nxt.roman.startswith("V") and "/" in nxt.roman and step == 7
+        if (results[index].diatonic or (results[index].function != "chromatic" and not secondary)
+                or chord.family not in (MINOR, HALF_DIMINISHED)
+                or following.family != DOMINANT or step not in (7, 1)):
+            continue
+        numeral = "iiø7" if chord.family == HALF_DIMINISHED else "ii7"
+        if step == 7 and nxt.roman.startswith("V") and "/" in nxt.roman:
             target = nxt.roman.split("/", 1)[1]
-            numeral = ("iiø7" if chord.family == HALF_DIMINISHED else "ii7")
-            results[index] = ChordFunction(chord.symbol, f"{numeral}/{target}",
-                                           f"related ii of {target}", False)
+            results[index] = ChordFunction(chord.symbol, f"{numeral}/{target}", f"related ii of {target}", False)
+        else:
+            kind = "substitute dominant" if step == 1 else "dominant"
+            results[index] = ChordFunction(chord.symbol, results[index].roman,
+                                           f"related ii of the {kind} {following.symbol}", False)
     return results
 
 
-def _analyse_one(chord: Chord, following: Chord | None, key: Key) -> ChordFunction:
+def _analyse_one(chord: Chord, following: Chord | None, key: Key, previous: Chord | None = None) -> ChordFunction:
     degree = (chord.root_pc - key.tonic_pc) % 12
     diatonic = is_diatonic(chord, key)
     plain = roman_numeral(chord, key)
     resolves_fifth = following is not None and (chord.root_pc - following.root_pc) % 12 == 7
     resolves_half = following is not None and (chord.root_pc - following.root_pc) % 12 == 1
     to_tonic = following is not None and following.root_pc == key.tonic_pc
+    if chord.family == DOMINANT and not diatonic and degree == 0 and resolves_fifth and following is not None:
+        # I7 into IV: a blues I7 when IV7 follows, else (or when its own ii precedes it) V7/IV.
+        prepared = previous is not None and previous.family == MINOR and (previous.root_pc - chord.root_pc) % 12 == 7
+        if following.family != DOMINANT or prepared:
+            target = degree_numeral(following, key)
+            return ChordFunction(chord.symbol, f"V{_dominant_figure(chord)}/{target}",
+                                 f"secondary dominant of {target}", False)
     if chord.family == DOMINANT and not diatonic and degree != 0:
         if resolves_fifth and following is not None and not to_tonic:
             target = degree_numeral(following, key)
@@ -343,11 +458,25 @@ def _analyse_one(chord: Chord, following: Chord | None, key: Key) -> ChordFuncti
         return ChordFunction(chord.symbol, plain, "tonic (blues dominant)", False)
     if degree == 5 and chord.family == DOMINANT and not key.is_minor:
         return ChordFunction(chord.symbol, plain, "subdominant (blues dominant)", False)
-    parallel = Key(key.tonic, "major" if key.is_minor else "minor")
-    if is_diatonic(chord, parallel):
-        return ChordFunction(chord.symbol, plain, f"borrowed from {parallel.name} (modal interchange)",
-                             False)
+    source = borrowed_from(chord, key)
+    if source is not None:
+        return ChordFunction(chord.symbol, plain, f"borrowed from {source.name} (modal interchange)", False)
     return ChordFunction(chord.symbol, plain, "chromatic", False)
+
+
+# Parallel modes a chord may be borrowed from, most common first (minor keys borrow from major first).
+_BORROWING_ORDER = ("minor", "major", "dorian", "mixolydian", "phrygian", "lydian", "locrian")
+
+
+def borrowed_from(chord: Chord, key: Key) -> Key | None:
+    """The parallel mode (same tonic) whose scale holds the chord's root, third, fifth and seventh, the
+    parallel major or minor first; None when no mode of the tonic holds it."""
+    plain = chord.without_bass() if chord.bass else chord
+    order = ("major", *_BORROWING_ORDER) if key.is_minor else _BORROWING_ORDER
+    for mode in dict.fromkeys(order):
+        if mode != key.mode and is_diatonic(plain, Key(key.tonic, mode)):
+            return Key(key.tonic, mode)
+    return None
 
 
 def _dominant_figure(chord: Chord) -> str:

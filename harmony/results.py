@@ -15,7 +15,7 @@ from typing import Any
 from harmony import ENGINE_VERSION
 from harmony.changes import INSERTION, SUBSTITUTION, plain_explanation, relabel
 from harmony.chords import parse_chord
-from harmony.keys import analyse, roman_numeral
+from harmony.keys import analyse, key_regions, roman_numeral
 from harmony.rules import RULES, Progression, RuleContext, Slot, explain
 from harmony.search import SearchState, breakdown
 from harmony.styles import STYLES, mood_keywords
@@ -76,6 +76,8 @@ def assemble(request: Mapping[str, Any], state: SearchState, voicings: Sequence[
     symbols = [slot.symbol for slot in prog]
     chords = [parse_chord(symbol) for symbol in symbols]
     analysis = [item.to_json() for item in analyse(chords, ctx.key)]
+    regions = [{**region.to_json(), "bars": [prog[region.start].bar + 1, prog[region.end].bar + 1]}
+               for region in key_regions(chords, ctx.key)]
     shapes = [Voicing(str(v["chord"]), str(v["type"]), tuple(v["frets"])) for v in voicings]
     llm = llm or {}
     llm_explanations = {int(k): tuple(v) for k, v in (llm.get("explanations") or {}).items()}
@@ -86,15 +88,19 @@ def assemble(request: Mapping[str, Any], state: SearchState, voicings: Sequence[
     engine = ENGINE_VERSION + (f" + llm:{llm['model']}" if state.source == "llm" and llm.get("model") else "")
     return {
         "title": llm.get("title") or _title(request, ctx),
-        "summary": llm.get("summary") or _summary(request, ctx, prog, changes, shapes, key_inferred, template),
+        "summary": llm.get("summary") or (_summary(request, ctx, prog, changes, shapes, key_inferred, template)
+                                           + _regions_sentence(regions)),
         "key": ctx.key.name,
         "progression": symbols,
+        "timeline": timeline(prog),
         "analysis": analysis,
+        "keyRegions": regions,
         "sections": sections,
         "changes": changes,
         "voicings": [dict(v) for v in voicings],
         "practiceIdeas": _practice(request, ctx, prog, llm.get("practiceIdeas") or []),
         "warnings": all_warnings,
+        "partial": False,
         "metadata": {
             "engine": engine,
             "seed": state.config.seed,
@@ -109,6 +115,27 @@ def assemble(request: Mapping[str, Any], state: SearchState, voicings: Sequence[
             },
         },
     }
+
+
+def timeline(prog: Progression) -> list[dict[str, Any]]:
+    """Where every result chord sounds: its bar (1-based), its beat in 4/4 (a bar's first chord on 1, a
+    second on 3) and the index of the input chord it stands for (None for an inserted chord)."""
+    entries = []
+    for index, slot in enumerate(prog):
+        earlier = sum(1 for other in prog[:index] if other.bar == slot.bar)
+        entries.append({"chord": slot.symbol, "bar": slot.bar + 1, "beat": 1 + 2 * earlier,
+                        "input": slot.origin if slot.origin >= 0 else None})
+    return entries
+
+
+def _regions_sentence(regions: Sequence[Mapping[str, Any]]) -> str:
+    """" It moves through Bb major (bars 1-4) and G minor (bars 5-8)." when it visits more than one key."""
+    if len({region["key"] for region in regions}) < 2:
+        return ""
+    parts = [f"{r['key']} (bar {r['bars'][0]})" if r["bars"][0] == r["bars"][1]
+             else f"{r['key']} (bars {r['bars'][0]}-{r['bars'][1]})" for r in regions]
+    listed = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+    return f" Key centres: {listed}."
 
 
 def _title(request: Mapping[str, Any], ctx: RuleContext) -> str:
@@ -132,9 +159,33 @@ def _changes(ctx: RuleContext, prog: Progression,
         else:
             explanation = (f"{slot.symbol} suggested by the language model"
                            + (f" in place of {before}." if before else "."))
-        changes.append({"index": index, "from": before, "to": slot.symbol, "rule": slot.rule,
-                        "explanation": explanation})
+        explanation += removed_alterations(before, slot.symbol, slot.rule)
+        earlier = sum(1 for other in prog[:index] if other.bar == slot.bar)
+        changes.append({"index": index, "bar": slot.bar + 1, "beat": 1 + 2 * earlier, "from": before,
+                        "to": slot.symbol, "rule": slot.rule, "explanation": explanation})
     return changes
+
+
+_ALTERATION_NAMES = ("b5", "#5", "b9", "#9", "#11", "b13")
+
+
+def removed_alterations(before: str | None, after: str, rule: str) -> str:
+    """A sentence naming the altered tones of the input chord the new chord no longer sounds, and why
+    (empty when none was removed): a reharmonisation may replace the user's alterations, but says so."""
+    if before is None:
+        return ""
+    old, new = parse_chord(before), parse_chord(after)
+    sounding = new.all_pitch_classes
+    removed = [interval for interval, pc in zip(old.intervals, old.pitch_classes, strict=True)
+               if interval in _ALTERATION_NAMES and pc not in sounding]
+    if not removed:
+        return ""
+    names = removed[0] if len(removed) == 1 else ", ".join(removed[:-1]) + " and " + removed[-1]
+    reason = {"tritone-substitution": "the substitute's own tensions take their place",
+              "modal-interchange": "the borrowed chord brings its own colour",
+              "backdoor-dominant": "the backdoor dominant brings its own colour"}.get(
+        rule, f"{new} is coloured for the style instead")
+    return f" It gives up the {names} of {old}: {reason}."
 
 
 def _groups(prog: Progression) -> list[list[int]]:

@@ -25,6 +25,7 @@ The rules (see `RULES`):
 
 from __future__ import annotations
 
+import itertools
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -39,6 +40,7 @@ from harmony.chords import (
     Chord,
     interval_above,
     parse_chord,
+    pitch_class,
     simplify_note,
 )
 from harmony.keys import Key, degree_numeral, is_diatonic, roman_numeral
@@ -93,6 +95,25 @@ class RuleContext:
     enabled_rules: frozenset[str] = field(default_factory=frozenset)
     blue_sevenths: bool = False
     keep_alterations: bool = False
+    keep_arrivals: bool = False
+    seed: int = 0
+
+    @property
+    def arrival_origins(self) -> tuple[int, ...]:
+        """Input chords spice-up keeps on their root and out of the dominant family: an opening tonic
+        and every chord an input dominant resolves into down a fifth (the relative major of a minor tune)."""
+        if not self.keep_arrivals or not self.original:
+            return ()
+        chords = [slot.chord for slot in self.original]
+        kept = []
+        first = chords[0]
+        if first.root_pc == self.key.tonic_pc and not first.is_dominant:
+            kept.append(0)
+        for index in range(1, len(chords)):
+            before, chord = chords[index - 1], chords[index]
+            if before.is_dominant and not chord.is_dominant and (before.root_pc - chord.root_pc) % 12 == 7:
+                kept.append(index)
+        return tuple(kept)
 
     @property
     def cadence_origins(self) -> tuple[int, ...]:
@@ -152,6 +173,11 @@ def weighted_choice(rng: random.Random, palette: Sequence[tuple[str, float]]) ->
         if point <= 0:
             return quality
     return choices[-1][0]
+
+
+def _for_key(ctx: RuleContext, note: str) -> str:
+    """`note` respelled by the key's letter when it is a scale note (Ab -> G# in F# minor), else as is."""
+    return ctx.key.spell(pitch_class(note)) if pitch_class(note) in ctx.key.scale else note
 
 
 def _degree(ctx: RuleContext, chord: Chord) -> int:
@@ -223,15 +249,18 @@ def acceptable_colour(ctx: RuleContext, old: Chord, new: Chord, context: str) ->
         return False
     if new.family != old.family and not _family_change_allowed(ctx, old, new, context):
         return False
+    added = [(i, pc) for i, pc in zip(new.intervals, new.pitch_classes, strict=True) if i not in _CORE]
+    if ctx.key.mode not in ("major", "minor") and new.root_pc == ctx.key.tonic_pc:
+        # A modal tonic is the mode: every tone it gains belongs to the mode's scale (no F# on E phrygian).
+        return all(pc in ctx.key.scale or pc in old.pitch_classes for _, pc in added)
     if context.startswith("dominant") or context == "cadence-dominant":
         return True
-    added = [(i, pc) for i, pc in zip(new.intervals, new.pitch_classes, strict=True) if i not in _CORE]
     if is_diatonic(old, ctx.key):
         exceptions: set[str] = set()
         if context in ("tonic-major", "major", "cadence-tonic-major"):
             exceptions.add("#11")
-        if context in ("tonic-minor", "cadence-tonic-minor"):
-            exceptions |= {"6", "7", "9"}
+        if context in ("tonic-minor", "cadence-tonic-minor") and ctx.key.mode == "minor":
+            exceptions |= {"6", "7", "9"}  # the minor tonic's melodic-minor and dorian colours; a mode keeps its scale
         scale = ctx.key.harmonic_scale
         return all(pc in scale or interval in exceptions for interval, pc in added)
     allowed = {"9", "b7", "7", "6"} | ({"11"} if new.family == MINOR else set())
@@ -263,8 +292,16 @@ def colour_options(ctx: RuleContext, prog: Progression, index: int, cadence: boo
         elif context in ("tonic-major", "tonic-minor"):
             context = f"cadence-{context}"
     options = []
+    neighbours = {prog[i].symbol for i in (index - 1, index + 1) if 0 <= i < len(prog)}
+    following = prog[index + 1].chord if index + 1 < len(prog) else None
+    to_minor = _into_minor(ctx, chord, following)
     for quality, weight in ctx.style.palette(context):
         candidate = chord.with_quality(quality)
+        if candidate.symbol in neighbours:
+            continue  # a colour that repeats the chord next to it is no change a player hears
+        if to_minor and candidate.family in (DOMINANT, SUSPENDED) and any(i in candidate.intervals
+                                                                          for i in ("9", "13")):
+            continue  # a dominant resolving to a minor chord takes b9/b13, not the natural 9th or 13th
         if acceptable_colour(ctx, chord, candidate, context):
             options.append((quality, weight))
     return options
@@ -305,7 +342,7 @@ def _sites_secondary(ctx: RuleContext, prog: Progression) -> list[int]:
 
 def _apply_secondary(ctx: RuleContext, prog: Progression, index: int, rng: random.Random) -> Progression | None:
     target = prog[index].chord
-    root = interval_above(target.root, "5", ctx.key.prefer_flats)
+    root = _for_key(ctx, interval_above(target.root, "5", ctx.key.prefer_flats))
     context = "dominant-to-minor" if target.family == MINOR else "dominant-to-major"
     quality = weighted_choice(rng, _dominant_palette(ctx, context)) or "7"
     symbol = root + quality
@@ -356,7 +393,7 @@ def _sites_tritone(ctx: RuleContext, prog: Progression) -> list[int]:
 
 def _apply_tritone(ctx: RuleContext, prog: Progression, index: int, rng: random.Random) -> Progression | None:
     chord = prog[index].chord
-    root = interval_above(chord.root, "b5", prefer_flats=True)
+    root = ctx.key.spell(chord.root_pc + 6, raised=False)  # a scale note by the key's letter, else flat (bII7)
     quality = weighted_choice(rng, _dominant_palette(ctx, "dominant-sub")) or "7"
     return _replace(ctx, prog, index, root + quality, "tritone-substitution")
 
@@ -366,7 +403,11 @@ def _explain_tritone(ctx: RuleContext, prog: Progression, index: int) -> str:
     original = _original_of(ctx, prog[index])
     following = prog[index + 1].chord if index + 1 < len(prog) else None
     # The replaced dominant and its guide tones are spelled for the key (C#7 with E# and B in F# minor).
-    replaced = parse_chord(ctx.key.spell(chord.root_pc + 6) + "7")
+    old = parse_chord(original) if original else None
+    if old is not None and old.is_dominant and (old.root_pc - chord.root_pc) % 12 == 6:
+        replaced = parse_chord(old.root + "7")  # the user's own spelling of the dominant it replaces
+    else:
+        replaced = parse_chord(ctx.key.spell(chord.root_pc + 6, raised=False) + "7")
     stands_for = replaced.symbol
     was = f" (in place of {original})" if original and original != stands_for else ""
     into = ""
@@ -395,7 +436,7 @@ def _sites_related_ii(ctx: RuleContext, prog: Progression) -> list[int]:
 def _apply_related_ii(ctx: RuleContext, prog: Progression, index: int, rng: random.Random) -> Progression | None:
     dominant = prog[index].chord
     following = prog[index + 1].chord if index + 1 < len(prog) else None
-    root = interval_above(dominant.root, "5", ctx.key.prefer_flats)
+    root = _for_key(ctx, interval_above(dominant.root, "5", ctx.key.prefer_flats))
     minor_target = following is not None and following.family in (MINOR, HALF_DIMINISHED)
     if minor_target:
         quality = "m7b5"
@@ -460,7 +501,7 @@ def _explain_passing(ctx: RuleContext, prog: Progression, index: int) -> str:
     up = (chord.root_pc - before.root_pc) % 12 == 1 and (after.root_pc - chord.root_pc) % 12 == 1
     down = (before.root_pc - chord.root_pc) % 12 == 1 and (chord.root_pc - after.root_pc) % 12 == 1
     if up:
-        dominant = interval_above(chord.root, "b6", ctx.key.prefer_flats)
+        dominant = ctx.key.spell(chord.root_pc + 8, raised=False)
         return (f"{chord} links {before} and {after}: the bass climbs by half steps "
                 f"({before.root}-{chord.root}-{after.root}), and it sounds like a rootless {dominant}7b9 "
                 f"resolving to {after}.")
@@ -496,7 +537,16 @@ def _sites_interchange(ctx: RuleContext, prog: Progression) -> list[int]:
     cadence = set(ctx.cadence_origins)
     return [i for i, slot in enumerate(prog)
             if editable(ctx, slot) and slot.origin not in cadence and not slot.chord.bass
-            and _borrowing(ctx, slot.chord) is not None]
+            and _borrowing(ctx, slot.chord) is not None and not _resolving_dominant(prog, i)]
+
+
+def _resolving_dominant(prog: Progression, index: int) -> bool:
+    """A V (triad or seventh) falling a fifth or a half step into the next chord: borrowing a minor v
+    for it would leave its ii-V without a dominant."""
+    chord = prog[index].chord
+    if index + 1 >= len(prog) or chord.family not in (DOMINANT, MAJOR):
+        return False
+    return (chord.root_pc - prog[index + 1].chord.root_pc) % 12 in (7, 1)
 
 
 def _apply_interchange(ctx: RuleContext, prog: Progression, index: int, rng: random.Random) -> Progression | None:
@@ -582,12 +632,14 @@ def _apply_pedal(ctx: RuleContext, prog: Progression, index: int, rng: random.Ra
     chord = prog[index].chord
     if chord.is_dominant:
         if rng.random() < 0.5:
-            upper = interval_above(chord.root, "b7", ctx.key.prefer_flats)
+            upper = _for_key(ctx, interval_above(chord.root, "b7", ctx.key.prefer_flats))
             quality = "maj7" if ctx.max_complexity >= 1 and rng.random() < 0.5 else ""
         else:
-            upper = interval_above(chord.root, "5", ctx.key.prefer_flats)
+            upper = _for_key(ctx, interval_above(chord.root, "5", ctx.key.prefer_flats))
             quality = "m7"
         return _replace(ctx, prog, index, f"{upper}{quality}/{chord.root}", "pedal-point")
+    if (ctx.key.tonic_pc + 1) % 12 in chord.pitch_classes:
+        return None  # a tone a half step above the pedal would clash as a minor 9th over the bass
     return _replace(ctx, prog, index, f"{chord.symbol}/{ctx.key.tonic}", "pedal-point")
 
 
@@ -628,9 +680,12 @@ def _explain_colour(ctx: RuleContext, prog: Progression, index: int) -> str:
     chord = prog[index].chord
     original = _original_of(ctx, prog[index])
     base = parse_chord(original) if original else None
-    added = [_TENSION_WORDS.get(i, i) for i in chord.intervals if base is None or i not in base.intervals]
+    # By pitch, not by name: a b5 that sounds on as the #11 of 7alt is not left out.
+    added = [_TENSION_WORDS.get(i, i) for i, pc in zip(chord.intervals, chord.pitch_classes, strict=True)
+             if base is None or pc not in base.all_pitch_classes]
     roman = roman_numeral(chord, ctx.key)
-    dropped = [_TENSION_WORDS.get(i, i) for i in base.intervals if i not in chord.intervals] if base else []
+    dropped = [_TENSION_WORDS.get(i, i) for i, pc in zip(base.intervals, base.pitch_classes, strict=True)
+               if pc not in chord.all_pitch_classes] if base else []
     if dropped and not added:
         return f"{original} becomes {chord} ({roman}): it leaves out the {', '.join(dropped)}."
     if not added:
@@ -739,9 +794,59 @@ def violations(ctx: RuleContext, prog: Progression) -> list[str]:
     if any(count > MAX_CHORDS_PER_BAR for count in bars.values()):
         problems.append(f"more than {MAX_CHORDS_PER_BAR} chords in a bar")
     problems.extend(_cadence_violations(ctx, prog))
+    problems.extend(_repeat_violations(ctx, prog))
+    problems.extend(_arrival_violations(ctx, prog))
+    problems.extend(_minor_dominant_violations(ctx, prog))
     if ctx.keep_alterations:
         problems.extend(_alteration_violations(ctx, prog))
     return problems
+
+
+def _into_minor(ctx: RuleContext, chord: Chord, following: Chord | None) -> bool:
+    """Whether the chord falls a fifth into a minor chord, or is the V that ends a minor-key progression."""
+    if following is None:
+        return ctx.key.mode == "minor" and _degree(ctx, chord) == 7
+    return following.family in (MINOR, HALF_DIMINISHED) and (chord.root_pc - following.root_pc) % 12 == 7
+
+
+def _minor_dominant_violations(ctx: RuleContext, prog: Progression) -> list[str]:
+    """A changed dominant falling a fifth into a minor chord (or ending a minor-key progression on V) may
+    not gain a natural 9th or 13th: minor-key dominants take b9, b13 or alt."""
+    for index, slot in enumerate(prog):
+        chord = slot.chord
+        following = prog[index + 1].chord if index + 1 < len(prog) else None
+        if not slot.rule or chord.family not in (DOMINANT, SUSPENDED) or chord.seventh != "b7":
+            continue
+        if not _into_minor(ctx, chord, following):
+            continue
+        old = ctx.original[slot.origin].chord if 0 <= slot.origin < len(ctx.original) else None
+        if any(i in chord.intervals and (old is None or i not in old.intervals) for i in ("9", "13")):
+            return [f"{chord} takes a natural 9th or 13th in a minor cadence"]
+    return []
+
+
+def _arrival_violations(ctx: RuleContext, prog: Progression) -> list[str]:
+    """Spice-up keeps the opening tonic and the arrival chords on their root, not turned into dominants."""
+    arrivals = ctx.arrival_origins
+    if not arrivals:
+        return []
+    for slot in prog:
+        if slot.origin in arrivals and slot.rule:
+            new = slot.chord
+            if new.root_pc != ctx.original[slot.origin].chord.root_pc or new.family in (DOMINANT, SUSPENDED):
+                return [f"the arrival chord {ctx.original[slot.origin].symbol} was replaced"]
+    return []
+
+
+def _repeat_violations(ctx: RuleContext, prog: Progression) -> list[str]:
+    """A change may not make a chord repeat its neighbour unless the input repeated it there (Cm7 | Cm7)."""
+    for first, second in itertools.pairwise(prog):
+        if first.symbol != second.symbol or not (first.rule or second.rule):
+            continue
+        both_input = first.origin >= 0 and second.origin >= 0
+        if not (both_input and ctx.original[first.origin].symbol == ctx.original[second.origin].symbol):
+            return [f"{first.symbol} repeats its neighbour"]
+    return []
 
 
 ALTERATIONS = frozenset({"b5", "#5", "b9", "#9", "#11", "b13"})

@@ -25,6 +25,7 @@ import itertools
 import math
 import random
 import time
+import zlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -81,6 +82,7 @@ class SearchConfig:
     rules: tuple[str, ...] = RULE_NAMES
     seed: int = 0
     keep_alterations: bool = False
+    keep_arrivals: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -96,6 +98,7 @@ class SearchConfig:
             "rules": list(self.rules),
             "seed": self.seed,
             "keepAlterations": self.keep_alterations,
+            "keepArrivals": self.keep_arrivals,
         }
 
     @classmethod
@@ -113,6 +116,7 @@ class SearchConfig:
             rules=tuple(str(r) for r in data.get("rules", RULE_NAMES)),
             seed=int(data.get("seed", 0)),
             keep_alterations=bool(data.get("keepAlterations", False)),
+            keep_arrivals=bool(data.get("keepArrivals", False)),
         )
 
     def context(self) -> RuleContext:
@@ -123,6 +127,7 @@ class SearchConfig:
             preserve_cadence=self.preserve_cadence, allow_modal_interchange=self.allow_modal_interchange,
             max_complexity=self.max_complexity, enabled_rules=frozenset(self.rules),
             blue_sevenths=self.style == "blues", keep_alterations=self.keep_alterations,
+            keep_arrivals=self.keep_arrivals, seed=self.seed,
         )
 
 
@@ -221,16 +226,17 @@ class ScoreBreakdown:
     density: float
     length: float
     fidelity: float
+    taste: float = 0.0
 
     @property
     def total(self) -> float:
         return (self.rules + self.texture + self.palette + self.voice_leading + self.resolution
-                + self.chromatic + self.density + self.length + self.fidelity)
+                + self.chromatic + self.density + self.length + self.fidelity + self.taste)
 
     def to_json(self) -> dict[str, float]:
         return {name: round(getattr(self, name), 4) for name in (
             "rules", "texture", "palette", "voice_leading", "resolution", "chromatic", "density", "length",
-            "fidelity")}
+            "fidelity", "taste")}
 
 
 def score(ctx: RuleContext, prog: Progression, favor_close: bool = True) -> ScoreBreakdown:
@@ -248,7 +254,9 @@ def score(ctx: RuleContext, prog: Progression, favor_close: bool = True) -> Scor
     - density: minus 1.2 x the distance between the share of changed chords and the style's target;
     - length: 0.05 per inserted chord, and 0.5 per repeated neighbour the rules introduced;
     - fidelity (x0.8): the share of each input chord's root, third, fifth and seventh its replacement
-      keeps (common tones keep the reharmonisation under the original melody).
+      keeps (common tones keep the reharmonisation under the original melody);
+    - taste (x0.3): a seeded preference in 0..1 for each changed chord at its position, so that two
+      seeds settle on different answers among near-equal ones (same seed, same answer).
     """
     n_in = max(1, len(ctx.original))
     n = max(1, len(prog))
@@ -280,7 +288,13 @@ def score(ctx: RuleContext, prog: Progression, favor_close: bool = True) -> Scor
         density=-1.2 * abs(min(1.5, changed / n_in) - style.density),
         length=-0.05 * inserted / n_in - 0.5 * repeats / n,
         fidelity=0.8 * _fidelity(ctx, prog),
+        taste=0.3 * sum(_taste(ctx.seed, index, slot.symbol) for index, slot in enumerate(prog) if slot.rule) / n_in,
     )
+
+
+def _taste(seed: int, index: int, symbol: str) -> float:
+    """A deterministic pseudo-random preference in [0, 1) for `symbol` at `index` under `seed`."""
+    return zlib.crc32(f"{seed}:{index}:{symbol}".encode()) / 2**32
 
 
 def _fidelity(ctx: RuleContext, prog: Progression) -> float:

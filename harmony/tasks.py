@@ -323,6 +323,8 @@ def plan_search(request: Mapping[str, Any]) -> SearchPlan:
     slots = parse_slots(request["progression"], request.get("bars"))
     key_inferred = not request.get("key")
     key = infer_key([slot.chord for slot in slots]) if key_inferred else parse_key(request["key"])
+    # A mode keeps its own scale: no functional V-I moves, only colour, pedals and the cadence colour.
+    rules = RULE_NAMES if key.mode in ("major", "minor") else _MODAL_RULES
     if task == "spice-up":
         locked: tuple[int, ...] = ()
         preserve = bool(request.get("preserveCadence", True))
@@ -339,8 +341,8 @@ def plan_search(request: Mapping[str, Any]) -> SearchPlan:
         allow_mi = bool(request.get("allowModalInterchange", True))
     config = SearchConfig(original=slots, key=key, style=style, mood=text_hints, locked=locked,
                           preserve_cadence=preserve, allow_modal_interchange=allow_mi,
-                          favor_close_voicings=favor_close, max_complexity=3, rules=RULE_NAMES, seed=seed,
-                          keep_alterations=task == "spice-up")
+                          favor_close_voicings=favor_close, max_complexity=3, rules=rules, seed=seed,
+                          keep_alterations=task == "spice-up", keep_arrivals=task == "spice-up")
     return SearchPlan(config, int(request["budgetMs"]), key_inferred)
 
 
@@ -350,6 +352,17 @@ def voicing_costs(request: Mapping[str, Any]) -> dict[str, float]:
         return {"open": 0.0, "barre": 0.3, "triad": 0.5, "shell": 0.4, "power": 0.5, "drop2": 1.2,
                 "drop3": 1.4}
     return dict(get_style(request["style"]).voicings)
+
+
+ROOT_BASS_STYLES = {"bossa-nova": "root-or-fifth", "pop": "root"}
+
+
+def voicing_bass(request: Mapping[str, Any]) -> str:
+    """Which bass note the voicings need: the root for strummed pop and for beginners, root or fifth for
+    the bossa-nova thumb, free ("") where rootless voicings are idiomatic."""
+    if request.get("skillLevel") == "beginner":
+        return "root"
+    return ROOT_BASS_STYLES.get(str(request.get("style")), "")
 
 
 def deadline_seconds(budget_ms: int, grace_s: float, llm_timeout_s: float | None) -> float:

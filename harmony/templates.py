@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 import re
+from collections.abc import Sequence
 
 from harmony.keys import Key, numeral_degree
 
@@ -28,6 +29,9 @@ _MINOR_TEMPLATES: dict[str, tuple[str, ...]] = {
 }
 _BLUES_MAJOR_12 = "I7 IV7 I7 I7 IV7 IV7 I7 I7 V7 IV7 I7 V7"
 _BLUES_MINOR_12 = "i7 i7 i7 i7 iv7 iv7 i7 i7 bVI7 V7 i7 V7"
+# Longer blues forms go on with a jazz-blues chorus and a turnaround, so no four bars come back as they were.
+_BLUES_MAJOR_MORE = "I7 I7 I7 I7 IV7 #iv°7 I7 VI7 ii7 V7 I7 V7 I7 VI7 ii7 V7 iii7 VI7 ii7 V7"
+_BLUES_MINOR_MORE = "i7 iv7 i7 i7 iv7 bVII7 i7 bVI7 iiø7 V7 i7 V7 i7 bVI7 iiø7 V7 iv7 bVII7 bVI7 V7"
 _BLUES_MAJOR_8 = "I7 I7 IV7 IV7 I7 V7 I7 V7"
 _BLUES_MINOR_8 = "i7 i7 iv7 iv7 i7 V7 i7 V7"
 _MODAL_TEMPLATES: dict[str, tuple[str, ...]] = {
@@ -66,12 +70,12 @@ def realise(numeral: str, key: Key) -> str:
 
 def choose_template(style: str, key: Key, bars: int, rng: random.Random) -> list[str]:
     """A template (as numerals, one per bar) for the style and mode, fitted to `bars` bars."""
-    if style == "blues" and key.mode in ("major", "minor", "mixolydian", "dorian"):
+    if style == "blues" and key.mode in ("major", "minor"):  # a mode keeps its own scale, not the blues form
         minor = key.is_minor
-        if bars % 12 == 0:
-            form = _BLUES_MINOR_12 if minor else _BLUES_MAJOR_12
-        else:
+        if bars < 12:
             form = _BLUES_MINOR_8 if minor else _BLUES_MAJOR_8
+        else:
+            form = (_BLUES_MINOR_12 + " " + _BLUES_MINOR_MORE) if minor else (_BLUES_MAJOR_12 + " " + _BLUES_MAJOR_MORE)
         cells = form.split()
         return [cells[i % len(cells)] for i in range(bars)]
     if key.mode in _MODAL_TEMPLATES:
@@ -79,13 +83,31 @@ def choose_template(style: str, key: Key, bars: int, rng: random.Random) -> list
     else:
         table = _MINOR_TEMPLATES if key.is_minor else _MAJOR_TEMPLATES
         options = table.get(style, table["pop"])
-    template = options[rng.randrange(len(options))].split()
-    return fit_template(template, bars, key.mode)
+    first = options[rng.randrange(len(options))].split()
+    return fit_template(first, bars, key.mode, _variations(options, first, rng))
 
 
-def fit_template(template: list[str], bars: int, mode: str) -> list[str]:
-    """Repeat `template` over `bars` bars and end with the mode's cadence into the tonic."""
-    cells = [template[i % len(template)] for i in range(bars)]
+def _variations(options: tuple[str, ...], first: list[str], rng: random.Random) -> list[list[str]]:
+    """Distinct four-bar blocks to follow the first one in a longer progression: the style's other
+    templates in random order, then rotations of every template (same chords, another starting point)."""
+    others = [option.split() for option in options if option.split() != first]
+    rng.shuffle(others)
+    rotations = [cells[shift:] + cells[:shift] for cells in (first, *others) for shift in range(1, len(cells))]
+    blocks: list[list[str]] = []
+    for block in (*others, *rotations):
+        if block != first and block not in blocks:
+            blocks.append(block)
+    return blocks
+
+
+def fit_template(template: list[str], bars: int, mode: str, variations: Sequence[list[str]] = ()) -> list[str]:
+    """Fill `bars` bars with `template`, then with the `variations` blocks (then `template` again), and end
+    with the mode's cadence into the tonic."""
+    blocks = [template, *variations]
+    cells: list[str] = []
+    while len(cells) < bars:
+        cells.extend(blocks[(len(cells) // max(1, len(template))) % len(blocks)])
+    cells = cells[:bars]
     tonic, cadence = _TONIC.get(mode, "I"), _CADENCE.get(mode, "V7")
     if bars >= 2:
         cells[-1] = tonic + ("maj7" if tonic == "I" and any("maj7" in c for c in template) else "")

@@ -35,6 +35,7 @@ MAX_SPAN = 4
 _DROP2_SETS = ((4, 3, 2, 1), (5, 4, 3, 2), (6, 5, 4, 3))
 _DROP3_SETS = ((6, 4, 3, 2), (5, 3, 2, 1))
 _SHELL_SETS = ((6, 4, 3), (6, 5, 4), (5, 4, 3), (5, 3, 2))
+_SHELL4_SETS = ((6, 4, 3, 2), (5, 4, 3, 2))
 _TRIAD_SETS = ((3, 2, 1), (4, 3, 2), (5, 4, 3), (6, 5, 4))
 _POWER_SETS = ((6, 5, 4), (5, 4, 3))
 _TENSION_PRIORITY = ("#9", "b13", "b9", "#11", "13", "11", "9")
@@ -165,8 +166,9 @@ def voice_tones(chord: Chord) -> list[int]:
 
 
 def covers(chord: Chord, voicing: Voicing) -> bool:
-    """Whether the voicing sounds the chord: only its tones (and bass), its 3rd and 7th, a tension when it
-    has one, the slash bass lowest, one note per string."""
+    """Whether the voicing sounds the chord and sounds right: only its tones (and bass), one note per string,
+    every chord-defining tone (`defining_tones`), the slash bass lowest, no minor-9th clash and a bass
+    note that does not turn the chord into another one (`bass_reads_right`)."""
     notes = voicing.notes
     if len({string for string, _, _ in notes}) != len(notes) or len(notes) < 2:
         return False
@@ -174,18 +176,76 @@ def covers(chord: Chord, voicing: Voicing) -> bool:
     if not pcs <= set(chord.all_pitch_classes):
         return False
     members = dict(zip(chord.intervals, chord.pitch_classes, strict=True))
+    required, named = defining_tones(chord)
+    if any(members[i] not in pcs for i in required):
+        return False
+    if named and not any(members[i] in pcs for i in named):
+        return False
+    lowest = min(pitch for _, _, pitch in notes) % 12
+    if chord.bass and lowest != chord.bass_pc:
+        return False
+    return not has_minor_ninth_clash(chord, voicing) and bass_reads_right(chord, voicing)
+
+
+def defining_tones(chord: Chord) -> tuple[list[str], list[str]]:
+    """(tones every voicing needs, tensions of which at least one must sound).
+
+    Needed: the 3rd (or sus 2nd/4th), the 7th or 6th, the altered 5th of half-diminished, diminished,
+    augmented and altered dominant chords (a m7b5 without its b5 sounds as m7). A dominant 11 drops its
+    3rd. The named tension: any altered one the symbol names, else the highest natural number (the 13
+    of a 13th chord, not just its 9th).
+    """
+    members = dict(zip(chord.intervals, chord.pitch_classes, strict=True))
+    if chord.family == "power":
+        return ["1", "5"], []
     required = [i for i in (chord.third, chord.seventh) if i is not None]
     if chord.family == "dominant" and "11" in members and chord.third == "3":
         required = [chord.seventh or "b7"]
-    if chord.family == "power":
-        required = ["1", "5"]
-    if any(members[i] not in pcs for i in required):
+    if chord.fifth in ("b5", "#5"):
+        required.append(chord.fifth)
+    altered: list[str] = [i for i in ("b9", "#9", "#11", "b13") if i in members]
+    if altered:
+        return required, altered
+    naturals: list[str] = [i for i in ("13", "11", "9") if i in members]
+    return required, naturals[:1]
+
+
+def has_minor_ninth_clash(chord: Chord, voicing: Voicing) -> bool:
+    """Two voices a minor 9th (or a compound of it) apart, except the b9 above a dominant's root."""
+    pitches = sorted(voicing.pitches)
+    root = chord.root_pc
+    for low, high in itertools.combinations(pitches, 2):
+        span = high - low
+        if span >= 13 and span % 12 == 1 and not (chord.is_dominant and low % 12 == root):
+            return True
+    return False
+
+
+def bass_reads_right(chord: Chord, voicing: Voicing) -> bool:
+    """Whether the lowest note keeps the chord's identity: a root-position chord puts its root on the
+    low E string, no tension or 6th in the bass of the 6th or 5th string, and never the 6th lowest
+    (`Dm6` over B reads as Bm7b5)."""
+    if chord.bass:
+        return True
+    string, _, pitch = min(voicing.notes, key=lambda note: note[2])
+    degree = _degree_label(chord, pitch % 12)
+    if degree == "1":
+        return True
+    if degree == "6" or (string == 6):
         return False
-    tensions = [members[i] for i in chord.extensions if members[i] not in (members.get("1"),)]
-    if tensions and not any(pc in pcs for pc in tensions):
-        return False
-    lowest = min(pitch for _, _, pitch in notes) % 12
-    return not (chord.bass and lowest != chord.bass_pc)
+    return not (string == 5 and degree not in ("3", "b3", "5", "b7", "7"))
+
+
+def lowest_is_root(voicing: Voicing, allow_fifth: bool = False) -> bool:
+    """Whether a voicing reaching the bass strings (6-4) has the root (or slash bass, or the fifth when
+    allowed) lowest: the bass a bossa-nova thumb or a strummer plays."""
+    chord = parse_chord(voicing.chord)
+    string, _, pitch = min(voicing.notes, key=lambda note: note[2])
+    if string < 4:
+        return True
+    if pitch % 12 == chord.bass_pc:
+        return True
+    return allow_fifth and not chord.bass and _degree_label(chord, pitch % 12) == "5"
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -241,6 +301,8 @@ def _drop_voicings(chord: Chord, tones: list[int]) -> list[Voicing]:
 
 
 def _shell_voicings(chord: Chord) -> list[Voicing]:
+    """Root (or bass), 3rd and 7th on adjacent low strings; with the chord's named tension (or its
+    altered 5th) on top as a four-note shell when the chord has one."""
     third = chord.third
     seventh = chord.seventh
     if third is None or seventh is None:
@@ -253,6 +315,14 @@ def _shell_voicings(chord: Chord) -> list[Voicing]:
         for strings in _SHELL_SETS:
             for frets in _fret_set(strings, [bottom, *upper]):
                 found.append(_to_voicing(chord.symbol, "shell", strings, frets))
+    required, named = defining_tones(chord)
+    extra = [members[i] for i in required if i not in (third, seventh) and i in members][:1]
+    colour = extra or [members[i] for i in named[:1]]
+    if colour:
+        for order in itertools.permutations([*guide, *colour]):
+            for strings4 in _SHELL4_SETS:
+                for frets in _fret_set(strings4, [bottom, *order]):
+                    found.append(_to_voicing(chord.symbol, "shell", strings4, frets))
     return found
 
 
@@ -329,8 +399,23 @@ def voicings_for(symbol: str) -> tuple[Voicing, ...]:
 
 
 def _fallback(chord: Chord) -> list[Voicing]:
-    """Guide tones over the bass for chords no template fits (e.g. exotic slash chords)."""
+    """For chords no template fits (e.g. exotic slash chords): the bass under the chord's defining tones in
+    open spacing, the first that sound right; else guide tones over the bass without a minor-9th clash."""
     members = dict(zip(chord.intervals, chord.pitch_classes, strict=True))
+    required, named = defining_tones(chord)
+    tones = [members[i] for i in [*required, *named[:1]] if i in members and members[i] != chord.bass_pc]
+    spread: list[Voicing] = []
+    for order in itertools.permutations(dict.fromkeys(tones).keys()):
+        sets: tuple[tuple[int, ...], ...] = ((6, 4, 3, 2), (5, 4, 3, 2), (6, 5, 4, 3), (5, 3, 2, 1), (6, 4, 3, 2, 1))
+        for spread_strings in sets:
+            if len(spread_strings) != len(order) + 1:
+                continue
+            for frets in _fret_set(spread_strings, [chord.bass_pc, *order], close=False):
+                shape = _to_voicing(chord.symbol, "shell", spread_strings, frets)
+                if covers(chord, shape):
+                    spread.append(shape)
+    if spread:
+        return spread[:8]
     upper = [members[i] for i in (chord.third, chord.seventh, chord.fifth) if i is not None and i in members]
     upper = [pc for pc in upper if pc != chord.bass_pc][:2] or [members["1"]]
     found = []
@@ -338,7 +423,8 @@ def _fallback(chord: Chord) -> list[Voicing]:
         strings = string_set[: len(upper) + 1]
         for frets in _fret_set(strings, [chord.bass_pc, *upper], close=False):
             found.append(_to_voicing(chord.symbol, "shell", strings, frets))
-    return found[:8]
+    clean = [shape for shape in found if not has_minor_ninth_clash(chord, shape)]
+    return (clean or found)[:8]
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -381,19 +467,28 @@ def pc_distance(first: str, second: str) -> float:
     return float(best or 0)
 
 
+def _with_bass(shapes: tuple[Voicing, ...], bass: str) -> tuple[Voicing, ...]:
+    if not bass:
+        return shapes
+    kept = tuple(shape for shape in shapes if lowest_is_root(shape, allow_fifth=bass == "root-or-fifth"))
+    return kept or shapes
+
+
 def choose_voicings(symbols: Sequence[str], favor_close: bool = True,
                     type_costs: Mapping[str, float] | None = None,
-                    move_weight: float | None = None) -> list[Voicing]:
+                    move_weight: float | None = None, bass: str = "") -> list[Voicing]:
     """One voicing per chord minimising type/position costs plus (weighted) movement between chords.
 
     A move costs `move_weight` x (semitones travelled per voice + a quarter of the change of hand
-    position); the default weight is 0.4 with `favor_close`, 0.03 without.
+    position); the default weight is 0.4 with `favor_close`, 0.03 without. `bass` = "root" keeps
+    only voicings whose bass-string note is the root (strumming, beginners), "root-or-fifth" also
+    allows the fifth (the bossa-nova thumb); a chord with no such voicing keeps all of its own.
     """
     if not symbols:
         return []
     costs = type_costs or {}
     move_weight = move_weight if move_weight is not None else (0.4 if favor_close else 0.03)
-    options = [voicings_for(symbol) for symbol in symbols]
+    options = [_with_bass(voicings_for(symbol), bass) for symbol in symbols]
 
     def node_cost(voicing: Voicing) -> float:
         cost = costs.get(voicing.kind, 1.0) + 0.04 * max(0, voicing.position - 9) + 0.02 * voicing.span

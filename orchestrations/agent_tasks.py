@@ -18,10 +18,12 @@ result does not depend on where executions begin and end.
 Each search step is ~10-100 ms of CPU (a fixed number of iterations, see harmony.search), so a
 terminate takes effect at the next step boundary on Azure; on funchost the step activity also polls
 `hostext.cancellation_token()` between iterations and returns at once. Activities are retried on
-transient failure (200 ms, 3 attempts). The task fails with a message containing "timed out" once
-`budgetMs + AGENT_TASK_GRACE_S (+ LLM_TIMEOUT_S when an LLM is configured)` has passed; the check
-runs before every step on the replay-safe clock, and the LLM call is raced against a durable timer
-that is cancelled as soon as the call wins, so no timer is left pending when the orchestration ends.
+transient failure (200 ms, 3 attempts). Once `budgetMs + AGENT_TASK_GRACE_S (+ LLM_TIMEOUT_S when an
+LLM is configured)` has passed, the task stops searching and completes with the best result found so
+far, `partial: true` and a warning saying how far the search got (the "task finished" metric records
+it as timed out); the check runs before every step on the replay-safe clock, and the LLM call is raced
+against a durable timer that is cancelled as soon as the call wins, so no timer is left pending when
+the orchestration ends. A task only fails for an invalid request, with the app's own message.
 
 Custom status (what is running now) at every step: {"type", "stage", "progress", "message"}, progress
 never decreasing (across executions too: a continued execution sets the carried stage and progress
@@ -89,12 +91,10 @@ def _set_status(context: df.DurableOrchestrationContext, task: str, stage: str, 
         telemetry.task_progress(context.instance_id, task, progress)
 
 
-def _check_deadline(context: df.DurableOrchestrationContext, deadline_at: Any, seconds: float,
-                    stage: str) -> None:
-    if not context.is_replaying:  # metrics hook: feeds ga_agent_tasks_past_deadline
+def _report_deadline(context: df.DurableOrchestrationContext, deadline_at: Any) -> None:
+    """Metrics hook (never while replaying): feeds ga_agent_tasks_past_deadline."""
+    if not context.is_replaying:
         telemetry.task_deadline(context.instance_id, deadline_at.timestamp())
-    if context.current_utc_datetime > deadline_at:
-        raise AgentTaskFailed(f"agent task timed out after {seconds:g} s while {stage}")
 
 
 def _carried(context: df.DurableOrchestrationContext) -> tuple[Any, dict[str, Any] | None]:
@@ -126,7 +126,8 @@ def _agent_task(context: df.DurableOrchestrationContext, task: str) -> Generator
         return None
     _release(context)  # sent with the completion
     if not context.is_replaying:
-        telemetry.task_finished(context.instance_id, task, telemetry.COMPLETED,
+        outcome = telemetry.TIMED_OUT if result and result.get("partial") else telemetry.COMPLETED
+        telemetry.task_finished(context.instance_id, task, outcome,
                                 (context.current_utc_datetime - started).total_seconds())
     return result
 
@@ -155,6 +156,7 @@ def _begin(context: df.DurableOrchestrationContext, task: str,
     state = prepared.pop("state")
     llm: dict[str, Any] | None = None
     warnings: list[str] = []
+    out_of_time = False
     if prepared.get("llmConfigured"):
         _set_status(context, task, "consulting-llm", 0.1, "asking the language model for a plan")
         timer = context.create_timer(deadline_at)
@@ -163,17 +165,21 @@ def _begin(context: df.DurableOrchestrationContext, task: str,
             expected_type=dict)
         winner = yield context.task_any([work, timer])
         if winner is timer:
-            raise AgentTaskFailed(f"agent task timed out after {seconds:g} s waiting for the language model")
-        if not timer.is_completed:
-            timer.cancel()  # no timer may outlive the orchestration
-        outcome = work.result or {}
-        warnings.extend(outcome.get("warnings") or [])
-        if outcome.get("state"):
-            state, llm = outcome["state"], outcome.get("llm")
+            # Out of time before the search began: the task completes with the input as its partial result.
+            warnings.append(f"The language model did not answer within the task's {seconds:g} s; the rule "
+                            f"engine had no time left to search.")
+            out_of_time = True
+        else:
+            if not timer.is_completed:
+                timer.cancel()  # no timer may outlive the orchestration
+            outcome = work.result or {}
+            warnings.extend(outcome.get("warnings") or [])
+            if outcome.get("state"):
+                state, llm = outcome["state"], outcome.get("llm")
     _set_status(context, task, "searching", SEARCH_START, f"searching in {prepared['key']}")
     return {"createdAt": started.isoformat(), "deadlineAt": deadline_at.isoformat(), "deadlineSeconds": seconds,
             "prepared": prepared, "state": state, "llm": llm, "warnings": warnings, "progress": SEARCH_START,
-            "execution": 1}
+            "execution": 1, "outOfTime": out_of_time}
 
 
 def _admission(context: df.DurableOrchestrationContext, task: str) -> Generator[Any, Any, None]:
@@ -217,8 +223,15 @@ def _run_task(context: df.DurableOrchestrationContext, task: str, payload: Any,
     seconds = float(carry["deadlineSeconds"])
     deadline_at = datetime.fromisoformat(carry["deadlineAt"])
     steps = 0
-    while not state["done"]:
-        _check_deadline(context, deadline_at, seconds, "searching")
+    partial: str | None = None
+    out_of_time = bool(carry.get("outOfTime"))
+    while not state["done"] and not out_of_time:
+        _report_deadline(context, deadline_at)
+        if context.current_utc_datetime > deadline_at:
+            partial = (f"The search ran out of time after {seconds:g} s, {round(100 * agent.progress(state))}% "
+                       f"done: this is the best result it found so far.")
+            out_of_time = True
+            break
         state = yield context.call_activity_with_retry(
             "agent_search_step", RETRY, {"state": state, "instanceId": context.instance_id}, expected_type=dict)
         steps += 1
@@ -229,14 +242,16 @@ def _run_task(context: df.DurableOrchestrationContext, task: str, payload: Any,
                 **carry, "state": state, "progress": round(progress, 3),
                 "execution": int(carry.get("execution") or 1) + 1}})
             return None
-    _check_deadline(context, deadline_at, seconds, "voicing")
+    # The later stages read only the best progression: the rest of the beam would double the history.
+    state = {**state, "beam": state["beam"][:1]}
     _set_status(context, task, "voicing", 0.9, "choosing guitar voicings")
     voicings = yield context.call_activity_with_retry(
         "agent_voicings", RETRY, {"request": prepared["request"], "state": state}, expected_type=list)
     _set_status(context, task, "assembling", 0.95, "writing the explanations and tips")
     result = yield context.call_activity_with_retry(
-        "agent_assemble", RETRY, {"prepared": prepared, "state": state, "voicings": voicings,
-                                  "llm": carry["llm"], "warnings": carry["warnings"]}, expected_type=dict)
+        "agent_assemble", RETRY, {"prepared": prepared, "state": state, "voicings": voicings, "llm": carry["llm"],
+                                  "warnings": [*carry["warnings"], *([partial] if partial else [])],
+                                  "partial": out_of_time}, expected_type=dict)
     _set_status(context, task, "completed", 1.0, "done")
     return result
 
@@ -307,8 +322,10 @@ def agent_voicings(payload: dict) -> list[dict[str, Any]]:
 @bp.activity_trigger(input_name="payload", activity="agent_assemble")
 def agent_assemble(payload: dict) -> dict[str, Any]:
     """The result document: progression, changes, sections, tips, voicings, metadata."""
-    return agent.finish(payload["prepared"], payload["state"], payload["voicings"], payload.get("llm"),
-                        payload.get("warnings") or [])
+    result = agent.finish(payload["prepared"], payload["state"], payload["voicings"], payload.get("llm"),
+                          payload.get("warnings") or [])
+    result["partial"] = bool(payload.get("partial"))
+    return result
 
 
 @bp.activity_trigger(input_name="payload", activity="agent_llm_plan")

@@ -111,6 +111,10 @@ def _iso(value: Any) -> str | None:
     return value.isoformat() if value is not None else None
 
 
+# Azure and funchost wrap an orchestrator's exception as "Orchestrator function 'x' failed: <message>".
+_HOST_PREFIX = re.compile(r"^Orchestrator function '[^']*' failed: ")
+
+
 def _view(status: DurableOrchestrationStatus) -> dict[str, Any]:
     """The task document of GET .../status."""
     state = STATE_BY_RUNTIME.get(status.runtime_status, "Running")
@@ -127,6 +131,7 @@ def _view(status: DurableOrchestrationStatus) -> dict[str, Any]:
         stage, message = "failed", "the task failed"
         output = status.output
         error = output if isinstance(output, str) and output else (json.dumps(output) if output else "the task failed")
+        error = _HOST_PREFIX.sub("", error)  # the app's own words, not the host's wrapper
     elif state == "Cancelled":
         stage, message = "cancelled", CANCEL_REASON
     return {

@@ -31,7 +31,9 @@ def test_result_document_shape() -> None:
         assert set(section) == {"focus", "chords", "description", "voicingTips", "techniqueTips"}
         assert section["chords"] and section["voicingTips"] and section["techniqueTips"]
     for change in result["changes"]:
-        assert set(change) == {"index", "from", "to", "rule", "explanation"}
+        assert set(change) == {"index", "bar", "beat", "from", "to", "rule", "explanation"}
+        place = result["timeline"][change["index"]]
+        assert (place["bar"], place["beat"], place["chord"]) == (change["bar"], change["beat"], change["to"])
         assert result["progression"][change["index"]] == change["to"]
         assert change["to"] in change["explanation"]
     assert [a["chord"] for a in result["analysis"]] == result["progression"]

@@ -1,0 +1,140 @@
+"""The theory auditor over a corpus of standards, all three tasks, every style and several seeds.
+
+The corpus (tests/harmony/data/standards.json) holds the usual changes of real standards and common
+progressions in many keys: major, minor, modal, blues forms, altered and slash chords, given with and
+without their key. Styles and seeds rotate over the tunes so every style and task meets every kind of
+tune while the whole run stays small; Hypothesis adds progressions nobody wrote down.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+
+from harmony.agent import run_local
+from tests.harmony.auditor import audit, read_chord
+
+CORPUS = json.loads((Path(__file__).parent / "data" / "standards.json").read_text())["tunes"]
+STYLES = ["jazz", "bossa-nova", "neo-soul", "gospel", "blues", "pop"]
+SKILLS = ["beginner", "intermediate", "advanced"]
+BUDGET_MS = 450
+
+
+def _inputs(progression: str) -> list[str]:
+    return [token for token in progression.replace("|", " ").split() if token]
+
+
+def corpus_runs() -> Iterator[tuple[str, dict[str, Any], list[str]]]:
+    """(label, request, input chords) for every corpus run: two tasks per tune, creates in its key."""
+    for number, tune in enumerate(CORPUS):
+        for offset, task in enumerate(("spice-up", "reharmonize")):
+            style = STYLES[(number + 3 * offset) % len(STYLES)]
+            body: dict[str, Any] = {"progression": tune["progression"], "style": style,
+                                    "seed": 11 * number + offset, "budgetMs": BUDGET_MS}
+            if tune["given"]:
+                body["key"] = tune["key"]
+            yield f"{tune['name']} {task} {style}", {"type": task, **body}, _inputs(tune["progression"])
+        if number % 2 == 0:
+            style = STYLES[(number // 2) % len(STYLES)]
+            skill = SKILLS[(number // 2) % len(SKILLS)]
+            bars = (8, 12, 16)[number % 3]
+            body = {"key": tune["key"], "style": style, "skillLevel": skill, "bars": bars, "seed": number,
+                    "budgetMs": BUDGET_MS}
+            yield f"create {tune['key']} {style} {skill} {bars}", {"type": "create", **body}, []
+
+
+def run_and_audit(request: dict[str, Any], inputs: list[str]) -> list[str]:
+    body = {k: v for k, v in request.items() if k != "type"}
+    result = run_local(request["type"], body)
+    return audit(request, result, inputs)
+
+
+def all_findings() -> list[str]:
+    findings: list[str] = []
+    for label, request, inputs in corpus_runs():
+        findings.extend(f"{label}: {finding}" for finding in run_and_audit(request, inputs))
+    return findings
+
+
+def test_the_corpus_is_large_and_varied() -> None:
+    tags = {tag for tune in CORPUS for tag in tune["tags"]}
+    assert len(CORPUS) >= 40
+    assert {"major", "minor", "modal", "blues", "altered", "slash", "sharp-key"} <= tags
+    assert {True, False} <= {tune["given"] for tune in CORPUS}
+    for tune in CORPUS:
+        for symbol in _inputs(tune["progression"]):
+            assert read_chord(symbol) is not None, (tune["name"], symbol)
+
+
+def test_every_claim_of_every_corpus_result_is_true() -> None:
+    findings = all_findings()
+    assert findings == [], f"{len(findings)} findings:\n" + "\n".join(findings[:60])
+
+
+_ROOTS = ["C", "Db", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B"]
+_QUALITIES = ["", "m", "7", "maj7", "m7", "m7b5", "dim7", "9", "13", "7b9", "7#9", "7alt", "m9", "6", "m6",
+              "7sus4", "maj7#11", "7b5"]
+_KEYS = [None, "C major", "A minor", "F# minor", "Eb major", "D dorian", "E phrygian", "G mixolydian"]
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow],
+          phases=[Phase.explicit, Phase.reuse, Phase.generate])  # shrinking a whole task run takes minutes
+@given(chords=st.lists(st.tuples(st.sampled_from(_ROOTS), st.sampled_from(_QUALITIES)), min_size=3, max_size=8),
+       task=st.sampled_from(["spice-up", "reharmonize"]), style=st.sampled_from(STYLES),
+       key=st.sampled_from(_KEYS), seed=st.integers(0, 1000))
+def test_generated_progressions_pass_the_audit(chords: list[tuple[str, str]], task: str, style: str,
+                                               key: str | None, seed: int) -> None:
+    symbols = [root + quality for root, quality in chords]
+    request: dict[str, Any] = {"type": task, "progression": symbols, "style": style, "seed": seed, "budgetMs": 300}
+    if key:
+        request["key"] = key
+    assert run_and_audit(request, symbols) == []
+
+
+def test_the_auditor_catches_false_claims() -> None:
+    result = run_local("spice-up", {"progression": ["Dm7", "G7", "Cmaj7"], "style": "jazz", "seed": 1,
+                                    "budgetMs": 300})
+    request = {"type": "spice-up", "progression": ["Dm7", "G7", "Cmaj7"], "style": "jazz"}
+    bad = json.loads(json.dumps(result))
+    bad["changes"] = [{"index": 1, "from": "G7", "to": bad["progression"][1], "rule": "tritone-substitution",
+                       "explanation": f"{bad['progression'][1]} slides down a half step into Am7."}]
+    bad["voicings"][0]["frets"] = [None, None, 0, 0, 0, 0]
+    bad["analysis"][0]["roman"] = "IV7"
+    findings = audit(request, bad, ["Dm7", "G7", "Cmaj7"])
+    assert any("names Am7 as the next chord" in f for f in findings)
+    assert any("voicing 1" in f for f in findings)
+    assert any("degree IV7" in f for f in findings)
+
+
+@pytest.mark.parametrize("symbol", ["Bb6/9/F", "H7", "Cmaj7//E"])
+def test_ambiguous_or_unreadable_symbols_are_findings(symbol: str) -> None:
+    assert read_chord(symbol) is None
+
+
+@pytest.mark.parametrize(("task", "body"), [
+    ("spice-up", {"progression": "Dm7 G7 | Cmaj7 | A7 | Dm7 G7 | Cmaj7", "style": "jazz"}),
+    ("reharmonize", {"progression": "Cm7 | F7 | Bbmaj7 | Ebmaj7 | Am7b5 | D7 | Gm6 | Gm6", "style": "bossa-nova"}),
+    ("create", {"key": "Eb", "style": "jazz", "bars": 8}),
+])
+def test_seeds_give_different_results_where_the_space_allows(task: str, body: dict[str, Any]) -> None:
+    results = [run_local(task, {**body, "seed": seed, "budgetMs": 300})["progression"] for seed in (1, 2, 3, 4)]
+    assert len({tuple(result) for result in results}) >= 2, results
+    assert run_local(task, {**body, "seed": 1, "budgetMs": 300})["progression"] == results[0]  # same seed, same answer
+
+
+def test_the_dominant_of_a_minor_key_takes_no_natural_9th_or_13th() -> None:
+    checked = 0
+    for style in STYLES:
+        for seed in (3, 4):
+            result = run_local("create", {"key": "A minor", "style": style, "bars": 8, "seed": seed, "budgetMs": 300})
+            dominants = [c for c in map(read_chord, result["progression"])
+                         if c is not None and c.is_dominant and c.root.name == "E"]
+            checked += len(dominants)
+            assert not any(c.has("M9", "M13") for c in dominants), (style, result["progression"])
+    assert checked >= len(STYLES)
