@@ -7,9 +7,10 @@ over 500 players and records each request's latency. The same load then runs whi
 spice-up tasks search; finally the host's RSS is read with many player sessions stored.
 
 The ceiling (issue 14): the same client and bodies against the trivial aiohttp handler
-(`bench.trivial_server`), half of the requests right before the host's run and half right after,
-so `alone_of_ceiling` (rate) and `alone_p99_over_ceiling_p99` compare two things measured side by
-side; CPU microseconds per request of the host and of the trivial server are reported beside them.
+(`bench.trivial_server`), the same number of requests right before the host's run and again right
+after it (the mean of the two), so `alone_of_ceiling` (rate) and `alone_p99_over_ceiling_p99`
+compare two things measured side by side; CPU microseconds per request of the host and of the
+trivial server are reported beside them.
 """
 
 from __future__ import annotations
@@ -125,7 +126,7 @@ def _cpu(pid: int) -> float:
 
 
 def alone_beside_ceiling(host: HostProcess, requests: int) -> Figures:
-    """The host's run between two half runs against the trivial handler, and the ratios between them."""
+    """The host's run between two runs against the trivial handler, and the ratios between them."""
     assert host.proc is not None
     figures: Figures = {}
     with serving() as trivial:
@@ -133,7 +134,7 @@ def alone_beside_ceiling(host: HostProcess, requests: int) -> Figures:
         halves = []
         for index in range(2):
             before = _cpu(trivial.pid)
-            halves.append(run_load(trivial.base, requests // 2, 500))
+            halves.append(run_load(trivial.base, requests, 500))
             halves[-1]["cpu_s"] = _cpu(trivial.pid) - before
             if index == 0:
                 log(f"record_performance: {requests} requests, {CONCURRENCY} in flight")
@@ -143,7 +144,7 @@ def alone_beside_ceiling(host: HostProcess, requests: int) -> Figures:
     for key in ("per_s", "p50_ms", "p99_ms"):
         figures[f"ceiling_{key}"] = round(sum(_num(h[key]) for h in halves) / 2, 2)
     figures["ceiling_server_cpu_us_per_request"] = round(sum(_num(h["cpu_s"]) for h in halves)
-                                                         / (2 * (requests // 2)) * 1e6, 1)
+                                                         / (2 * requests) * 1e6, 1)
     figures["alone_of_ceiling"] = _ratio(figures["alone_per_s"], figures["ceiling_per_s"], 3)
     figures["alone_p99_over_ceiling_p99"] = _ratio(figures["alone_p99_ms"], figures["ceiling_p99_ms"], 2)
     figures["alone_cpu_over_ceiling_cpu"] = _ratio(figures["alone_host_cpu_us_per_request"],
