@@ -6,6 +6,7 @@ state keeps full precision.
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -36,6 +37,13 @@ def _r(value: float) -> float:
 
 
 def _shape_view(stats: ShapeStats) -> dict[str, Any]:
+    return dict(_shape_fields(stats))
+
+
+# A view is a pure function of the (frozen, hashable) stats, and most shapes are unchanged from one
+# attempt to the next: each response lists every shape, so the views are built once (issue 14).
+@functools.lru_cache(maxsize=8192)
+def _shape_fields(stats: ShapeStats) -> dict[str, Any]:
     return {
         "attempts": stats.attempts,
         "successes": stats.successes,

@@ -6,6 +6,9 @@ Reported per workload: the acknowledged rate (202s / time from first send to las
 applied rate (acknowledged signals / time from first send until the entity states sum to them),
 and the CPU time per signal of the host and of the load client (the two compete for 2 cores).
 The full run repeats the many-entities load from 2 client processes (same total connections).
+The ceiling (issue 14): the same sender and plan size against the trivial aiohttp handler, right
+before and right after the many-entities run (the mean of the two); `signals_many_*_of_ceiling` are
+the host's rates as fractions of it.
 Target (issue 2): >= 10,000 applied signals/s.
 """
 
@@ -15,8 +18,10 @@ import uuid
 
 from tests.hostproc import HostProcess
 
+from .ceiling import signal_ceiling
 from .common import Figures, bench_main, log, running_host
 from .load import SignalPlan, SignalRun, run_plan
+from .trivial_server import serving
 
 FULL = {"many_signals": 20000, "many_keys": 1000, "hot_signals": 20000}
 QUICK = {"many_signals": 5000, "many_keys": 1000, "hot_signals": 5000}
@@ -50,9 +55,20 @@ def run(quick: bool = False, processes: int = PROCESSES, concurrency: int = CONC
     figures: Figures = {}
     with running_host() as host:
         warm_up(host)
-        log(f"entity_signals: {sizes['many_signals']} signals over {sizes['many_keys']} entities")
-        many = measure(host, many_plan(sizes["many_signals"], sizes["many_keys"], processes, concurrency))
+        with serving() as trivial:
+            first = signal_ceiling(trivial, sizes["many_signals"], sizes["many_keys"], concurrency)
+            log(f"entity_signals: {sizes['many_signals']} signals over {sizes['many_keys']} entities")
+            many = measure(host, many_plan(sizes["many_signals"], sizes["many_keys"], processes, concurrency))
+            second = signal_ceiling(trivial, sizes["many_signals"], sizes["many_keys"], concurrency)
         figures.update(many.figures("signals_many"))
+        ceiling = (float(first["acked_per_s"] or 0) + float(second["acked_per_s"] or 0)) / 2
+        figures["signals_ceiling_per_s"] = round(ceiling, 1)
+        figures["signals_ceiling_server_cpu_us_per_request"] = round(
+            (float(first["server_cpu_us_per_request"] or 0) + float(second["server_cpu_us_per_request"] or 0)) / 2, 1)
+        for kind in ("acked", "applied"):
+            value = figures.get(f"signals_many_{kind}_per_s")
+            figures[f"signals_many_{kind}_of_ceiling"] = round(float(value) / ceiling, 3) \
+                if isinstance(value, int | float) and ceiling else None
         log(f"entity_signals: {sizes['hot_signals']} signals to one entity")
         hot = measure(host, hot_plan(sizes["hot_signals"], processes, concurrency))
         figures.update(hot.figures("signals_hot"))

@@ -13,7 +13,8 @@ one chunk to each host in turn, in alternating order, so that the slow drifts of
 (which move CPU per signal by about as much as what is measured) hit every setting alike.
 Reported per setting: applied rate and host CPU microseconds per signal over all its chunks, and
 the ratios to `off`: each chunk against the `off` chunk next to it in time, median over the chunks
-(rate 1.0 means free, 0.9 means telemetry costs 10 % of throughput). The receivers run in this
+(rate 1.0 means free, 0.9 means telemetry costs 10 % of throughput), and `traced_over_metrics`
+(issue 14): every request traced against metrics only, the same way. The receivers run in this
 process.
 """
 
@@ -102,6 +103,11 @@ def run(quick: bool = False) -> Figures:
         cpus = [_ratio(cpu_of(on), cpu_of(off)) for on, off in zip(runs[setting], runs["off"], strict=True)]
         figures[f"{setting}_over_off"] = _median(rates)
         figures[f"{setting}_cpu_ratio_over_off"] = _median(cpus)
+    # issue 14's figure: tracing every request against metrics only, chunk by adjacent chunk
+    figures["traced_over_metrics"] = _median([_ratio(rate_of(t), rate_of(m))
+                                              for t, m in zip(runs["traced"], runs["metrics"], strict=True)])
+    figures["traced_cpu_ratio_over_metrics"] = _median([_ratio(cpu_of(t), cpu_of(m))
+                                                        for t, m in zip(runs["traced"], runs["metrics"], strict=True)])
     for setting, count in exports.items():
         figures[f"{setting}_span_export_requests"] = count
     figures["telemetry_chunks"] = sizes["chunks"]

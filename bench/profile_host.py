@@ -1,7 +1,7 @@
 """Where the host spends its time under a benchmark workload: py-spy samples of the funchost process.
 
-`python -m bench.profile_host [--workload signals_many|signals_hot|orchestrations|call_entity]
-[--size N] [--telemetry 0|1]`
+`python -m bench.profile_host [--workload signals_many|signals_hot|orchestrations|call_entity|
+record_performance] [--size N] [--telemetry 0|1]`
 starts a host, warms it up, attaches `py-spy record --format raw` (sampling at RATE Hz, idle samples
 excluded) for the duration of one workload, and prints the busiest functions by self and inclusive
 share of the samples, plus the self time grouped by area (HTTP server, event loop, telemetry,
@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
+import contextlib
 import re
 import shutil
 import signal
@@ -22,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from tests.hostproc import HostProcess
@@ -30,6 +32,7 @@ from .call_entity import run_loop
 from .common import REPO_ROOT, log, running_host
 from .entity_signals import hot_plan, many_plan, measure, warm_up
 from .orchestrations import run_once
+from .record_performance import run_load
 
 RATE = 250
 AREAS = [  # first match wins; matched against the leaf frame's file
@@ -92,6 +95,9 @@ def summarise(raw: Path, top: int = 25) -> str:
 
 
 def _workload(host: HostProcess, name: str, size: int) -> str:
+    if name == "record_performance":
+        done = run_load(host.base, size, 500)
+        return f"{size} record-performance requests, {done['per_s']}/s, p99 {done['p99_ms']} ms"
     if name == "call_entity":
         _, elapsed = run_loop(host, size)
         return f"one orchestration calling an entity {size} times, {elapsed / size * 1000:.2f} ms a call"
@@ -103,12 +109,32 @@ def _workload(host: HostProcess, name: str, size: int) -> str:
     return f"{run.acked} signals, applied at {run.acked / run.applied_s if run.applied_s else 0:.0f}/s"
 
 
+@contextlib.contextmanager
+def _host(workload: str, env: dict[str, str]) -> Iterator[HostProcess]:
+    """The bench app's host, or for record_performance the project's own app (as bench.record_performance)."""
+    if workload != "record_performance":
+        with running_host(env=env) as host:
+            yield host
+        return
+    with tempfile.TemporaryDirectory(prefix="funchost-profile-") as tmp:
+        host = HostProcess(REPO_ROOT, Path(tmp) / "data", env={**env, "FUNCTIONS_WORKER_PROCESS_COUNT": "2"})
+        host.start()
+        try:
+            yield host
+        finally:
+            host.stop()
+
+
 def profile(name: str, size: int, telemetry: bool, out: Path) -> str:
     spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
     if not Path(spy).exists():
         raise SystemExit("py-spy is not installed: .venv/bin/pip install py-spy")
-    with running_host(env={"FUNCHOST_TELEMETRY": "1" if telemetry else "0"}) as host:
-        warm_up(host)
+    env = {"FUNCHOST_TELEMETRY": "1" if telemetry else "0"}
+    with _host(name, env) as host:
+        if name == "record_performance":
+            run_load(host.base, 500, 500, offset=10**7)
+        else:
+            warm_up(host)
         if name == "orchestrations":
             asyncio.run(run_once(host, 20))
         pid = host.proc.pid if host.proc else 0
@@ -126,13 +152,15 @@ def profile(name: str, size: int, telemetry: bool, out: Path) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.profile_host", description=__doc__)
     parser.add_argument("--workload", default="signals_many", choices=["signals_many", "signals_hot",
-                                                                       "orchestrations", "call_entity"])
+                                                                       "orchestrations", "call_entity",
+                                                                       "record_performance"])
     parser.add_argument("--size", type=int, default=None,
                         help="signals, orchestrations or calls (default 20000 / 1000 / 400)")
     parser.add_argument("--telemetry", choices=["0", "1"], default="1")
     parser.add_argument("--raw", type=Path, default=None, help="keep py-spy's raw stacks in this file")
     args = parser.parse_args()
-    size = args.size or {"orchestrations": 1000, "call_entity": 400}.get(args.workload, 20000)
+    defaults = {"orchestrations": 1000, "call_entity": 400, "record_performance": 5000}
+    size = args.size or defaults.get(args.workload, 20000)
     with tempfile.TemporaryDirectory(prefix="funchost-profile-") as tmp:
         out = args.raw or Path(tmp) / "stacks.txt"
         print(profile(args.workload, size, args.telemetry == "1", out))

@@ -5,6 +5,12 @@ The project's own app runs on a funchost subprocess (sync activities in worker p
 GIL). A separate client process keeps 32 requests in flight to `POST /api/adaptive-ai/record-performance`
 over 500 players and records each request's latency. The same load then runs while four long
 spice-up tasks search; finally the host's RSS is read with many player sessions stored.
+
+The ceiling (issue 14): the same client and bodies against the trivial aiohttp handler
+(`bench.trivial_server`), the same number of requests right before the host's run and again right
+after it (the mean of the two), so `alone_of_ceiling` (rate) and `alone_p99_over_ceiling_p99`
+compare two things measured side by side; CPU microseconds per request of the host and of the
+trivial server are reported beside them.
 """
 
 from __future__ import annotations
@@ -21,7 +27,8 @@ import psutil
 
 from tests.hostproc import HostProcess
 
-from .common import REPO_ROOT, Figures, bench_main, log, ms, percentile
+from .common import REPO_ROOT, Figure, Figures, bench_main, log, ms, percentile
+from .trivial_server import serving
 
 RECORD = "/api/adaptive-ai/record-performance"
 CONCURRENCY = 32
@@ -105,6 +112,46 @@ class AgentLoad:
             self.host.request("POST", f"/api/agents/tasks/{task_id}/cancel")
 
 
+def _num(value: Figure) -> float:
+    return float(value) if isinstance(value, int | float) else 0.0
+
+
+def _ratio(value: Figure, base: Figure, digits: int) -> float | None:
+    return round(_num(value) / _num(base), digits) if _num(base) else None
+
+
+def _cpu(pid: int) -> float:
+    times = psutil.Process(pid).cpu_times()
+    return float(times.user + times.system)
+
+
+def alone_beside_ceiling(host: HostProcess, requests: int) -> Figures:
+    """The host's run between two runs against the trivial handler, and the ratios between them."""
+    assert host.proc is not None
+    figures: Figures = {}
+    with serving() as trivial:
+        run_load(trivial.base, 500, 500)  # warm-up
+        halves = []
+        for index in range(2):
+            before = _cpu(trivial.pid)
+            halves.append(run_load(trivial.base, requests, 500))
+            halves[-1]["cpu_s"] = _cpu(trivial.pid) - before
+            if index == 0:
+                log(f"record_performance: {requests} requests, {CONCURRENCY} in flight")
+                before = _cpu(host.proc.pid)
+                figures.update({f"alone_{k}": v for k, v in run_load(host.base, requests, 500).items()})
+                figures["alone_host_cpu_us_per_request"] = round((_cpu(host.proc.pid) - before) / requests * 1e6, 1)
+    for key in ("per_s", "p50_ms", "p99_ms"):
+        figures[f"ceiling_{key}"] = round(sum(_num(h[key]) for h in halves) / 2, 2)
+    figures["ceiling_server_cpu_us_per_request"] = round(sum(_num(h["cpu_s"]) for h in halves)
+                                                         / (2 * requests) * 1e6, 1)
+    figures["alone_of_ceiling"] = _ratio(figures["alone_per_s"], figures["ceiling_per_s"], 3)
+    figures["alone_p99_over_ceiling_p99"] = _ratio(figures["alone_p99_ms"], figures["ceiling_p99_ms"], 2)
+    figures["alone_cpu_over_ceiling_cpu"] = _ratio(figures["alone_host_cpu_us_per_request"],
+                                                   figures["ceiling_server_cpu_us_per_request"], 2)
+    return figures
+
+
 def run(quick: bool = False) -> Figures:
     requests = 2000 if quick else 10000
     sessions = 10000 if quick else 100000
@@ -113,9 +160,7 @@ def run(quick: bool = False) -> Figures:
         host = HostProcess(REPO_ROOT, Path(tmp) / "data", env={"FUNCTIONS_WORKER_PROCESS_COUNT": "2"}).start()
         try:
             run_load(host.base, 500, 500, offset=10**7)  # warm-up
-            log(f"record_performance: {requests} requests, {CONCURRENCY} in flight")
-            for key, value in run_load(host.base, requests, 500).items():
-                figures[f"alone_{key}"] = value
+            figures.update(alone_beside_ceiling(host, requests))
             agents = AgentLoad(host, 4)
             time.sleep(1.0)
             log("record_performance: beside 4 agent tasks kept searching")
@@ -124,6 +169,8 @@ def run(quick: bool = False) -> Figures:
                     figures[f"with_agents_{key}"] = value
             finally:
                 agents.stop()
+            figures["with_agents_p99_over_alone_p99"] = _ratio(figures["with_agents_p99_ms"],
+                                                               figures["alone_p99_ms"], 2)
             samples = agents.busy_samples or [0]
             figures["agent_tasks_running_mean_during_load"] = round(sum(samples) / len(samples), 2)
             figures["agent_tasks_started"] = agents.started

@@ -38,11 +38,13 @@ from adaptive.views import (
     session_view,
     stats_view,
 )
+from entities.session_cache import SessionCache
 
 ENTITY_NAME = "PlayerSession"
 
 bp = df.Blueprint()
 logger = logging.getLogger(__name__)
+_sessions = SessionCache()  # decoded states, reused while the stored state is unchanged (issue 14)
 
 
 class UnknownOperationError(Exception):
@@ -111,18 +113,21 @@ def run_operation(context: df.DurableEntityContext) -> None:
     operation = str(context.operation_name)
     player_id = validate_player_id(context.entity_key, "entity key")
     stored = context.get_state(lambda: None, expected_type=dict)
-    session = None if stored is None else PlayerSession.from_dict(stored)
+    session = None if stored is None else _sessions.decode(player_id, stored)
 
     if operation == "reset":
         # set_result marks the entity as existing, so the deletion must come after it.
         context.set_result({"playerId": player_id, "reset": True, "existed": session is not None})
         context.destruct_on_exit()
+        _sessions.forget(player_id)
         logger.info("%s@%s reset (existed: %s)", ENTITY_NAME, player_id, session is not None)
         return
     write = WRITES.get(operation)
     if write is not None:
         result, updated = write(session, player_id, _operation_input(context))
-        context.set_state(updated.to_dict())
+        state = updated.to_dict()
+        context.set_state(state)
+        _sessions.remember(player_id, state, updated)
         context.set_result(result)
         return
     read = READS.get(operation)

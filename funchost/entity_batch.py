@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from . import fastjson
 from .errors import not_a_function_message
 from .history import EventType, HistoryEvent, event
 from .ids import split_entity_id
@@ -103,7 +104,7 @@ def _run_chunk(handle: EntityHandle, name: str, key: str, state: str | None, exi
                    "isSignal": op.signal} for op in chunk],
     }
     try:
-        raw = json.loads(handle(json.dumps(request)))
+        raw = fastjson.loads(handle(fastjson.dumps(request)))
         results = raw["results"]
         if len(results) != len(chunk):
             raise ValueError(f"entity returned {len(results)} results for {len(chunk)} operations")

@@ -10,6 +10,7 @@ MAX_INSTANCE_ID = 256
 MAX_ENTITY_KEY = 256
 _FORBIDDEN_INSTANCE = re.compile(r"[/\\#?\x00-\x1f\x7f]")
 _ENTITY_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]{0,127}$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")  # compiled once: this check runs on every signal and entity call
 
 
 def validate_instance_id(value: str) -> str:
@@ -36,7 +37,7 @@ def validate_entity_key(value: str) -> str:
         raise InvalidIdError("entity key", value, f"it is longer than {MAX_ENTITY_KEY} characters")
     if "@" in value:
         raise InvalidIdError("entity key", value, "it must not contain '@' (entity ids are '@name@key')")
-    if re.search(r"[\x00-\x1f\x7f]", value):
+    if _CONTROL.search(value):
         raise InvalidIdError("entity key", value, "it must not contain control characters")
     return value
 

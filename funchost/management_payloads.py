@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 from urllib.parse import quote
@@ -149,6 +150,7 @@ def management_urls(base: str, instance_id: str, task_hub: str, code: str | None
     }
 
 
+@functools.lru_cache(maxsize=64)  # one per (host header, key presented): built once, not per request (issue 14)
 def client_binding(base: str, rpc_base: str, task_hub: str, code: str | None,
                    link_code: str | None = None) -> str:
     """The `durableClient` binding JSON an HTTP function receives (DurableOrchestrationClientToString).

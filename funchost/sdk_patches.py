@@ -9,6 +9,15 @@ falls back to dateutil for anything else, a cached namedtuple factory, and the s
 read once when the host starts. Results are identical
 for every timestamp the host writes (tested); nothing changes for the app when it runs in Azure.
 
+A fourth (issue 14) targets the payload codec (`df_loads`/`df_dumps`), which runs several times on
+every entity operation: `json.loads(s, object_hook=...)` and `json.dumps(v, default=...)` build a
+new decoder or encoder on each call, and `df_loads` with an `expected_type` (the entity's
+`get_state`) parses the same text twice, once plain to inspect it and once with the object hook.
+Inside the codec module only, `json` is replaced by `_ReusingJson`: the same calls on a decoder
+and an encoder built once with the same arguments, and the second parse skipped when the text
+cannot hold a custom-object envelope (no `"__class__"` and no backslash-u escape in it, so the hook
+returns every object unchanged and both parses give equal values). Equal results: tested.
+
 The host applies them explicitly when it starts (`apply_from(os.environ)` in `server.Host`, and in
 each activity worker process); `FUNCHOST_SDK_PATCHES=0` leaves the SDK exactly as installed.
 """
@@ -17,6 +26,8 @@ from __future__ import annotations
 
 import functools
 import importlib
+import json
+import threading
 from collections import namedtuple
 from collections.abc import Mapping
 from datetime import datetime
@@ -26,6 +37,7 @@ ENV_VAR = "FUNCHOST_SDK_PATCHES"
 TIMESTAMP_PARSE = "timestamp-parse"
 NAMEDTUPLE_CACHE = "namedtuple-cache"
 STRICT_MODE_ONCE = "strict-mode-once"
+CODEC_REUSE = "codec-reuse"
 
 _applied: set[str] = set()
 _attempted = False
@@ -81,6 +93,8 @@ def apply() -> frozenset[str]:
         _applied.add(NAMEDTUPLE_CACHE)
     if _cache_strict_mode():
         _applied.add(STRICT_MODE_ONCE)
+    if _reuse_codec_coders():
+        _applied.add(CODEC_REUSE)
     return applied()
 
 
@@ -95,4 +109,62 @@ def _cache_strict_mode() -> bool:
         return False
     strict = bool(original())
     setattr(codec, "_is_strict_mode", lambda: strict)  # noqa: B010
+    return True
+
+
+class _ReusingJson:
+    """What the SDK's codec module sees as `json`: the same functions, with its coders built once.
+
+    Only the two call shapes the codec makes are served differently (`loads(text,
+    object_hook=hook)`, `dumps(value, default=default)`, with the codec's own hook and default);
+    anything else goes to the `json` module as is. `last` remembers, per thread, the value of the
+    latest plain `loads` of a text that holds no envelope, for the hooked `loads` of that very text
+    object that `df_loads(text, expected_type)` makes next; any other call forgets it.
+    """
+
+    def __init__(self, hook: Any, default: Any) -> None:
+        self._hook = hook
+        self._default = default
+        self._decoder = json.JSONDecoder(object_hook=hook)
+        self._encoder = json.JSONEncoder(default=default)
+        self._last = threading.local()
+
+    def loads(self, text: Any, **kwargs: Any) -> Any:
+        remembered = getattr(self._last, "pair", None)
+        self._last.pair = None
+        if not isinstance(text, str):
+            return json.loads(text, **kwargs)
+        if not kwargs:
+            value = json.loads(text)
+            if '"__class__"' not in text and "\\u" not in text:
+                self._last.pair = (text, value)
+            return value
+        if kwargs.get("object_hook") is self._hook and len(kwargs) == 1:
+            if remembered is not None and remembered[0] is text:
+                return remembered[1]
+            return self._decoder.decode(text)
+        return json.loads(text, **kwargs)
+
+    def dumps(self, value: Any, **kwargs: Any) -> str:
+        self._last.pair = None
+        if kwargs.get("default") is self._default and len(kwargs) == 1:
+            return self._encoder.encode(value)
+        return json.dumps(value, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(json, name)
+
+
+def _reuse_codec_coders() -> bool:
+    """Give the codec module a `_ReusingJson` as `json` (loose typing mode only: strict mode parses once)."""
+    try:
+        codec = importlib.import_module("azure.functions._durable_functions")
+    except ImportError:  # pragma: no cover - azure-functions is a hard dependency
+        return False
+    hook = getattr(codec, "_deserialize_custom_object", None)
+    default = getattr(codec, "_serialize_custom_object", None)
+    strict = getattr(codec, "_is_strict_mode", None)
+    if getattr(codec, "json", None) is not json or hook is None or default is None or strict is None or strict():
+        return False
+    setattr(codec, "json", _ReusingJson(hook, default))  # noqa: B010
     return True

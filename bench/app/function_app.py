@@ -41,3 +41,12 @@ def call_entity_loop(context: df.DurableOrchestrationContext) -> Generator[Any, 
     for _ in range(context.get_input() or 1):
         value = yield context.call_entity(entity, "add", 1)
     return value
+
+
+@app.entity_trigger(context_name="context", entity_name="Sleeper")
+def sleeper(context: df.DurableEntityContext) -> None:
+    """`sleep` blocks for its input in milliseconds (bench.entity_blocking: where entity code runs)."""
+    import time
+
+    time.sleep(float(context.get_input() or 0) / 1000.0)
+    context.set_result(context.operation_name)

@@ -64,7 +64,7 @@ def test_speedups_are_applied_once() -> None:
 
 
 def test_opt_out_leaves_the_sdk_as_installed() -> None:
-    """In a fresh process, `FUNCHOST_SDK_PATCHES=0` applies nothing; any other value applies all three."""
+    """In a fresh process, `FUNCHOST_SDK_PATCHES=0` applies nothing; any other value applies all four."""
     script = (
         "import importlib, json, os, sys\n"
         "from funchost import sdk_patches\n"
@@ -80,7 +80,8 @@ def test_opt_out_leaves_the_sdk_as_installed() -> None:
         results[value] = json.loads(out.stdout)
     assert results["0"] == {"names": [], "untouched": True}
     assert results["1"] == {"names": sorted([sdk_patches.TIMESTAMP_PARSE, sdk_patches.NAMEDTUPLE_CACHE,
-                                             sdk_patches.STRICT_MODE_ONCE]), "untouched": False}
+                                             sdk_patches.STRICT_MODE_ONCE, sdk_patches.CODEC_REUSE]),
+                            "untouched": False}
     assert not sdk_patches.enabled({"FUNCHOST_SDK_PATCHES": " 0 "}) and sdk_patches.enabled({})
 
 
@@ -94,3 +95,65 @@ def test_host_runs_orchestrations_the_same_without_the_patches(tmp_path: Path) -
         assert status["output"] == ["Hello Tokyo!", "Hello Seattle!"], status
     finally:
         assert host.stop() == 0
+
+
+class _Note:
+    """A custom payload type (the SDK's `to_json`/`from_json` protocol), to exercise the envelope path."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def to_json(self) -> dict[str, str]:
+        return {"text": self.text}
+
+    @classmethod
+    def from_json(cls, data: dict[str, str]) -> _Note:
+        return cls(data["text"])
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Note) and other.text == self.text
+
+
+CODEC_VALUES: list[object] = [
+    None, 0, -3, 2.5, float("nan"), float("inf"), "plain", "é and \u2603", 'a "__class__" in a string',
+    [1, "two", None, [3.0]], {"nested": {"list": [1, {"deep": True}]}, "empty": {}},
+    {"__class__": "x", "only": "one of the envelope keys"},
+]
+
+
+def _same(left: object, right: object) -> bool:
+    """Equal values, treating NaN as equal to NaN (json round trips keep it)."""
+    def plain(value: object) -> object:
+        return [type(value).__name__, vars(value)]
+
+    return json.dumps(left, default=plain) == json.dumps(right, default=plain)
+
+
+def test_codec_with_reused_coders_gives_the_results_of_the_sdk_as_installed() -> None:
+    codec = importlib.import_module("azure.functions._durable_functions")
+    assert sdk_patches.CODEC_REUSE in sdk_patches.apply()
+    assert codec.json is not json  # the codec module sees the stand-in
+    note = _Note("hi")
+    for value in [*CODEC_VALUES, note, {"wrapped": note, "n": 1}]:
+        text = codec.df_dumps(value)
+        assert text == json.dumps(value, default=codec._serialize_custom_object)  # byte for byte
+        expected = json.loads(text, object_hook=codec._deserialize_custom_object)
+        assert _same(codec.df_loads(text), expected), text
+        for expected_type in (dict, list, str, int, _Note):
+            original = json.loads(text, object_hook=codec._deserialize_custom_object)
+            assert _same(codec.df_loads(text, expected_type=expected_type), original), (text, expected_type)
+    escaped = json.dumps({"\u005f_class__": "written with an escape"}).replace("_", "\\u005f", 1)
+    assert codec.df_loads(escaped, expected_type=dict) == json.loads(escaped)
+    first = codec.df_loads('{"a": [1]}', expected_type=dict)
+    second = codec.df_loads('{"a": [1]}', expected_type=dict)
+    assert first == second and first is not second  # no value is handed out twice
+
+
+def test_entity_state_round_trip_is_unchanged_by_the_codec_patch() -> None:
+    from azure.durable_functions.models.DurableEntityContext import DurableEntityContext
+
+    sdk_patches.apply()
+    state = json.dumps({"count": 3, "history": [{"at": "2026-01-01T00:00:00Z", "ok": True}]})
+    context = json.dumps({"self": {"name": "counter", "key": "k"}, "state": state, "exists": True, "batch": []})
+    ctx, batch = DurableEntityContext.from_json(context)
+    assert batch == [] and ctx.get_state(dict) == json.loads(state)

@@ -1,0 +1,120 @@
+"""Before/after of a hot-path change, side by side in one session (issue 14): two hosts, the same load.
+
+`python -m bench.ab_compare --before REV [--workload record_performance|signals] [--chunks N] [--size N]`
+exports the commit REV of this repository (`git archive`) to a temporary folder, starts a host from
+it ("before") and one from the working tree ("after"), both serving the same app (the project's
+app for record_performance, bench/app for signals), and sends the same load in chunks to each in
+turn, alternating the order, so that the drifts of a shared machine hit both alike. Reported per
+side: requests/s and host CPU microseconds per request over all chunks, and the after/before
+ratios chunk by adjacent chunk (median). Both hosts share this venv's installed libraries.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+
+import psutil
+
+from tests.hostproc import HostProcess
+
+from .common import APP_ROOT, REPO_ROOT, log
+from .load import SignalPlan, run_plan
+from .record_performance import run_load
+
+
+class TreeHost(HostProcess):
+    """A funchost subprocess whose code comes from `tree` (a checkout of another commit)."""
+
+    def __init__(self, tree: Path, script_root: Path, data_dir: Path, env: dict[str, str]) -> None:
+        super().__init__(script_root, data_dir, env={**env, "PYTHONPATH": str(tree)})
+        self.tree = tree
+
+    def start(self, timeout: float = 30.0) -> HostProcess:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        sink = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "funchost", "start", "--script-root", str(self.script_root), "--port",
+             str(self.port), "--data", str(self.data_dir)],
+            cwd=str(self.tree), env=self.env, stdout=sink, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if self.request("GET", "/admin/host/status").status == 200:
+                    return self
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError(f"host from {self.tree} did not become ready: {self.log_path.read_text()[-2000:]}")
+
+
+@contextmanager
+def exported(rev: str) -> Iterator[Path]:
+    """The tree of commit `rev` in a temporary folder."""
+    with tempfile.TemporaryDirectory(prefix="funchost-ab-") as tmp:
+        archive = Path(tmp) / "tree.tar"
+        subprocess.run(["git", "archive", "--format=tar", "-o", str(archive), rev], cwd=REPO_ROOT, check=True)
+        (Path(tmp) / "tree").mkdir()
+        subprocess.run(["tar", "-xf", str(archive), "-C", str(Path(tmp) / "tree")], check=True)
+        yield Path(tmp) / "tree"
+
+
+def _cpu(host: HostProcess) -> float:
+    assert host.proc is not None
+    times = psutil.Process(host.proc.pid).cpu_times()
+    return float(times.user + times.system)
+
+
+def one_chunk(host: HostProcess, workload: str, size: int, offset: int) -> tuple[float, float]:
+    """(requests/s, host CPU us per request) of one chunk of the workload."""
+    before = _cpu(host)
+    if workload == "record_performance":
+        done = run_load(host.base, size, 500, offset=offset)
+        per_s = float(done["per_s"] or 0)
+    else:
+        run = run_plan(host.base, SignalPlan(prefix=f"ab-{uuid.uuid4().hex[:6]}-", keys=1000, signals=size))
+        per_s = run.acked / run.applied_s if run.applied_s else 0.0
+    return per_s, (_cpu(host) - before) / size * 1e6
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.ab_compare", description=__doc__)
+    parser.add_argument("--before", required=True, help="the commit to compare the working tree with")
+    parser.add_argument("--workload", default="record_performance", choices=["record_performance", "signals"])
+    parser.add_argument("--chunks", type=int, default=6)
+    parser.add_argument("--size", type=int, default=2000, help="requests per chunk")
+    args = parser.parse_args()
+    app = REPO_ROOT if args.workload == "record_performance" else APP_ROOT
+    env = {**os.environ, "FUNCTIONS_WORKER_PROCESS_COUNT": "2"}
+    results: dict[str, list[tuple[float, float]]] = {"before": [], "after": []}
+    with ExitStack() as stack:
+        tree = stack.enter_context(exported(args.before))
+        tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="funchost-ab-data-")))
+        hosts = {"before": TreeHost(tree, tree if app == REPO_ROOT else tree / "bench" / "app", tmp / "b", env),
+                 "after": TreeHost(REPO_ROOT, app, tmp / "a", env)}
+        for host in hosts.values():
+            host.start()
+            stack.callback(host.stop)
+            one_chunk(host, args.workload, 500, 10**7)  # warm-up
+        for chunk in range(args.chunks):
+            log(f"ab_compare: chunk {chunk + 1} of {args.chunks}")
+            for side in ("before", "after") if chunk % 2 == 0 else ("after", "before"):
+                results[side].append(one_chunk(hosts[side], args.workload, args.size, chunk * args.size))
+    for side, runs in results.items():
+        print(f"{side:>6}: {statistics.mean(r for r, _ in runs):8.1f} req/s   "
+              f"{statistics.mean(c for _, c in runs):7.1f} host CPU us/request   (mean of {len(runs)} chunks)")
+    pairs = list(zip(results["after"], results["before"], strict=True))
+    print(f"after/before: rate x{statistics.median(a[0] / b[0] for a, b in pairs):.3f}, "
+          f"CPU per request x{statistics.median(a[1] / b[1] for a, b in pairs):.3f} (median of adjacent chunk pairs)")
+
+
+if __name__ == "__main__":
+    main()
