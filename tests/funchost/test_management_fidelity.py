@@ -195,3 +195,17 @@ def test_signal_with_invalid_json_is_refused_and_changes_nothing(inputs: HostPro
     assert inputs.request("POST", f"{BASE}/entities/Box/bad?op=put", raw=json.dumps("ok").encode(),
                           headers={"Content-Type": "text/plain"}).status == 202
     assert _box_state(inputs, "bad") == {"value": "ok", "error": None}  # only the later, valid signal ran
+
+
+def test_inputs_azure_cannot_read_are_warned_about_once_per_function(inputs: HostProcess) -> None:
+    for i in range(2):
+        assert inputs.request("POST", f"{BASE}/orchestrators/echo_input/warn-{i}", body=[i]).status == 202
+        assert inputs.request("POST", f"{BASE}/entities/Box/warn-{i}?op=put", body={"n": i}).status == 202
+        inputs.wait_status(f"warn-{i}")
+        _box_state(inputs, f"warn-{i}")
+    assert inputs.request("POST", f"{BASE}/orchestrators/echo_input/warn-object", body={"n": 1}).status == 202
+    log = inputs.log_path.read_text()
+    assert log.count("orchestrator echo_input started with a raw JSON array body: on Azure the Python SDK's "
+                     "get_input() raises TypeError") == 1
+    assert log.count("entity Box signalled with a non-string JSON body (Content-Type: application/json)") == 1
+    assert "raw JSON object" not in log  # an object reads the same on Azure
