@@ -146,7 +146,7 @@ def signal_input(content_type: str | None, raw: bytes) -> tuple[str | None, bool
     try:
         value = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BadRequest(f"Could not parse JSON content: {exc}") from None
+        raise BadRequest(f"Could not parse JSON content: the request body is not valid JSON: {exc}") from None
     return (value, False) if isinstance(value, str) else (raw.decode().strip(), True)
 
 
