@@ -149,7 +149,9 @@ class Dispatcher:
 
     # -- client operations (called from HTTP handlers on the loop) -------------------------------
     async def start_orchestration(self, name: str, instance_id: str | None, input_text: str | None,
-                                  traceparent: str | None = None) -> str:
+                                  traceparent: str | None = None, input_is_value: bool = False) -> str:
+        """Start `name`; `input_is_value` marks `input_text` as the JSON text of a non-string value
+        (see ReplayMeta.input_is_value)."""
         known = self.functions.orchestrators.get(name.lower())
         if known is None:
             raise UnknownFunction("orchestrator", name)
@@ -161,6 +163,7 @@ class Dispatcher:
             raise InstanceAlreadyExists(instance_id, existing.instance.status)
         now_s = self.clock()
         inst = Instance(instance_id=instance_id, name=known[0], execution_id=uuid.uuid4().hex, input=input_text)
+        inst.meta.input_is_value = input_is_value and input_text is not None
         started = self._mailboxes.orchestration_message(
             instance_id, started_event(inst, from_epoch(now_s), traceparent), inst.execution_id)
         self._instances.put(inst, now_s, now_s)  # reserve the id until committed
@@ -291,7 +294,7 @@ class Dispatcher:
         if not new_id and instance_id in self._instances:
             raise InstanceAlreadyExists(instance_id, row.instance.status)
         return await self.start_orchestration(row.instance.name, None if new_id else instance_id,
-                                              row.instance.input)
+                                              row.instance.input, input_is_value=row.instance.meta.input_is_value)
 
     async def wait_for_completion(self, instance_id: str, timeout_s: float) -> InstanceRow | None:
         """Wait (event-driven, no polling) until the instance ends or `timeout_s` passes."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 from typing import Any
 
 from aiohttp import web
@@ -31,6 +32,7 @@ from .model import ACTIVE_STATUSES, COMPLETED, FAILED, TERMINAL_STATUSES
 from .store import InstanceQuery, InstanceRow
 from .telemetry import DROPPED_TRACE
 
+log = logging.getLogger("funchost.management")
 CONTINUATION_HEADER = "x-ms-continuation-token"
 _RUNTIME_STATUSES = {"Pending", "Running", "Completed", "ContinuedAsNew", "Failed", "Canceled", "Terminated",
                      "Suspended"}
@@ -100,9 +102,17 @@ def _top(request: web.Request, default: int | None = None) -> int | None:
     return min(int(value), 10000)
 
 
-def as_json_text(value: Any) -> str:
-    """Input text from a parsed body: the Python client double-encodes (a str of JSON text)."""
-    return value if isinstance(value, str) else json.dumps(value)
+def start_input(body: Any) -> tuple[str | None, bool]:
+    """(input text, input_is_value) for a start body, as the extension stores the body's JSON value.
+
+    The Python client double-encodes (its body is a JSON string holding JSON text): the value is that
+    string, which the status shows as a string and the SDK's `get_input()` parses. Any other value
+    (a raw object, array, number or boolean) is kept as its JSON text and shown as the value itself."""
+    if body is None:
+        return None, False
+    if isinstance(body, str):
+        return body, False
+    return json.dumps(body), True
 
 
 async def _json_body(request: web.Request, required: bool) -> Any:
@@ -115,6 +125,29 @@ async def _json_body(request: web.Request, required: bool) -> Any:
         return safejson.loads(raw)
     except safejson.UnsafeJson as exc:
         raise BadRequest(f"the request body is not valid JSON: {exc}") from None
+
+
+def _json_kind(value: Any) -> str:
+    return "array" if isinstance(value, list) else "boolean" if isinstance(value, bool) else "number"
+
+
+def signal_input(content_type: str | None, raw: bytes) -> tuple[str | None, bool]:
+    """The operation input of a signal body, as the extension's HandlePostEntityOperationRequestAsync
+    takes it: no body, no input; `application/json` (exactly, any case), the body's JSON value; any
+    other type, the body's text as a string. The entity's `get_input()` then parses a string value's
+    text as JSON (so the SDK client's double encoding, and JSON text sent as text/plain, arrive as
+    values, and a string that is not JSON text fails in `get_input()` as it does on Azure). funchost
+    keeps a non-string JSON value as its text, which `get_input()` reads back; the extension hands it
+    over as the value, which the SDK cannot read (see docs/funchost.md). The flag says so."""
+    if not raw.strip():
+        return None, False
+    if (content_type or "").lower() != "application/json":
+        return raw.decode("utf-8", errors="replace"), False
+    try:
+        value = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BadRequest(f"Could not parse JSON content: the request body is not valid JSON: {exc}") from None
+    return (value, False) if isinstance(value, str) else (raw.decode().strip(), True)
 
 
 def _encode_token(created: float, instance_id: str) -> str:
@@ -147,6 +180,14 @@ class ManagementApi:
         self.dispatcher = dispatcher
         self.task_hub = task_hub
         self.system_key = system_key
+        self._warned: set[tuple[str, str]] = set()
+
+    def _warn_once(self, kind: str, name: str, what: str) -> None:
+        """Log, once per function, an input funchost reads where Azure's SDK would fail (see
+        docs/funchost.md, differences), so the difference shows before deploying."""
+        if (kind, name.lower()) not in self._warned:
+            self._warned.add((kind, name.lower()))
+            log.warning("%s %s %s", kind, name, what)
 
     def routes(self, prefix: str) -> list[web.RouteDef]:
         """Every path with all methods: a method the extension does not serve there answers 404, as
@@ -208,11 +249,16 @@ class ManagementApi:
             if instance_id is not None:
                 validate_instance_id(instance_id)
             body = await _json_body(request, required=False)
-            input_text = None if body is None else as_json_text(body)
+            input_text, input_is_value = start_input(body)
+            if input_is_value and not isinstance(body, dict):
+                self._warn_once("orchestrator", name, f"started with a raw JSON {_json_kind(body)} body: on "
+                                "Azure the Python SDK's get_input() raises TypeError for anything but an object "
+                                "(post an object, or start it through the durable client)")
             wait = _wait_parameters(request)  # checked before anything starts
             traceparent = self.dispatcher.telemetry.request_traceparent(self._dropped_trace(request),
                                                                        request.headers.get("traceparent"))
-            new_id = await self.dispatcher.start_orchestration(name, instance_id, input_text, traceparent)
+            new_id = await self.dispatcher.start_orchestration(name, instance_id, input_text, traceparent,
+                                                               input_is_value=input_is_value)
             return await self._answer_started(request, new_id, wait)
 
         return await self._guard(request, run)
@@ -373,18 +419,11 @@ class ManagementApi:
         async def run() -> web.StreamResponse:
             target = self._entity(request)
             operation = request.query.get("op") or ""  # as the extension: no `op` signals the operation ""
-            raw = await request.read()
-            input_text: str | None = None
-            if raw.strip():
-                if "json" in (request.content_type or ""):
-                    try:
-                        value = json.loads(raw)
-                    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-                        raise BadRequest(f"the request body is not valid JSON: {exc}") from None
-                    # A JSON string is the Python client's double encoding; anything else is kept as sent.
-                    input_text = value if isinstance(value, str) else raw.decode().strip()
-                else:
-                    input_text = json.dumps(raw.decode("utf-8", errors="replace"))
+            input_text, unreadable_on_azure = signal_input(request.content_type, await request.read())
+            if unreadable_on_azure:
+                self._warn_once("entity", request.match_info["name"], "signalled with a non-string JSON body "
+                                "(Content-Type: application/json): on Azure the Python SDK's get_input() raises "
+                                "TypeError for it (send it as text/plain, or signal through the durable client)")
             await self.dispatcher.signal_entity(target, operation, input_text,
                                                 traceparent=self.dispatcher.telemetry.operation_traceparent(
                                                     self._dropped_trace(request), request.headers.get("traceparent")))

@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import quote
 
 from .history import EventType, HistoryEvent, from_epoch, iso_seconds
+from .model import input_value
 from .store import InstanceRow
 
 _EVENT_NAMES = {
@@ -44,7 +45,7 @@ def status_payload(row: InstanceRow, show_input: bool = True, show_history: bool
         "name": inst.name,
         "instanceId": inst.instance_id,
         "runtimeStatus": inst.status,
-        "input": inst.input if show_input else None,
+        "input": input_value(inst) if show_input else None,
         "customStatus": inst.custom_status,
         "output": inst.output,
         "createdTime": iso_seconds(from_epoch(row.created)),

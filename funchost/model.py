@@ -144,16 +144,23 @@ class ReplayMeta:
     next_id: int = 0
     retry: dict[int, RetryGroup] = field(default_factory=dict)
     owner: dict[int, int] = field(default_factory=dict)
+    # True when `Instance.input` is the JSON text of a non-string value posted as is (curl with an
+    # object, array, number or boolean body); False when it is the string value itself (the SDK client's
+    # double encoding, sub-orchestrations). Kept here so the store needs no new column.
+    input_is_value: bool = False
 
     def has_active_retry(self) -> bool:
         return any(not g.done for g in self.retry.values())
 
     def to_json(self) -> str:
-        return json.dumps({
+        raw: dict[str, Any] = {
             "a": self.action_ids, "n": self.next_id,
             "r": {str(k): vars(g) for k, g in self.retry.items()},
             "o": {str(k): v for k, v in self.owner.items()},
-        })
+        }
+        if self.input_is_value:  # written only when set: stores from before the flag read as False
+            raw["v"] = True
+        return json.dumps(raw)
 
     @classmethod
     def from_json(cls, text: str | None) -> ReplayMeta:
@@ -164,6 +171,7 @@ class ReplayMeta:
             action_ids=list(raw["a"]), next_id=int(raw["n"]),
             retry={int(k): RetryGroup(**g) for k, g in raw["r"].items()},
             owner={int(k): int(v) for k, v in raw["o"].items()},
+            input_is_value=bool(raw.get("v", False)),
         )
 
     def copy(self) -> ReplayMeta:
@@ -197,6 +205,15 @@ class Instance:
     # each episode encodes just its new events (see encode_history).
     history_json: str | None = field(default=None, compare=False, repr=False)
     history_json_len: int = field(default=0, compare=False, repr=False)
+
+
+def input_value(inst: Instance) -> Any:
+    """The input as the extension holds it (the JSON value of its stored input): what the status shows
+    as `input` and what the orchestrator's context receives. A string for the SDK client's double
+    encoding (the SDK's `get_input()` parses its text), the value itself for a raw JSON body."""
+    if inst.input is None or not inst.meta.input_is_value:
+        return inst.input
+    return json.loads(inst.input)
 
 
 def encode_history(inst: Instance) -> str:

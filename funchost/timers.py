@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from azure.functions.timer import TimerRequest
 
+from . import console
 from .schedule_monitor import ScheduleMonitor, ScheduleStatus, missed_occurrence
 
 log = logging.getLogger("funchost.timers")
@@ -184,7 +185,8 @@ class TimerRunner:
 
     Owned by the event loop: `start()` reads the monitored timers' schedule status (and notes the ones
     past due) before any loop runs; each timer then has one task, and `_invoke` writes the status back
-    after each scheduled run. An exception from a timer function is logged and the schedule goes on.
+    after each scheduled run. Each run is one console invocation (Executing/Executed lines); an exception
+    from a timer function is printed there (its traceback logged at DEBUG) and the schedule goes on.
     """
 
     def __init__(self, timers: list[TimerFunction], client_binding: Callable[[], str],
@@ -294,19 +296,23 @@ class TimerRunner:
             kwargs: dict[str, Any] = {timer.trigger_param: request}
             for name in timer.client_params:
                 kwargs[name] = self._client_binding()
-            if timer.wants_context:
+            invocation_id = None
+            if timer.wants_context:  # the console shows the invocation id the function sees
                 kwargs["context"] = self._context(timer.name)
-            log.info("Executing '%s' (timer%s)", timer.name, ", past due" if past_due else "")
-            try:
+                invocation_id = getattr(kwargs["context"], "invocation_id", None)
+            reason = console.HTTP_REASON if manual else fired_reason(datetime.now(self.zone))
+
+            async def call(_: console.Invocation) -> Any:
                 if timer.is_async:
-                    await timer.callable(**kwargs)
-                else:
-                    await self._run_sync(lambda: timer.callable(**kwargs))
-                log.info("Executed '%s' (Succeeded)", timer.name)
+                    return await timer.callable(**kwargs)
+                return await self._run_sync(console.active().in_context(lambda: timer.callable(**kwargs)))
+
+            try:  # the console prints Executing/Executed and the failure's message, as `func start`
+                await console.active().invoke_async(timer.name, reason, call, invocation_id)
             except asyncio.CancelledError:
                 raise
             except Exception:
-                log.exception("Executed '%s' (Failed)", timer.name)
+                log.debug("timer function %s failed%s", timer.name, " (past due)" if past_due else "", exc_info=True)
             if timer.use_monitor and not manual:
                 self._record_run(key, timer, scheduled or started)
 
@@ -315,6 +321,12 @@ class TimerRunner:
         status = ScheduleStatus(occurrence, self.next_occurrence(timer, now), now)
         self._status[key] = status
         self._monitor.save(timer.name, status)
+
+
+def fired_reason(at: datetime) -> str:
+    """The console's Reason for a timer run, as the Functions host words it: the firing time in .NET's
+    round-trip format (seven fractional digits and the offset of the schedule's zone)."""
+    return f"Timer fired at {at:%Y-%m-%dT%H:%M:%S}.{at.microsecond:06d}0{at.isoformat()[-6:]}"
 
 
 def is_async(callable_: Callable[..., Any]) -> bool:

@@ -210,3 +210,53 @@ def test_records_of_activities_in_worker_processes_reach_the_console(tmp_path: P
         assert "Function.say_hello.User: Saying hello to Lima" in lines
     finally:
         proc.stop()
+
+
+TIMER_APP = '''
+import logging
+
+import azure.functions as func
+
+app = func.FunctionApp()
+
+
+@app.timer_trigger(schedule="*/1 * * * * *", arg_name="timer", run_on_startup=True)
+def tick(timer: func.TimerRequest) -> None:
+    logging.info("tick ran, past due: %s", timer.past_due)
+
+
+@app.timer_trigger(schedule="*/1 * * * * *", arg_name="timer")
+async def broken_tick(timer: func.TimerRequest) -> None:
+    raise RuntimeError("the nightly job lost its database")
+
+
+@app.timer_trigger(schedule="0 0 0 1 1 *", arg_name="timer")
+def yearly(timer: func.TimerRequest, context: func.Context) -> None:
+    logging.info("yearly ran as %s", context.invocation_id)
+'''
+FIRED = re.compile(r"^Timer fired at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{7}\+00:00$")
+
+
+def test_timer_runs_print_start_end_records_and_failures(tmp_path: Path) -> None:
+    root = tmp_path / "app"
+    root.mkdir()
+    (root / "host.json").write_text('{"version": "2.0"}')
+    (root / "function_app.py").write_text(TIMER_APP)
+    host = HostProcess(root, tmp_path / "data").start()
+    try:
+        assert host.request("POST", "/admin/functions/yearly", body={"input": ""}).status == 202
+        lines = console_lines(host, "Executed 'Functions.broken_tick' (Failed", until_paired="tick")
+        lines = console_lines(host, "Executed 'Functions.yearly' (Succeeded", until_paired="yearly")
+    finally:
+        host.stop()
+    ticks = invocations(lines, "tick")
+    assert ticks and all(FIRED.match(reason) and outcome == "Succeeded" for reason, _, outcome in ticks), ticks
+    first = lines.index(next(line for line in lines if line.startswith("Executing 'Functions.tick'")))
+    assert lines[first + 1] == "Function.tick.User: tick ran, past due: False"
+    broken = invocations(lines, "broken_tick")
+    assert broken and all(FIRED.match(reason) and outcome == "Failed" for reason, _, outcome in broken), broken
+    assert ("Exception while executing function: Functions.broken_tick. Result: Failure Exception: RuntimeError: "
+            "the nightly job lost its database") in lines
+    [(reason, invocation_id, outcome)] = invocations(lines, "yearly")  # the admin API's run, not the schedule
+    assert reason == console.HTTP_REASON and outcome == "Succeeded"
+    assert f"Function.yearly.User: yearly ran as {invocation_id}" in lines

@@ -144,7 +144,8 @@ def test_timer_function_signals_the_entity_through_its_durable_client(host: Host
         value = reply.json()["value"] if reply.status == 200 else 0
         time.sleep(0.1)
     assert value >= 2
-    assert "Executed 'Heartbeat' (Failed)" not in host.log_path.read_text()
+    console = host.log_path.read_text()
+    assert "Executed 'Functions.Heartbeat' (Succeeded" in console and "'Functions.Heartbeat' (Failed" not in console
 
 
 def run_start(script_root: Path, data: Path) -> subprocess.CompletedProcess[str]:
