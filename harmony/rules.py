@@ -715,10 +715,9 @@ def _original_of(ctx: RuleContext, slot: Slot) -> str | None:
 
 
 def _readable(name: str) -> str:
-    """A spelled note for prose: double accidentals respelled, Cb/Fb/E#/B# kept with their enharmonic."""
-    if len(name) > 2:
-        return simplify_note(name, name.endswith("b"))
-    if name in ("Cb", "Fb", "E#", "B#"):
+    """A spelled note for prose: kept as spelled, with its plain enharmonic beside a double accidental and
+    Cb/Fb/E#/B# (the third of D#7 is F## (= G): calling it G would misname the chord's degree)."""
+    if len(name) > 2 or name in ("Cb", "Fb", "E#", "B#"):
         return f"{name} (= {simplify_note(name, name.endswith('b'))})"
     return name
 

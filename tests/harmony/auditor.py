@@ -661,7 +661,7 @@ def claim_problems(change: Mapping[str, Any], progression: Sequence[str], key: K
                                 f"{' and '.join(expected)}")
             if not {m21(g).pitchClass for g in guides.groups()} <= here.pcs:
                 problems.append(f"{here.symbol} does not hold the guide tones {guides.groups()}")
-    third = re.search(r"its third (\S+) leads up a half step to (\S+?)[,.;]?(?:\s|$)", text)
+    third = re.search(r"its third (\S+)(?: \(= \S+\))? leads up a half step to (\S+?)[,.;]?(?:\s|$)", text)
     if third:
         spelled = lead_name(here.tones["M3"]) if "M3" in here.tones else None
         if spelled != third.group(1):

@@ -149,3 +149,10 @@ def test_tritone_text_spells_the_replaced_dominant_for_the_key(key: str, progres
             if music21.pitch.Pitch(root).pitchClass in {music21.pitch.Pitch(n).pitchClass for n in scale}:
                 assert root in scale, (key, change)
     assert seen, f"no tritone substitution in {key} over six seeds"
+
+
+def test_prose_keeps_a_double_sharp_third_with_its_enharmonic() -> None:
+    from harmony.rules import _readable
+
+    # Found by the generated-progression audit: D#7's third was written G, which names the wrong degree.
+    assert _readable("F##") == "F## (= G)" and _readable("Bbb") == "Bbb (= A)" and _readable("F#") == "F#"
