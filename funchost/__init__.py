@@ -18,7 +18,7 @@ __version__ = "0.1.0"
 
 # public name -> the module that defines it
 _EXPORTS = {
-    "Host": "server", "HostConfig": "server",
+    "Host": "server", "HostConfig": "config",
     "Dispatcher": "dispatcher", "DispatcherStats": "stats", "GaugeSource": "telemetry",
     "Store": "store", "InstanceQuery": "store", "InstanceRow": "store",
     "FunctionSet": "discovery", "load_app": "discovery",
@@ -42,6 +42,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from .config import HostConfig
     from .discovery import FunctionSet, load_app
     from .dispatcher import Dispatcher
     from .errors import (
@@ -63,7 +64,7 @@ if TYPE_CHECKING:
     from .messages import Message
     from .model import ACTIVE_STATUSES, TERMINAL_STATUSES, ActionKind, Instance, ParentRef, Registry, RuntimeStatus
     from .replay import Episode, run_episode
-    from .server import Host, HostConfig
+    from .server import Host
     from .stats import DispatcherStats
     from .store import InstanceQuery, InstanceRow, Store
     from .telemetry import GaugeSource
