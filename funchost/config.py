@@ -10,7 +10,6 @@ as in Azure. `build` is the only place that reads `os.environ`.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -18,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import SettingsError
-from .local_settings import apply_local_settings
+from .local_settings import apply_local_settings, read_json_file
 
 HOST_JSON = "host.json"
 OVERRIDE_PREFIX = "AzureFunctionsJobHost__"
@@ -168,7 +167,7 @@ def read_host_json(script_root: Path, settings: Mapping[str, str] | None = None)
     path = script_root / HOST_JSON
     doc: dict[str, Any] = {}
     if path.is_file():
-        raw = _read_json(path)
+        raw = read_json_file(path)
         if not isinstance(raw, dict):
             raise SettingsError(str(path), "the top level must be a JSON object")
         doc = raw
@@ -186,15 +185,6 @@ def read_host_json(script_root: Path, settings: Mapping[str, str] | None = None)
         log_levels=_log_levels(path, logging_section),
         functions=_function_list(path, doc.get("functions")),
         path=str(path))
-
-
-def _read_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8-sig"))
-    except json.JSONDecodeError as exc:
-        raise SettingsError(str(path), f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SettingsError(str(path), f"cannot be read: {exc}") from None
 
 
 def _apply_overrides(doc: dict[str, Any], settings: Mapping[str, str]) -> None:
