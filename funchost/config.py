@@ -5,7 +5,7 @@ Precedence, highest first (as Core Tools and the Functions host apply it): a com
 environment variable, a `Values` entry of local.settings.json (applied to the environment only where the
 variable is unset), host.json, the default. host.json settings are overridden by app settings named
 `AzureFunctionsJobHost__<path>` (e.g. `AzureFunctionsJobHost__extensions__durableTask__maxConcurrentActivityFunctions`),
-as in Azure. `build` is the only place that reads `os.environ`.
+as in Azure. This module is the only one that reads `os.environ` (and host.json).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from . import sdk_patches
 from .errors import SettingsError
 from .local_settings import apply_local_settings, read_json_file
 
@@ -68,7 +69,9 @@ class HostConfig:
     allowed_hosts: list[str] = field(default_factory=list)  # Host names beyond loopback, IPs and the bound one
     allow_unauthenticated: bool = False  # bind a non-loopback address without keys (warned about loudly)
     host_json: HostJson | None = None  # None: read from the script root when the config is made
-    app_settings: Mapping[str, str] = field(default_factory=dict)  # the environment the app sees (%NAME%, Disabled)
+    # The app settings (%NAME% schedules, AzureWebJobs.<name>.Disabled, host.json overrides): the environment
+    # with local.settings.json applied; constructed directly, the process environment as it is now.
+    app_settings: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
 
     def __post_init__(self) -> None:
         if self.host_json is None:
@@ -148,7 +151,7 @@ def _from_environment(env: Mapping[str, str]) -> dict[str, Any]:
     values["tracing"] = env.get("FUNCHOST_TRACING") == "1"
     values["otlp_endpoint"] = env.get("OTEL_EXPORTER_OTLP_ENDPOINT") or None
     values["id_generator_named"] = bool(env.get("OTEL_PYTHON_ID_GENERATOR"))
-    values["sdk_patches"] = env.get("FUNCHOST_SDK_PATCHES", "1").strip() != "0"
+    values["sdk_patches"] = sdk_patches.enabled(env)  # FUNCHOST_SDK_PATCHES=0 opts out
     values["time_zone"] = env.get("WEBSITE_TIME_ZONE") or None
     return values
 

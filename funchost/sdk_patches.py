@@ -9,8 +9,9 @@ falls back to dateutil for anything else, a cached namedtuple factory, and the s
 read once when the host starts. Results are identical
 for every timestamp the host writes (tested); nothing changes for the app when it runs in Azure.
 
-The host applies them explicitly when it starts (`apply_from(os.environ)` in `server.Host`, and in
-each activity worker process); `FUNCHOST_SDK_PATCHES=0` leaves the SDK exactly as installed.
+The host applies them explicitly when it starts (`server.Host` and
+each activity worker process, as `config.HostConfig.sdk_patches` says); `FUNCHOST_SDK_PATCHES=0` leaves the SDK
+exactly as installed.
 """
 
 from __future__ import annotations
