@@ -30,14 +30,18 @@ _EXPORTS = {
     "InstanceFinished": "errors", "UnknownFunction": "errors", "HostShuttingDown": "errors",
     "EntityOperationError": "errors", "NoDispatcher": "errors",
     "DataFolderInUse": "errors", "StoreOpenError": "errors", "SettingsError": "errors",
+    "StoreUnavailable": "errors", "BadRequest": "errors", "EntityNotFound": "errors", "NotServed": "errors",
+    "NotSupported": "errors", "NoInstancesMatched": "errors",
 }
 
 __all__ = [
-    "ACTIVE_STATUSES", "TERMINAL_STATUSES", "ActionKind", "AppLoadError", "DataFolderInUse", "Dispatcher",
-    "DispatcherStats", "EntityOperationError", "Episode", "FunchostError", "FunctionSet", "FunctionValidationError",
+    "ACTIVE_STATUSES", "TERMINAL_STATUSES", "ActionKind", "AppLoadError", "BadRequest", "DataFolderInUse",
+    "Dispatcher", "DispatcherStats", "EntityNotFound", "EntityOperationError", "Episode", "FunchostError",
+    "FunctionSet", "FunctionValidationError",
     "GaugeSource", "Host", "HostConfig", "HostShuttingDown", "Instance", "InstanceAlreadyExists",
     "InstanceFinished", "InstanceNotFound", "InstanceQuery", "InstanceRow", "InvalidIdError", "Message",
-    "NoDispatcher", "ParentRef", "Registry", "RuntimeStatus", "SettingsError", "Store", "StoreOpenError",
+    "NoDispatcher", "NoInstancesMatched", "NotServed", "NotSupported", "ParentRef", "Registry", "RuntimeStatus",
+    "SettingsError", "Store", "StoreOpenError", "StoreUnavailable",
     "UnknownFunction", "__version__", "load_app", "run_episode",
 ]
 
@@ -47,7 +51,9 @@ if TYPE_CHECKING:
     from .dispatcher import Dispatcher
     from .errors import (
         AppLoadError,
+        BadRequest,
         DataFolderInUse,
+        EntityNotFound,
         EntityOperationError,
         FunchostError,
         FunctionValidationError,
@@ -57,8 +63,12 @@ if TYPE_CHECKING:
         InstanceNotFound,
         InvalidIdError,
         NoDispatcher,
+        NoInstancesMatched,
+        NotServed,
+        NotSupported,
         SettingsError,
         StoreOpenError,
+        StoreUnavailable,
         UnknownFunction,
     )
     from .messages import Message
