@@ -4,6 +4,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,7 +14,7 @@ import pytest
 
 from funchost.config import HostConfig, build, build_for_start, read_host_json
 from funchost.errors import SettingsError
-from tests.hostproc import HostProcess
+from tests.hostproc import ROOT, HostProcess
 
 BASE = "/runtime/webhooks/durabletask"
 
@@ -179,3 +182,14 @@ def test_host_json_problems_name_the_file_and_the_setting(tmp_path: Path) -> Non
                                                                    "durableTask": {"hubName": "Hub"}}}))
     settings = read_host_json(tmp_path)
     assert (settings.route_prefix, settings.hub_name, settings.functions) == ("v2", "Hub", None)
+
+
+def test_funchost_start_refuses_a_bad_host_json_setting_in_one_line(tmp_path: Path) -> None:
+    root = _app(tmp_path / "app", {"extensions": {"durableTask": {"maxConcurrentActivityFunctions": "many"}}})
+    result = subprocess.run([sys.executable, "-m", "funchost", "start", "--script-root", str(root), "--port", "0",
+                             "--data", str(tmp_path / "data")], capture_output=True, text=True, timeout=60,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)}, cwd=str(ROOT))
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"funchost: error: {root / 'host.json'}: extensions.durableTask.maxConcurrentActivityFunctions must be a "
+        "whole number of 1 or more, not 'many'"]
