@@ -55,9 +55,9 @@ class HostConfig:
     max_concurrent_activities: int = DEFAULT_ACTIVITY_SLOTS
     activity_threads: int = DEFAULT_ACTIVITY_THREADS
     activity_nice: int = 10  # OS priority increment of activity worker processes
-    function_keys: list[str] = field(default_factory=list)
-    admin_key: str | None = None
-    system_key: str | None = None
+    function_keys: list[str] = field(default_factory=list, repr=False)  # secrets: never in a repr or log
+    admin_key: str | None = field(default=None, repr=False)
+    system_key: str | None = field(default=None, repr=False)
     telemetry: bool = True
     tracing: bool = False  # FUNCHOST_TRACING=1: trace every request even without an exporter
     otlp_endpoint: str | None = None  # OTEL_EXPORTER_OTLP_ENDPOINT (read here; the exporter reads its own too)
@@ -71,7 +71,7 @@ class HostConfig:
     host_json: HostJson | None = None  # None: read from the script root when the config is made
     # The app settings (%NAME% schedules, AzureWebJobs.<name>.Disabled, host.json overrides): the environment
     # with local.settings.json applied; constructed directly, the process environment as it is now.
-    app_settings: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    app_settings: Mapping[str, str] = field(default_factory=lambda: dict(os.environ), repr=False)
 
     def __post_init__(self) -> None:
         if self.host_json is None:

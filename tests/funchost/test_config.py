@@ -193,3 +193,11 @@ def test_funchost_start_refuses_a_bad_host_json_setting_in_one_line(tmp_path: Pa
     assert result.stderr.strip().splitlines() == [
         f"funchost: error: {root / 'host.json'}: extensions.durableTask.maxConcurrentActivityFunctions must be a "
         "whole number of 1 or more, not 'many'"]
+
+
+def test_the_configuration_never_shows_a_key(tmp_path: Path) -> None:
+    config = build(tmp_path, {"FUNCHOST_ADMIN_KEY": "admin-s3cret", "FUNCHOST_FUNCTION_KEYS": "fn-s3cret",
+                              "FUNCHOST_SYSTEM_KEY": "sys-s3cret"})
+    assert (config.admin_key, config.function_keys, config.system_key) == ("admin-s3cret", ["fn-s3cret"],
+                                                                          "sys-s3cret")
+    assert "s3cret" not in repr(config)
