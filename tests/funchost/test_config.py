@@ -152,11 +152,10 @@ def test_precedence_cli_over_environment_over_local_settings_over_host_json(tmp_
         "FUNCHOST_MAX_BODY_BYTES": "1000", "FUNCHOST_ACTIVITY_PROCESSES": "3",
         "AzureFunctionsJobHost__extensions__durableTask__maxConcurrentActivityFunctions": "4"},
         "Host": {"LocalHttpPort": 7099}}))
-    monkeypatch.setenv("FUNCHOST_MAX_BODY_BYTES", "2000")  # the environment wins over Values
-    monkeypatch.delenv("FUNCHOST_ACTIVITY_PROCESSES", raising=False)
-    monkeypatch.delenv("FUNCTIONS_WORKER_PROCESS_COUNT", raising=False)
-    monkeypatch.delenv("AzureFunctionsJobHost__extensions__durableTask__maxConcurrentActivityFunctions",
-                       raising=False)
+    # build_for_start copies Values into the environment: give it a copy, so no later host inherits them.
+    environ = {k: v for k, v in os.environ.items() if k not in ("FUNCHOST_ACTIVITY_PROCESSES",
+                                                                "FUNCTIONS_WORKER_PROCESS_COUNT")}
+    monkeypatch.setattr(os, "environ", {**environ, "FUNCHOST_MAX_BODY_BYTES": "2000"})  # env wins over Values
     config = build_for_start(root, activity_processes=1, port=None)
     assert config.max_body_bytes == 2000
     assert config.activity_processes == 1  # the CLI wins over Values
