@@ -18,7 +18,7 @@ __version__ = "0.1.0"
 
 # public name -> the module that defines it
 _EXPORTS = {
-    "Host": "server", "HostConfig": "server",
+    "Host": "server", "HostConfig": "config",
     "Dispatcher": "dispatcher", "DispatcherStats": "stats", "GaugeSource": "telemetry",
     "Store": "store", "InstanceQuery": "store", "InstanceRow": "store",
     "FunctionSet": "discovery", "load_app": "discovery",
@@ -30,23 +30,30 @@ _EXPORTS = {
     "InstanceFinished": "errors", "UnknownFunction": "errors", "HostShuttingDown": "errors",
     "EntityOperationError": "errors", "NoDispatcher": "errors",
     "DataFolderInUse": "errors", "StoreOpenError": "errors", "SettingsError": "errors",
+    "StoreUnavailable": "errors", "BadRequest": "errors", "EntityNotFound": "errors", "NotServed": "errors",
+    "NotSupported": "errors", "NoInstancesMatched": "errors",
 }
 
 __all__ = [
-    "ACTIVE_STATUSES", "TERMINAL_STATUSES", "ActionKind", "AppLoadError", "DataFolderInUse", "Dispatcher",
-    "DispatcherStats", "EntityOperationError", "Episode", "FunchostError", "FunctionSet", "FunctionValidationError",
+    "ACTIVE_STATUSES", "TERMINAL_STATUSES", "ActionKind", "AppLoadError", "BadRequest", "DataFolderInUse",
+    "Dispatcher", "DispatcherStats", "EntityNotFound", "EntityOperationError", "Episode", "FunchostError",
+    "FunctionSet", "FunctionValidationError",
     "GaugeSource", "Host", "HostConfig", "HostShuttingDown", "Instance", "InstanceAlreadyExists",
     "InstanceFinished", "InstanceNotFound", "InstanceQuery", "InstanceRow", "InvalidIdError", "Message",
-    "NoDispatcher", "ParentRef", "Registry", "RuntimeStatus", "SettingsError", "Store", "StoreOpenError",
+    "NoDispatcher", "NoInstancesMatched", "NotServed", "NotSupported", "ParentRef", "Registry", "RuntimeStatus",
+    "SettingsError", "Store", "StoreOpenError", "StoreUnavailable",
     "UnknownFunction", "__version__", "load_app", "run_episode",
 ]
 
 if TYPE_CHECKING:
+    from .config import HostConfig
     from .discovery import FunctionSet, load_app
     from .dispatcher import Dispatcher
     from .errors import (
         AppLoadError,
+        BadRequest,
         DataFolderInUse,
+        EntityNotFound,
         EntityOperationError,
         FunchostError,
         FunctionValidationError,
@@ -56,14 +63,18 @@ if TYPE_CHECKING:
         InstanceNotFound,
         InvalidIdError,
         NoDispatcher,
+        NoInstancesMatched,
+        NotServed,
+        NotSupported,
         SettingsError,
         StoreOpenError,
+        StoreUnavailable,
         UnknownFunction,
     )
     from .messages import Message
     from .model import ACTIVE_STATUSES, TERMINAL_STATUSES, ActionKind, Instance, ParentRef, Registry, RuntimeStatus
     from .replay import Episode, run_episode
-    from .server import Host, HostConfig
+    from .server import Host
     from .stats import DispatcherStats
     from .store import InstanceQuery, InstanceRow, Store
     from .telemetry import GaugeSource

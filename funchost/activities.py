@@ -23,7 +23,7 @@ from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from azure.functions import meta
 from azure.functions.durable_functions import ActivityTriggerConverter
@@ -31,6 +31,9 @@ from azure.functions.durable_functions import ActivityTriggerConverter
 from . import cancellation, console
 from .discovery import ActivityFunction, FunctionSet
 from .errors import not_a_function_message
+
+if TYPE_CHECKING:
+    from .config import HostConfig
 
 _SLOTS = 1024
 
@@ -119,20 +122,24 @@ def _exit_with_host(host_pid: int) -> None:
         threading.Thread(target=watch, name="funchost-host-watch", daemon=True).start()
 
 
-def _init_worker(script_root: str, flags: Any, host_pid: int) -> None:
+def _init_worker(script_root: str, flags: Any, host_pid: int, config: HostConfig | None) -> None:
+    """Set up one worker process from the host's configuration (None: built from the inherited environment)."""
     global _worker_functions, _worker_flags
     from . import sdk_patches
+    from .config import HostConfig
     from .discovery import load_app
 
     _exit_with_host(host_pid)
-    sdk_patches.apply_from(os.environ)
+    if config is None:
+        config = HostConfig.from_env(Path(script_root))
+    if config.sdk_patches:
+        sdk_patches.apply()
     _worker_flags = flags
     # Worker processes run CPU-heavy activities; at a lower OS priority they never starve the host's
     # loop, which answers HTTP and runs entities (FUNCHOST_ACTIVITY_NICE, default 10; 0 keeps it).
-    nice = os.environ.get("FUNCHOST_ACTIVITY_NICE", "10")
-    if nice.lstrip("-").isdigit() and int(nice) and hasattr(os, "nice"):
-        os.nice(int(nice))
-    _worker_functions = load_app(Path(script_root))
+    if config.activity_nice and hasattr(os, "nice"):
+        os.nice(config.activity_nice)
+    _worker_functions = load_app(Path(script_root), config)
     console.capture_in_worker()
 
 
@@ -153,7 +160,9 @@ class ActivityRunner:
     """Runs activities with at most `max_concurrent` in flight. Owned by the dispatcher's loop."""
 
     def __init__(self, functions: FunctionSet, max_concurrent: int = 16, threads: int = 8,
-                 processes: int = 0) -> None:
+                 processes: int = 0, worker: HostConfig | None = None) -> None:
+        """At most `max_concurrent` activities in flight (host.json `maxConcurrentActivityFunctions`), sync
+        ones on `threads` threads or `processes` worker processes set up from `worker`."""
         self.functions = functions
         self._semaphore = asyncio.Semaphore(max_concurrent)
         self._threads = ThreadPoolExecutor(threads, thread_name_prefix="funchost-activity")
@@ -165,7 +174,7 @@ class ActivityRunner:
             self._flags = context.Array("b", _SLOTS, lock=False)
             self._processes = ProcessPoolExecutor(
                 processes, mp_context=context, initializer=_init_worker,
-                initargs=(str(functions.script_root), self._flags, os.getpid()))
+                initargs=(str(functions.script_root), self._flags, os.getpid(), worker))
             # The pool starts workers on demand; start them all now so the first burst of
             # activities does not wait for processes to spawn and import the app.
             for _ in range(processes):

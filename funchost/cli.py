@@ -14,10 +14,11 @@ from pathlib import Path
 from typing import NoReturn
 
 from . import console
+from .config import HostConfig, build_for_start
 from .errors import AppLoadError, FunchostError, UnsafeBindError
-from .local_settings import LocalSettings, apply_local_settings, check_host_json, parse_cors
+from .local_settings import parse_cors
 from .monitor import MONITOR_PATH
-from .server import Host, HostConfig
+from .server import Host
 
 LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
 ADMIN_COMMANDS = ("instances", "entities", "watch")
@@ -113,19 +114,10 @@ def main(argv: list[str] | None = None) -> int:
     script_root = args.script_root.resolve()
     data_dir = args.data.resolve() if args.data is not None else None  # relative to where funchost started
     try:
-        settings = _prepare_script_root(script_root)
-    except FunchostError as exc:
-        return _fail(args, exc, f"funchost: error: {exc}", 2)
-    cors = parse_cors(args.cors) if args.cors is not None else settings.cors
-    credentials = args.cors_credentials if args.cors_credentials is not None else settings.cors_credentials
-    port = args.port if args.port is not None else (settings.local_http_port or 7071)
-    config = HostConfig.from_env(script_root, port=port, host=args.host, data_dir=data_dir,
-                                 activity_processes=args.activity_processes, cors_origins=cors,
-                                 cors_credentials=credentials, allow_unauthenticated=args.allow_unauthenticated,
-                                 allowed_hosts=_hosts(args.allowed_hosts))
-    try:
-        console.install(script_root, args.log_level, args.verbose, env=os.environ,
-                        secrets=[*config.function_keys, config.admin_key or "", config.system_key or ""])
+        config = _prepare_script_root(script_root, args, data_dir)
+        console.install(config.settings.log_levels, args.log_level, args.verbose, env=config.app_settings,
+                        secrets=[*config.function_keys, config.admin_key or "", config.system_key or ""],
+                        host_json_path=config.settings.path)
     except FunchostError as exc:
         return _fail(args, exc, f"funchost: error: {exc}", 2)
     try:
@@ -148,16 +140,19 @@ def _hosts(text: str | None) -> list[str] | None:
     return None if text is None else [name.strip() for name in text.split(",") if name.strip()]
 
 
-def _prepare_script_root(script_root: Path) -> LocalSettings:
-    """What Core Tools does before the worker imports the app: settings into the environment, a checked
-    host.json, and the script root as the working directory (for the import, every invocation and the
+def _prepare_script_root(script_root: Path, args: argparse.Namespace, data_dir: Path | None) -> HostConfig:
+    """What Core Tools does before the worker imports the app: settings into the environment, host.json
+    read and checked, the configuration built once (CLI over environment over local.settings.json over
+    host.json), and the script root as the working directory (for the import, every invocation and the
     worker processes, which inherit it)."""
     if not script_root.is_dir():
         raise AppLoadError(str(script_root), "the script root is not a directory")
-    settings = apply_local_settings(script_root)
-    check_host_json(script_root)
+    config = build_for_start(
+        script_root, port=args.port, host=args.host, data_dir=data_dir, activity_processes=args.activity_processes,
+        cors_origins=parse_cors(args.cors) if args.cors is not None else None, cors_credentials=args.cors_credentials,
+        allow_unauthenticated=args.allow_unauthenticated, allowed_hosts=_hosts(args.allowed_hosts))
     os.chdir(script_root)
-    return settings
+    return config
 
 
 def _fail(args: argparse.Namespace, exc: BaseException, line: str, code: int) -> int:

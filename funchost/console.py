@@ -29,7 +29,6 @@ import time
 import traceback
 import uuid
 from collections.abc import Callable, Iterable, Mapping
-from pathlib import Path
 from typing import IO, Any, Protocol, TypeVar
 
 from .errors import SettingsError
@@ -91,18 +90,9 @@ class CategoryLevels:
         return min([self._default, *self._configured.values()])
 
 
-def read_log_levels(script_root: Path) -> dict[str, int]:
-    """host.json `logging.logLevel` as category -> Python level; one clear error for a bad entry."""
-    path = script_root / "host.json"
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8-sig"))
-    except (OSError, ValueError):
-        return {}  # a missing host.json is fine; a broken one is reported by check_host_json
-    raw = (doc.get("logging") or {}).get("logLevel") if isinstance(doc, dict) else None
-    if raw is None:
-        return {}
-    if not isinstance(raw, dict):
-        raise SettingsError(str(path), "logging.logLevel must be a JSON object of category: level")
+def read_log_levels(raw: Mapping[str, Any], path: str = "host.json") -> dict[str, int]:
+    """host.json `logging.logLevel` (as `config.read_host_json` read it) as category -> Python level; one
+    clear error naming `path` for a bad entry."""
     levels: dict[str, int] = {}
     for category, value in raw.items():
         level = LEVELS.get(str(value).lower())
@@ -526,14 +516,15 @@ class _HostRecords(logging.Filter):
         return (self.console.current() if self.console is not None else _current.get()) is None
 
 
-def install(script_root: Path, host_level: str, verbose: bool, secrets: Iterable[str] = (),
-            stream: IO[str] | None = None, env: Mapping[str, str] | None = None) -> ConsoleLike:
+def install(log_levels: Mapping[str, Any], host_level: str, verbose: bool, secrets: Iterable[str] = (),
+            stream: IO[str] | None = None, env: Mapping[str, str] | None = None,
+            host_json_path: str = "host.json") -> ConsoleLike:
     """Set up logging for a host process: the host's own records on stderr at `host_level` (DEBUG with
     `--verbose`), and the console on stdout at host.json's levels (default Information, Debug with
     `--verbose`). Returns the active console."""
     global _active
     out = stream or sys.stdout
-    levels = CategoryLevels(read_log_levels(script_root), logging.DEBUG if verbose else logging.INFO)
+    levels = CategoryLevels(read_log_levels(log_levels, host_json_path), logging.DEBUG if verbose else logging.INFO)
     own = logging.DEBUG if verbose else logging.getLevelName(host_level)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))

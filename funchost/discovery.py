@@ -12,14 +12,13 @@ import importlib.util
 import inspect
 import json
 import logging
-import os
 import re
 import sys
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import azure.functions as func
 
@@ -29,6 +28,9 @@ from .indexing_rules import validate_function
 from .model import Registry
 from .schedule_monitor import monitored
 from .timers import ScheduleError, TimerFunction, is_async, parse_schedule, time_zone
+
+if TYPE_CHECKING:
+    from .config import HostConfig
 
 log = logging.getLogger("funchost.discovery")
 # The durable client binding, and its name before Durable Functions 2.x (still in many v1 apps).
@@ -69,6 +71,7 @@ class FunctionSet:
     entities: dict[str, tuple[str, Callable[[str], str]]] = field(default_factory=dict)
     timers: list[TimerFunction] = field(default_factory=list)
     other: list[tuple[str, str]] = field(default_factory=list)  # (name, trigger type), not run here
+    disabled: list[tuple[str, str]] = field(default_factory=list)  # (name, trigger type): AzureWebJobs.<name>.Disabled
     task_hub: str = "TestHubName"
 
     def registry(self) -> Registry:
@@ -84,8 +87,12 @@ class FunctionSet:
         return found[1] if found else None
 
 
-def load_app(script_root: Path) -> FunctionSet:
+def load_app(script_root: Path, config: HostConfig | None = None) -> FunctionSet:
     """Import the app and index its functions; raise AppLoadError with one readable reason.
+
+    `config` (default: built from this process's environment) gives the task hub, host.json's
+    `functions` list (only those are loaded, as the Functions host does), the app settings that disable
+    a function (`AzureWebJobs.<name>.Disabled`) or name a timer schedule (`%NAME%`), and the time zone.
 
     The programming model follows the script root, as in Core Tools: `function_app.py` is the v2
     (decorator) model, folders with a `function.json` are the v1 model (see function_json.py). An app
@@ -94,6 +101,10 @@ def load_app(script_root: Path) -> FunctionSet:
     script_root = script_root.resolve()
     if not script_root.is_dir():
         raise AppLoadError(str(script_root), "the script root is not a directory")
+    if config is None:
+        from .config import HostConfig
+
+        config = HostConfig.from_env(script_root)
     has_v2 = (script_root / "function_app.py").is_file()
     folders = function_json.function_folders(script_root)
     if has_v2 and folders:
@@ -105,16 +116,31 @@ def load_app(script_root: Path) -> FunctionSet:
                            "function.json (v1 programming model) in the script root")
     if str(script_root) not in sys.path:
         sys.path.insert(0, str(script_root))
-    result = FunctionSet(script_root=script_root, task_hub=_task_hub(script_root))
+    result = FunctionSet(script_root=script_root, task_hub=config.settings.hub_name)
     if not has_v2:
         for loaded in function_json.load_functions(script_root, folders):
-            _index(result, loaded.name, loaded.bindings, loaded.callable, python_alias=False)
+            _index_enabled(result, config, loaded.name, loaded.bindings, loaded.callable, python_alias=False)
         return result
     for function in _v2_functions(script_root):
         validate_function(str(script_root), function)
-        _index(result, str(function.get_function_name()), [json.loads(b) for b in function.get_raw_bindings()],
-               function.get_user_function())
+        _index_enabled(result, config, str(function.get_function_name()),
+                       [json.loads(b) for b in function.get_raw_bindings()], function.get_user_function())
     return result
+
+
+def _index_enabled(result: FunctionSet, config: HostConfig, name: str, bindings: list[dict[str, Any]],
+                   user: Callable[..., Any], python_alias: bool = True) -> None:
+    """`_index` for a function host.json's `functions` list keeps and no app setting disables."""
+    listed = config.settings.functions
+    if listed is not None and name.lower() not in {n.lower() for n in listed}:
+        log.info("function %s is not in host.json's functions list: not loaded", name)
+        return
+    if config.disabled(name):
+        trigger = next((b["type"] for b in bindings if b["type"].lower().endswith("trigger")), "unknown")
+        log.info("function %s is disabled (AzureWebJobs.%s.Disabled): not served", name, name)
+        result.disabled.append((name, trigger))
+        return
+    _index(result, name, bindings, user, python_alias, config)
 
 
 def _v2_functions(script_root: Path) -> list[Any]:
@@ -144,14 +170,6 @@ def _v2_functions(script_root: Path) -> list[Any]:
         raise AppLoadError(str(script_root), str(exc)) from exc
 
 
-def _task_hub(script_root: Path) -> str:
-    try:
-        host = json.loads((script_root / "host.json").read_text())
-        return str(host.get("extensions", {}).get("durableTask", {}).get("hubName") or "TestHubName")
-    except (OSError, json.JSONDecodeError):
-        return "TestHubName"
-
-
 def _is_asgi_request(parameter: inspect.Parameter | None) -> bool:
     """True for HTTP-streams functions (azurefunctions-extensions-http-fastapi's Request parameter)."""
     if parameter is None or not isinstance(parameter.annotation, type):
@@ -164,7 +182,7 @@ def _is_asgi_request(parameter: inspect.Parameter | None) -> bool:
 
 
 def _index(result: FunctionSet, name: str, bindings: list[dict[str, Any]], user: Callable[..., Any],
-           python_alias: bool = True) -> None:
+           python_alias: bool, config: HostConfig) -> None:
     """File one function under its trigger kind. `bindings` are function.json bindings (v1 or v2 alike).
 
     `python_alias`: also accept an activity by its Python def name (v2 only; in v1 every def is `main`).
@@ -198,25 +216,26 @@ def _index(result: FunctionSet, name: str, bindings: list[dict[str, Any]], user:
         result.entities[durable.lower()] = (durable, user)
     elif kind == "timerTrigger":
         try:
-            schedule = parse_schedule(_resolve_setting(result.script_root, name, str(trigger.get("schedule") or "")))
+            schedule = parse_schedule(_resolve_setting(result.script_root, config.app_settings, name,
+                                                       str(trigger.get("schedule") or "")))
         except ScheduleError as exc:
             raise AppLoadError(str(result.script_root), f"function {name}: invalid timer schedule: {exc}") from exc
         result.timers.append(TimerFunction(
             name=name, schedule=schedule, run_on_startup=bool(trigger.get("runOnStartup")),
             trigger_param=trigger["name"], client_params=clients,
             wants_context="context" in inspect.signature(user).parameters, callable=user, is_async=is_async(user),
-            use_monitor=monitored(trigger.get("useMonitor"), schedule, time_zone())))
+            use_monitor=monitored(trigger.get("useMonitor"), schedule, time_zone(config.time_zone))))
     else:
         log.warning("function %s has trigger %s: not supported by funchost: runs on Azure", name, kind)
         result.other.append((name, kind))
 
 
-def _resolve_setting(script_root: Path, name: str, expression: str) -> str:
+def _resolve_setting(script_root: Path, settings: Mapping[str, str], name: str, expression: str) -> str:
     """`%NAME%` names an app setting, as binding expressions do in Azure; anything else is itself."""
     match = re.fullmatch(r"\s*%([^%]+)%\s*", expression)
     if match is None:
         return expression
-    value = os.environ.get(match.group(1))
+    value = settings.get(match.group(1))
     if not value:
         raise AppLoadError(str(script_root), f"function {name}: the timer schedule {expression.strip()!r} does not "
                            f"resolve to a value (set the app setting {match.group(1)})")

@@ -50,13 +50,60 @@ class InstanceAlreadyExists(FunchostError):
         self.status = status
 
 
-class InstanceFinished(FunchostError):
-    """The operation needs a running instance (HTTP 410 Gone)."""
+def finished_message(instance_id: str, status: str, consequence: str | None = None) -> str:
+    """Why an operation cannot apply to an instance that is `status`; `consequence` says what it rules out."""
+    if consequence is None:
+        return f"orchestration instance {instance_id!r} is already {status}"
+    return f"instance {instance_id!r} is {status}: {consequence}"
 
-    def __init__(self, instance_id: str, status: str) -> None:
-        super().__init__(f"orchestration instance {instance_id!r} is already {status}")
+
+class InstanceFinished(FunchostError):
+    """The operation needs a running (or, for rewind, a failed) instance (HTTP 410 Gone)."""
+
+    def __init__(self, instance_id: str, status: str, consequence: str | None = None) -> None:
+        super().__init__(finished_message(instance_id, status, consequence))
         self.instance_id = instance_id
         self.status = status
+        self.consequence = consequence
+
+
+class NoInstancesMatched(FunchostError):
+    """A purge by filter found nothing to delete (HTTP 404, as the extension answers)."""
+
+    def __init__(self) -> None:
+        super().__init__("no instances matched the purge filter")
+
+
+class EntityNotFound(FunchostError):
+    """An entity read of an entity that has no state (HTTP 404)."""
+
+    def __init__(self, entity_id: str) -> None:
+        super().__init__("entity does not exist")
+        self.entity_id = entity_id
+
+
+class BadRequest(FunchostError):
+    """A request the host cannot act on as sent (a malformed parameter or body); the message names the part."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class NotServed(FunchostError):
+    """A path exists but not with this method or operation (HTTP 404, as the extension's HttpApiHandler)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class NotSupported(FunchostError):
+    """A documented Durable operation that funchost deliberately does not implement (HTTP 501)."""
+
+    def __init__(self, operation: str) -> None:
+        super().__init__(f"{operation} is not supported by funchost")
+        self.operation = operation
 
 
 def not_a_function_message(kind: str, name: str) -> str:

@@ -1,4 +1,4 @@
-"""`local.settings.json` as Azure Functions Core Tools reads it, and a strict read of `host.json`.
+"""`local.settings.json` as Azure Functions Core Tools reads it (host.json is read by `config.read_host_json`).
 
 Core Tools reads the file from the script root before it starts the worker: `Values` become the app's
 environment (a variable already set in the environment wins), `ConnectionStrings` are exposed as
@@ -41,7 +41,7 @@ def read_local_settings(script_root: Path) -> LocalSettings:
     path = script_root / FILE_NAME
     if not path.is_file():
         return LocalSettings()
-    doc = _read_json(path)
+    doc = read_json_file(path)
     if not isinstance(doc, dict):
         raise SettingsError(str(path), "the top level must be a JSON object")
     if doc.get("IsEncrypted") is True:
@@ -72,14 +72,8 @@ def parse_cors(text: str) -> list[str]:
     return [origin.strip().rstrip("/") for origin in text.split(",") if origin.strip()]
 
 
-def check_host_json(script_root: Path) -> None:
-    """One clear error for a `host.json` that is not a JSON object (the SDK reads it at import)."""
-    path = script_root / "host.json"
-    if path.is_file() and not isinstance(_read_json(path), dict):
-        raise SettingsError(str(path), "the top level must be a JSON object")
-
-
-def _read_json(path: Path) -> Any:
+def read_json_file(path: Path) -> Any:
+    """A settings file's JSON; one SettingsError naming the file for bad JSON or an unreadable file."""
     try:
         return json.loads(path.read_text(encoding="utf-8-sig"))
     except json.JSONDecodeError as exc:

@@ -17,15 +17,16 @@ from aiohttp import web
 from . import safejson
 from .dispatcher import Dispatcher
 from .errors import (
-    HostShuttingDown,
-    InstanceAlreadyExists,
+    BadRequest,
+    EntityNotFound,
     InstanceFinished,
     InstanceNotFound,
-    InvalidIdError,
-    StoreUnavailable,
-    UnknownFunction,
+    NoInstancesMatched,
+    NotServed,
+    NotSupported,
 )
 from .history import from_epoch, iso_seconds, parse_iso
+from .http_errors import answering_errors
 from .ids import entity_id, validate_entity_name, validate_instance_id
 from .management_payloads import management_urls, status_payload
 from .model import ACTIVE_STATUSES, COMPLETED, FAILED, TERMINAL_STATUSES
@@ -36,17 +37,6 @@ log = logging.getLogger("funchost.management")
 CONTINUATION_HEADER = "x-ms-continuation-token"
 _RUNTIME_STATUSES = {"Pending", "Running", "Completed", "ContinuedAsNew", "Failed", "Canceled", "Terminated",
                      "Suspended"}
-
-
-class BadRequest(Exception):
-    def __init__(self, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.status = status
-
-
-def error(status: int, message: str, kind: str = "ArgumentException") -> web.Response:
-    body = {"Message": message, "ExceptionMessage": message, "ExceptionType": kind, "error": message}
-    return web.json_response(body, status=status)
 
 
 def _flag(request: web.Request, name: str, default: bool) -> bool:
@@ -163,14 +153,15 @@ def _decode_token(token: str) -> tuple[float, str]:
 
 
 def _by_method(path: str, handlers: dict[str, Any]) -> Any:
+    """One route for every method of `path`; the host's errors answered through the `http_errors` table."""
     async def handle(request: web.Request) -> web.StreamResponse:
         handler = handlers.get(request.method)
         if handler is None:
-            return error(404, f"{request.method} is not served on {path} (use {', '.join(handlers)})", "NotFound")
+            raise NotServed(f"{request.method} is not served on {path} (use {', '.join(handlers)})")
         result: web.StreamResponse = await handler(request)
         return result
 
-    return handle
+    return answering_errors(handle)
 
 
 class ManagementApi:
@@ -218,50 +209,24 @@ class ManagementApi:
         return web.json_response(links, status=202, headers={"Location": links["statusQueryGetUri"],
                                                              "Retry-After": "10"})
 
-    async def _guard(self, request: web.Request, handler: Any) -> web.StreamResponse:
-        try:
-            result: web.StreamResponse = await handler()
-            return result
-        except BadRequest as exc:
-            return error(exc.status, str(exc))
-        except InvalidIdError as exc:
-            return error(400, str(exc))
-        except UnknownFunction as exc:
-            return error(400, str(exc))
-        except InstanceNotFound as exc:
-            return error(404, str(exc), "InstanceNotFound")
-        except InstanceFinished as exc:
-            return error(410, str(exc), "InvalidOperationException")
-        except InstanceAlreadyExists as exc:
-            return error(409, str(exc), "InvalidOperationException")
-        except HostShuttingDown as exc:
-            return error(503, str(exc), "HostShuttingDown")
-        except StoreUnavailable as exc:
-            response = error(503, str(exc), "StoreUnavailable")
-            response.headers["Retry-After"] = str(exc.retry_after_s)
-            return response
-
     # -- orchestrations -------------------------------------------------------------------------
     async def start(self, request: web.Request) -> web.StreamResponse:
-        async def run() -> web.StreamResponse:
-            name = request.match_info["name"]
-            instance_id = request.match_info.get("instance_id")
-            if instance_id is not None:
-                validate_instance_id(instance_id)
-            body = await _json_body(request, required=False)
-            input_text, input_is_value = start_input(body)
-            if input_is_value and not isinstance(body, dict):
-                self._warn_once("orchestrator", name, f"started with a raw JSON {_json_kind(body)} body: on "
-                                "Azure the Python SDK's get_input() raises TypeError for anything but an object "
-                                "(post an object, or start it through the durable client)")
-            wait = _wait_parameters(request)  # checked before anything starts
-            traceparent = self.dispatcher.telemetry.request_traceparent(self._dropped_trace(request),
-                                                                       request.headers.get("traceparent"))
-            new_id = await self.dispatcher.start_orchestration(name, instance_id, input_text, traceparent,
-                                                               input_is_value=input_is_value)
-            return await self._answer_started(request, new_id, wait)
-
-        return await self._guard(request, run)
+        name = request.match_info["name"]
+        instance_id = request.match_info.get("instance_id")
+        if instance_id is not None:
+            validate_instance_id(instance_id)
+        body = await _json_body(request, required=False)
+        input_text, input_is_value = start_input(body)
+        if input_is_value and not isinstance(body, dict):
+            self._warn_once("orchestrator", name, f"started with a raw JSON {_json_kind(body)} body: on "
+                            "Azure the Python SDK's get_input() raises TypeError for anything but an object "
+                            "(post an object, or start it through the durable client)")
+        wait = _wait_parameters(request)  # checked before anything starts
+        traceparent = self.dispatcher.telemetry.request_traceparent(self._dropped_trace(request),
+                                                                   request.headers.get("traceparent"))
+        new_id = await self.dispatcher.start_orchestration(name, instance_id, input_text, traceparent,
+                                                           input_is_value=input_is_value)
+        return await self._answer_started(request, new_id, wait)
 
     async def _answer_started(self, request: web.Request, instance_id: str,
                               wait: tuple[float, float] | None) -> web.StreamResponse:
@@ -279,18 +244,15 @@ class ManagementApi:
         return self._status_response(request, row, fail_500=False)
 
     async def get_status(self, request: web.Request) -> web.StreamResponse:
-        async def run() -> web.StreamResponse:
-            instance_id = request.match_info["instance_id"]
-            show_input = _flag(request, "showInput", True)
-            show_history = _flag(request, "showHistory", False)
-            show_output = _flag(request, "showHistoryOutput", False)
-            fail_500 = _flag(request, "returnInternalServerErrorOnFailure", False)
-            row = self.dispatcher.get_instance(instance_id)
-            if row is None:
-                raise InstanceNotFound(instance_id)
-            return self._status_response(request, row, fail_500, show_input, show_history, show_output)
-
-        return await self._guard(request, run)
+        instance_id = request.match_info["instance_id"]
+        show_input = _flag(request, "showInput", True)
+        show_history = _flag(request, "showHistory", False)
+        show_output = _flag(request, "showHistoryOutput", False)
+        fail_500 = _flag(request, "returnInternalServerErrorOnFailure", False)
+        row = self.dispatcher.get_instance(instance_id)
+        if row is None:
+            raise InstanceNotFound(instance_id)
+        return self._status_response(request, row, fail_500, show_input, show_history, show_output)
 
     @staticmethod
     def _status_response(request: web.Request, row: InstanceRow, fail_500: bool, show_input: bool | None = None,
@@ -323,83 +285,66 @@ class ManagementApi:
             after=_decode_token(token) if token else None)
 
     async def list_instances(self, request: web.Request) -> web.StreamResponse:
-        async def run() -> web.StreamResponse:
-            query = self._query(request, purge=False)
-            show_input = _flag(request, "showInput", True)  # the extension includes input unless told not to
-            rows = self.dispatcher.query(query)
-            headers = {}
-            if query.top and len(rows) == query.top:
-                headers[CONTINUATION_HEADER] = _encode_token(rows[-1].created, rows[-1].instance.instance_id)
-            return web.json_response([status_payload(r, show_input) for r in rows], headers=headers)
-
-        return await self._guard(request, run)
+        query = self._query(request, purge=False)
+        show_input = _flag(request, "showInput", True)  # the extension includes input unless told not to
+        rows = self.dispatcher.query(query)
+        headers = {}
+        if query.top and len(rows) == query.top:
+            headers[CONTINUATION_HEADER] = _encode_token(rows[-1].created, rows[-1].instance.instance_id)
+        return web.json_response([status_payload(r, show_input) for r in rows], headers=headers)
 
     async def purge(self, request: web.Request) -> web.StreamResponse:
-        async def run() -> web.StreamResponse:
-            deleted = await self.dispatcher.purge(request.match_info["instance_id"])
-            if not deleted:
-                raise InstanceNotFound(request.match_info["instance_id"])
-            return web.json_response({"instancesDeleted": deleted})
-
-        return await self._guard(request, run)
+        deleted = await self.dispatcher.purge(request.match_info["instance_id"])
+        if not deleted:
+            raise InstanceNotFound(request.match_info["instance_id"])
+        return web.json_response({"instancesDeleted": deleted})
 
     async def purge_many(self, request: web.Request) -> web.StreamResponse:
-        async def run() -> web.StreamResponse:
-            deleted = await self.dispatcher.purge_many(self._query(request, purge=True))
-            if not deleted:
-                return error(404, "no instances matched the purge filter", "InstanceNotFound")
-            return web.json_response({"instancesDeleted": deleted})
-
-        return await self._guard(request, run)
+        deleted = await self.dispatcher.purge_many(self._query(request, purge=True))
+        if not deleted:
+            raise NoInstancesMatched()
+        return web.json_response({"instancesDeleted": deleted})
 
     async def raise_event(self, request: web.Request) -> web.StreamResponse:
-        async def run() -> web.StreamResponse:
-            instance_id = request.match_info["instance_id"]
-            row = self.dispatcher.get_instance(instance_id)  # as the extension: 404/410 before the body
-            if row is None:
-                raise InstanceNotFound(instance_id)
-            if row.instance.status in TERMINAL_STATUSES:
-                return error(410, f"instance {instance_id!r} is {row.instance.status}: it can no longer "
-                             "receive events", "InvalidOperationException")
-            if "json" not in (request.content_type or ""):
-                raise BadRequest("raiseEvent needs Content-Type: application/json")
-            body = await _json_body(request, required=True)
-            await self.dispatcher.raise_event(instance_id, request.match_info["event"], json.dumps(body))
-            return web.Response(status=202)
-
-        return await self._guard(request, run)
+        instance_id = request.match_info["instance_id"]
+        row = self.dispatcher.get_instance(instance_id)  # as the extension: 404/410 before the body
+        if row is None:
+            raise InstanceNotFound(instance_id)
+        if row.instance.status in TERMINAL_STATUSES:
+            raise InstanceFinished(instance_id, row.instance.status, "it can no longer receive events")
+        if "json" not in (request.content_type or ""):
+            raise BadRequest("raiseEvent needs Content-Type: application/json")
+        body = await _json_body(request, required=True)
+        await self.dispatcher.raise_event(instance_id, request.match_info["event"], json.dumps(body))
+        return web.Response(status=202)
 
     async def operation(self, request: web.Request) -> web.StreamResponse:
-        async def run() -> web.StreamResponse:
-            instance_id = request.match_info["instance_id"]
-            operation = request.match_info["operation"].lower()  # the extension matches case-insensitively
-            reason = request.query.get("reason")
-            if operation == "terminate":
-                await self.dispatcher.terminate(instance_id, reason)
-            elif operation == "suspend":
-                await self.dispatcher.suspend(instance_id, reason)
-            elif operation == "resume":
-                await self.dispatcher.resume(instance_id, reason)
-            elif operation == "restart":
-                new_id = _flag(request, "restartWithNewInstanceId", True)
-                wait = _wait_parameters(request)
-                if self.dispatcher.get_instance(instance_id) is None:
-                    raise BadRequest(f"no orchestration instance with id {instance_id!r} to restart")
-                started = await self.dispatcher.restart(instance_id, new_id)
-                return await self._answer_started(request, started, wait)
-            elif operation == "rewind":  # 404 and 410 as the extension answers them, then funchost's 501
-                row = self.dispatcher.get_instance(instance_id)
-                if row is None:
-                    raise InstanceNotFound(instance_id)
-                if row.instance.status in ("Completed", "Terminated", "Canceled"):
-                    return error(410, f"instance {instance_id!r} is {row.instance.status}: only a failed "
-                                 "instance can be rewound", "InvalidOperationException")
-                return error(501, "rewind is not supported by funchost", "NotImplementedException")
-            else:
-                return error(404, f"unknown instance operation {operation!r}", "NotFound")
-            return web.Response(status=202)
-
-        return await self._guard(request, run)
+        instance_id = request.match_info["instance_id"]
+        operation = request.match_info["operation"].lower()  # the extension matches case-insensitively
+        reason = request.query.get("reason")
+        if operation == "terminate":
+            await self.dispatcher.terminate(instance_id, reason)
+        elif operation == "suspend":
+            await self.dispatcher.suspend(instance_id, reason)
+        elif operation == "resume":
+            await self.dispatcher.resume(instance_id, reason)
+        elif operation == "restart":
+            new_id = _flag(request, "restartWithNewInstanceId", True)
+            wait = _wait_parameters(request)
+            if self.dispatcher.get_instance(instance_id) is None:
+                raise BadRequest(f"no orchestration instance with id {instance_id!r} to restart")
+            started = await self.dispatcher.restart(instance_id, new_id)
+            return await self._answer_started(request, started, wait)
+        elif operation == "rewind":  # 404 and 410 as the extension answers them, then funchost's 501
+            row = self.dispatcher.get_instance(instance_id)
+            if row is None:
+                raise InstanceNotFound(instance_id)
+            if row.instance.status in ("Completed", "Terminated", "Canceled"):
+                raise InstanceFinished(instance_id, row.instance.status, "only a failed instance can be rewound")
+            raise NotSupported("rewind")
+        else:
+            raise NotServed(f"unknown instance operation {operation!r}")
+        return web.Response(status=202)
 
     # -- entities -------------------------------------------------------------------------------
     def _entity(self, request: web.Request) -> str:
@@ -407,69 +352,58 @@ class ManagementApi:
         return entity_id(request.match_info["name"], "" if key == "$" else key)  # validates both
 
     async def read_entity(self, request: web.Request) -> web.StreamResponse:
-        async def run() -> web.StreamResponse:
-            exists, state = self.dispatcher.read_entity(self._entity(request))
-            if not exists:
-                return error(404, "entity does not exist", "EntityNotFound")
-            return web.Response(text=state if state is not None else "null", content_type="application/json")
-
-        return await self._guard(request, run)
+        target = self._entity(request)
+        exists, state = self.dispatcher.read_entity(target)
+        if not exists:
+            raise EntityNotFound(target)
+        return web.Response(text=state if state is not None else "null", content_type="application/json")
 
     async def signal_entity(self, request: web.Request) -> web.StreamResponse:
-        async def run() -> web.StreamResponse:
-            target = self._entity(request)
-            operation = request.query.get("op") or ""  # as the extension: no `op` signals the operation ""
-            input_text, unreadable_on_azure = signal_input(request.content_type, await request.read())
-            if unreadable_on_azure:
-                self._warn_once("entity", request.match_info["name"], "signalled with a non-string JSON body "
-                                "(Content-Type: application/json): on Azure the Python SDK's get_input() raises "
-                                "TypeError for it (send it as text/plain, or signal through the durable client)")
-            await self.dispatcher.signal_entity(target, operation, input_text,
-                                                traceparent=self.dispatcher.telemetry.operation_traceparent(
-                                                    self._dropped_trace(request), request.headers.get("traceparent")))
-            return web.Response(status=202)
-
-        return await self._guard(request, run)
+        target = self._entity(request)
+        operation = request.query.get("op") or ""  # as the extension: no `op` signals the operation ""
+        input_text, unreadable_on_azure = signal_input(request.content_type, await request.read())
+        if unreadable_on_azure:
+            self._warn_once("entity", request.match_info["name"], "signalled with a non-string JSON body "
+                            "(Content-Type: application/json): on Azure the Python SDK's get_input() raises "
+                            "TypeError for it (send it as text/plain, or signal through the durable client)")
+        await self.dispatcher.signal_entity(target, operation, input_text,
+                                            traceparent=self.dispatcher.telemetry.operation_traceparent(
+                                                self._dropped_trace(request), request.headers.get("traceparent")))
+        return web.Response(status=202)
 
     def _dropped_trace(self, request: web.Request) -> Any:
         """The request's `DROPPED_TRACE` (looked up only when tracing: a missing key costs an exception)."""
         return request.get(DROPPED_TRACE) if self.dispatcher.telemetry.tracing.enabled else None
 
     async def delete_entity(self, request: web.Request) -> web.StreamResponse:
-        async def run() -> web.StreamResponse:
-            await self.dispatcher.signal_entity(self._entity(request), "delete", None, builtin_delete=True)
-            return web.Response(status=202)
-
-        return await self._guard(request, run)
+        await self.dispatcher.signal_entity(self._entity(request), "delete", None, builtin_delete=True)
+        return web.Response(status=202)
 
     async def list_entities(self, request: web.Request) -> web.StreamResponse:
-        async def run() -> web.StreamResponse:
-            name = request.match_info.get("name")
-            if name is not None:
-                name = validate_entity_name(name).lower()
-            fetch_state = _flag(request, "fetchState", False)
-            top = _top(request)
-            token = request.headers.get(CONTINUATION_HEADER)
-            after = None
-            if token:
-                try:
-                    raw_after = json.loads(base64.urlsafe_b64decode(token.encode()))
-                    after = (str(raw_after[0]), str(raw_after[1]))
-                except Exception:
-                    raise BadRequest(f"invalid continuation token {token[:40]!r}") from None
-            rows = self.dispatcher.store.list_entities(name, after, top, _time(request, "lastOperationTimeFrom"),
-                                                       _time(request, "lastOperationTimeTo"))
-            result = []
-            for row in rows:
-                item: dict[str, Any] = {"entityId": {"name": row.name, "key": row.key},
-                                        "lastOperationTime": iso_seconds(from_epoch(row.last_op))}
-                if fetch_state:
-                    item["state"] = json.loads(row.state) if row.state else None
-                result.append(item)
-            headers = {}
-            if top and len(rows) == top:
-                headers[CONTINUATION_HEADER] = base64.urlsafe_b64encode(
-                    json.dumps([rows[-1].name, rows[-1].key]).encode()).decode()
-            return web.json_response(result, headers=headers)
-
-        return await self._guard(request, run)
+        name = request.match_info.get("name")
+        if name is not None:
+            name = validate_entity_name(name).lower()
+        fetch_state = _flag(request, "fetchState", False)
+        top = _top(request)
+        token = request.headers.get(CONTINUATION_HEADER)
+        after = None
+        if token:
+            try:
+                raw_after = json.loads(base64.urlsafe_b64decode(token.encode()))
+                after = (str(raw_after[0]), str(raw_after[1]))
+            except Exception:
+                raise BadRequest(f"invalid continuation token {token[:40]!r}") from None
+        rows = self.dispatcher.store.list_entities(name, after, top, _time(request, "lastOperationTimeFrom"),
+                                                   _time(request, "lastOperationTimeTo"))
+        result = []
+        for row in rows:
+            item: dict[str, Any] = {"entityId": {"name": row.name, "key": row.key},
+                                    "lastOperationTime": iso_seconds(from_epoch(row.last_op))}
+            if fetch_state:
+                item["state"] = json.loads(row.state) if row.state else None
+            result.append(item)
+        headers = {}
+        if top and len(rows) == top:
+            headers[CONTINUATION_HEADER] = base64.urlsafe_b64encode(
+                json.dumps([rows[-1].name, rows[-1].key]).encode()).decode()
+        return web.json_response(result, headers=headers)

@@ -18,8 +18,9 @@ and an encoder built once with the same arguments, and the second parse skipped 
 cannot hold a custom-object envelope (no `"__class__"` and no backslash-u escape in it, so the hook
 returns every object unchanged and both parses give equal values). Equal results: tested.
 
-The host applies them explicitly when it starts (`apply_from(os.environ)` in `server.Host`, and in
-each activity worker process); `FUNCHOST_SDK_PATCHES=0` leaves the SDK exactly as installed.
+The host applies them explicitly when it starts (`server.Host` and
+each activity worker process, as `config.HostConfig.sdk_patches` says); `FUNCHOST_SDK_PATCHES=0` leaves the SDK
+exactly as installed.
 """
 
 from __future__ import annotations

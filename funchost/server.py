@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import os
 import secrets
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from aiohttp import web
@@ -13,6 +12,7 @@ from aiohttp import web
 from . import in_process_client, monitor, sdk_patches
 from .activities import ActivityRunner
 from .body_limits import BodyLimits
+from .config import HostConfig
 from .cors import CorsMiddleware
 from .cross_site import CrossSiteGuard
 from .datalock import DataFolderLock
@@ -27,65 +27,12 @@ from .protocol_errors import JsonErrorRunner
 from .schedule_monitor import StoreScheduleMonitor
 from .store import Store
 from .telemetry import Observability
-from .timers import TimerRunner
+from .timers import TimerRunner, time_zone
 
 log = logging.getLogger("funchost")
 
 DURABLE_PREFIX = "/runtime/webhooks/durabletask"
 RPC_PREFIX = "/durabletask"
-
-
-@dataclass
-class HostConfig:
-    script_root: Path
-    port: int = 7071
-    host: str = "127.0.0.1"
-    data_dir: Path | None = None
-    max_body_bytes: int = 100 * 1024 * 1024
-    function_body_bytes: int | None = None  # the app's limit on HTTP function bodies; None: max_body_bytes
-    idle_timeout_s: float = 30.0  # a connection with no complete request head for this long is closed
-    body_timeout_s: float = 60.0  # a body that has not fully arrived by then gets 408
-    activity_processes: int = 0
-    max_concurrent_activities: int = 16
-    activity_threads: int = 8
-    function_keys: list[str] = field(default_factory=list)
-    admin_key: str | None = None
-    system_key: str | None = None
-    telemetry: bool = True
-    cors_origins: list[str] = field(default_factory=list)
-    cors_credentials: bool = False
-    allowed_hosts: list[str] = field(default_factory=list)  # Host names beyond loopback, IPs and the bound one
-    allow_unauthenticated: bool = False  # bind a non-loopback address without keys (warned about loudly)
-
-    @property
-    def data_path(self) -> Path:
-        return self.data_dir or (self.script_root / ".funchost")
-
-    @classmethod
-    def from_env(cls, script_root: Path, **overrides: object) -> HostConfig:
-        """Settings from the environment (as Azure app settings), then explicit overrides."""
-        env = os.environ
-        config = cls(script_root=script_root)
-        processes = env.get("FUNCHOST_ACTIVITY_PROCESSES") or env.get("FUNCTIONS_WORKER_PROCESS_COUNT")
-        if processes and processes.isdigit():
-            config.activity_processes = int(processes)
-        if env.get("FUNCHOST_MAX_BODY_BYTES", "").isdigit():
-            config.max_body_bytes = int(env["FUNCHOST_MAX_BODY_BYTES"])
-        if env.get("FUNCHOST_FUNCTION_MAX_BODY_BYTES", "").isdigit():
-            config.function_body_bytes = int(env["FUNCHOST_FUNCTION_MAX_BODY_BYTES"])
-        config.idle_timeout_s = _seconds(env, "FUNCHOST_IDLE_TIMEOUT_S", config.idle_timeout_s)
-        config.body_timeout_s = _seconds(env, "FUNCHOST_BODY_TIMEOUT_S", config.body_timeout_s)
-        keys = env.get("FUNCHOST_FUNCTION_KEYS", "")
-        config.function_keys = [k for k in keys.split(",") if k]
-        config.admin_key = env.get("FUNCHOST_ADMIN_KEY") or None
-        config.system_key = env.get("FUNCHOST_SYSTEM_KEY") or None
-        config.allowed_hosts = [h.strip() for h in env.get("FUNCHOST_ALLOWED_HOSTS", "").split(",") if h.strip()]
-        if env.get("FUNCHOST_TELEMETRY", "1") in ("0", "false"):
-            config.telemetry = False
-        for key, value in overrides.items():
-            if value is not None:
-                setattr(config, key, value)
-        return config
 
 
 class Host:
@@ -94,12 +41,15 @@ class Host:
     def __init__(self, config: HostConfig, functions: FunctionSet | None = None,
                  span_exporter: object | None = None) -> None:
         """`span_exporter` (e.g. an InMemorySpanExporter in tests) receives every finished span."""
-        sdk_patches.apply_from(os.environ)
+        if config.sdk_patches:
+            sdk_patches.apply()
         self.config = config
         _check_exposure(config)
         # Providers first: an app that sets up telemetry at import time must find the host's.
-        self.observability = Observability(enabled=config.telemetry, span_exporter=span_exporter)
-        self.functions = functions or load_app(config.script_root)
+        self.observability = Observability(enabled=config.telemetry, span_exporter=span_exporter,
+                                           tracing=config.tracing, otlp_endpoint=config.otlp_endpoint,
+                                           id_generator_named=config.id_generator_named)
+        self.functions = functions or load_app(config.script_root, config)
         self.config.data_path.mkdir(parents=True, exist_ok=True)
         self.data_lock = DataFolderLock(self.config.data_path)
         self.data_lock.acquire()
@@ -110,7 +60,7 @@ class Host:
             raise
         self._observe_store()
         self.runner = ActivityRunner(self.functions, config.max_concurrent_activities, config.activity_threads,
-                                     config.activity_processes)
+                                     config.activity_processes, worker=config)
         self.dispatcher = Dispatcher(self.store, self.functions, self.runner, self.observability.host_telemetry)
         self.observability.observe(self.dispatcher)
         # The durable system key: embedded in the management links apps hand out; it opens only the
@@ -120,7 +70,7 @@ class Host:
         self.management = ManagementApi(self.dispatcher, self.functions.task_hub, self.system_key)
         self.invoker = HttpInvoker(str(config.script_root), self._client_binding)
         self.timers = TimerRunner(self.functions.timers, self._local_client_binding, self.invoker.run_sync,
-                                  self.invoker.context, StoreScheduleMonitor(self.store))
+                                  self.invoker.context, StoreScheduleMonitor(self.store), time_zone(config.time_zone))
         self._runner: JsonErrorRunner | None = None
         self._site: web.TCPSite | None = None
         self.port = config.port
@@ -176,7 +126,7 @@ class Host:
         app.router.add_get("/", self._root)
         monitor.add_routes(app, self)
         self.observability.add_routes(app)
-        prefix = _route_prefix(self.config.script_root)
+        prefix = self.config.settings.route_prefix
         for fn in sorted(self.functions.http, key=route_sort_key):
             handler = self.invoker.handler(fn)
             for path in route_paths(prefix, fn.route):
@@ -213,8 +163,10 @@ class Host:
         timer = self.timers.timers.get(name.lower())
         if timer is None:
             kinds = {n.lower(): k for n, k in self.functions.other}
+            disabled = {n.lower() for n, _ in self.functions.disabled}
             details = (f"{name} has trigger {kinds[name.lower()]}, which funchost does not run (it runs on Azure)"
-                       if name.lower() in kinds else f"no timer function named {name} (HTTP functions are called "
+                       if name.lower() in kinds else f"{name} is disabled (AzureWebJobs.{name}.Disabled)"
+                       if name.lower() in disabled else f"no timer function named {name} (HTTP functions are called "
                        "on their route; durable functions are started through the durable client)")
             return web.json_response({"error": "function not found", "details": details}, status=404)
         try:
@@ -262,7 +214,7 @@ class Host:
 
     def routes(self) -> list[str]:
         """Lines describing every function, like `func start` prints them."""
-        prefix = _route_prefix(self.config.script_root)
+        prefix = self.config.settings.route_prefix
         lines = []
         for fn in sorted(self.functions.http, key=lambda f: f.name):
             methods = ",".join(fn.methods) or "GET,POST,PUT,DELETE,PATCH,HEAD,OPTIONS"
@@ -275,6 +227,8 @@ class Host:
         lines.extend(self.timers.describe(timer) for timer in sorted(self.functions.timers, key=lambda t: t.name))
         for name, kind in sorted(self.functions.other):
             lines.append(f"{name}: {kind}, not supported by funchost: runs on Azure")
+        for name, kind in sorted(self.functions.disabled):
+            lines.append(f"{name}: {kind}, disabled (AzureWebJobs.{name}.Disabled): not served")
         return lines
 
 
@@ -286,15 +240,6 @@ def _check_exposure(config: HostConfig) -> None:
         raise UnsafeBindError(config.host)
     log.warning("*** funchost is listening on %s WITHOUT ANY KEY (--allow-unauthenticated): anyone who can reach "
                 "this address can read and change all state through the management API ***", config.host)
-
-
-def _seconds(env: os._Environ[str] | dict[str, str], name: str, default: float) -> float:
-    """A positive number of seconds from the environment, else `default`."""
-    try:
-        value = float(env.get(name, ""))
-    except ValueError:
-        return default
-    return value if value > 0 else default
 
 
 SYSTEM_KEY_FILE = "durable-system-key"
@@ -317,14 +262,3 @@ def _persisted_system_key(data_path: Path) -> str:
     with os.fdopen(fd, "w") as handle:
         handle.write(key + "\n")
     return key
-
-
-def _route_prefix(script_root: Path) -> str:
-    import json
-
-    try:
-        host = json.loads((script_root / "host.json").read_text())
-        prefix = host.get("extensions", {}).get("http", {}).get("routePrefix")
-        return "api" if prefix is None else str(prefix).strip("/")
-    except (OSError, ValueError):
-        return "api"

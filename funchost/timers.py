@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-import os
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -155,9 +154,8 @@ def next_occurrence(cron: Cron, after: datetime, zone: tzinfo = UTC) -> datetime
     raise ScheduleError("the schedule has no occurrence in the next 28 years")
 
 
-def time_zone() -> tzinfo:
-    """UTC, or the IANA zone named by WEBSITE_TIME_ZONE (an unknown name is logged and UTC used)."""
-    name = os.environ.get("WEBSITE_TIME_ZONE")
+def time_zone(name: str | None) -> tzinfo:
+    """UTC, or the IANA zone `name` (the WEBSITE_TIME_ZONE setting; an unknown name is logged and UTC used)."""
     if not name:
         return UTC
     try:
@@ -191,7 +189,7 @@ class TimerRunner:
 
     def __init__(self, timers: list[TimerFunction], client_binding: Callable[[], str],
                  run_sync: Callable[[Callable[[], Any]], Awaitable[Any]],
-                 context: Callable[[str], Any], monitor: ScheduleMonitor) -> None:
+                 context: Callable[[str], Any], monitor: ScheduleMonitor, zone: tzinfo = UTC) -> None:
         self.timers = {t.name.lower(): t for t in timers}
         self._client_binding = client_binding
         self._run_sync = run_sync
@@ -203,7 +201,7 @@ class TimerRunner:
         self._status_at_start: dict[str, ScheduleStatus] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._manual: set[asyncio.Task[None]] = set()
-        self.zone = time_zone()
+        self.zone = zone
 
     def next_occurrence(self, timer: TimerFunction, after: datetime | None = None) -> datetime:
         return timer.schedule.next_after(after or datetime.now(UTC), self.zone)

@@ -34,7 +34,10 @@ class Observability:
     """Owns the telemetry providers of one host process. Created before the dispatcher."""
 
     def __init__(self, enabled: bool = True, span_exporter: Any | None = None,
-                 service_name: str = "guitar-alchemist-funchost") -> None:
+                 service_name: str = "guitar-alchemist-funchost", tracing: bool = False,
+                 otlp_endpoint: str | None = None, id_generator_named: bool = False) -> None:
+        """`tracing` (FUNCHOST_TRACING), `otlp_endpoint` (OTEL_EXPORTER_OTLP_ENDPOINT) and `id_generator_named`
+        (OTEL_PYTHON_ID_GENERATOR is set) come from the host's configuration (funchost/config.py)."""
         self.enabled = enabled
         self.registry: Any = None
         self.meter_provider: Any = None
@@ -60,7 +63,7 @@ class Observability:
         # collector adds process_cpu_seconds_total, process_resident_memory_bytes, process_open_fds...
         readers: list[Any] = [PrometheusMetricReader(registry=self.registry, disable_target_info=False)]
         ProcessCollector(registry=self.registry)
-        otlp = os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
+        otlp = otlp_endpoint
         if otlp:
             readers.extend(_otlp_metric_readers())
         from opentelemetry.sdk.metrics._internal.exemplar import AlwaysOffExemplarFilter
@@ -77,12 +80,12 @@ class Observability:
                 processors.append(BatchSpanProcessor(exporter))
         # Spans cost as much as the work they describe on the entity hot path; with nobody to
         # receive them (no OTLP endpoint, no test exporter) the host makes none.
-        if processors or os.environ.get("FUNCHOST_TRACING") == "1":
+        if processors or tracing:
             from .head_sampling import PresetIdGenerator
 
             # The host's id generator lets head sampling draw a trace id before the SDK does
             # (`head_sampling`); a generator named in OTEL_PYTHON_ID_GENERATOR takes precedence.
-            ids = None if os.environ.get("OTEL_PYTHON_ID_GENERATOR") else PresetIdGenerator()
+            ids = None if id_generator_named else PresetIdGenerator()
             self.tracer_provider = TracerProvider(resource=resource, id_generator=ids)
             for processor in processors:
                 self.tracer_provider.add_span_processor(processor)
