@@ -51,6 +51,7 @@ class ReplayRun:
     timers: list[dict[str, Any]] = field(default_factory=list)
     last_actions: list[dict[str, Any]] = field(default_factory=list)
     episodes: int = 0
+    entity_ops: list[tuple[str, str, Any, Any]] = field(default_factory=list)  # (entity, operation, input, answer)
 
 
 def replay(blueprint: df.Blueprint, orchestrator: str, orchestration_input: Any, *,
@@ -107,7 +108,7 @@ def replay(blueprint: df.Blueprint, orchestrator: str, orchestration_input: Any,
                                 "IsPlayed": False, "Timestamp": _ts(now)})
                 continue
             if action["actionType"] in (CALL_ENTITY, SIGNAL_ENTITY):
-                _entity(action, sequence, now, history, admission)
+                run.entity_ops.append(_entity(action, sequence, now, history, admission))
                 continue
             if action["actionType"] not in (CALL_ACTIVITY, CALL_ACTIVITY_WITH_RETRY):
                 raise RuntimeError(f"driver cannot run action {action}")
@@ -130,8 +131,9 @@ def replay(blueprint: df.Blueprint, orchestrator: str, orchestration_input: Any,
 
 
 def _entity(action: dict[str, Any], sequence: int, now: datetime, history: list[dict[str, Any]],
-            admission: dict[str, Any]) -> None:
-    """A call or signal to the admission entity: EventSent, and for a call the EventRaised answer."""
+            admission: dict[str, Any]) -> tuple[str, str, Any, Any]:
+    """A call or signal to the admission or breaker entity: EventSent, and for a call the EventRaised answer.
+    Returns (entity, operation, input, answer)."""
     if action["instanceId"] not in ("@agent_admission@all", "@llm_breaker@default"):
         raise RuntimeError(f"driver cannot run entity action {action}")
     request_id = f"request-{sequence}"
@@ -148,6 +150,7 @@ def _entity(action: dict[str, Any], sequence: int, now: datetime, history: list[
     if action["actionType"] == CALL_ENTITY:
         history.append({"EventId": -1, "EventType": EVENT_RAISED, "Name": request_id, "IsPlayed": False,
                         "Input": json.dumps({"result": json.dumps(answer)}), "Timestamp": _ts(now)})
+    return action["instanceId"], action["operation"], payload, answer
 
 
 def _execute(handle: Callable[[str], str], context: dict[str, Any]) -> dict[str, Any]:

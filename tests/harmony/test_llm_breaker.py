@@ -184,3 +184,16 @@ def test_no_llm_configured_means_no_breaker_traffic(tmp_path: Path) -> None:
         assert Exposition.scrape(plain).find("ga_llm_breaker_state") == []
     finally:
         plain.stop()
+
+
+def test_the_skip_warning_says_why_from_the_entitys_answer() -> None:
+    from orchestrations.agent_tasks import _breaker_skip
+
+    state = opened(at=100.0)
+    assert _breaker_skip(ask(state, "x", 110.0), 110.0) == (
+        "The language model was not called: its last 3 calls failed, so its circuit breaker is open (the next "
+        "try in 20 s); the rule engine produced this result.")
+    ask(state, "probe", 130.0)
+    assert _breaker_skip(ask(state, "y", 131.0), 131.0) == (
+        "The language model was not called: its circuit breaker is half-open and another task is trying it now; "
+        "the rule engine produced this result.")
