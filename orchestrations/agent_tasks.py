@@ -2,8 +2,13 @@
 
 One orchestrator per task type shares `_agent_task`:
 
-    agent_prepare -> [agent_llm_plan raced with the deadline timer] -> agent_search_step x N
-        -> agent_voicings -> agent_assemble
+    agent_prepare -> [ask llm_breaker -> agent_llm_plan raced with the deadline timer -> tell llm_breaker]
+        -> agent_search_step x N -> agent_voicings -> agent_assemble
+
+With an LLM configured the task first asks the circuit breaker entity (entities/llm_breaker.py,
+`call_entity` "acquire"); while it is open the task skips the LLM at once with a warning, otherwise it
+calls the LLM and reports the outcome ("record": a call with no usable HTTP answer, or one that lost
+to the deadline, is a failure). The custom status then carries `llm: {breaker, called}` to the end.
 
 Bounded history. Every step's input and output carry the whole search state (~2 KB at 8 chords,
 ~17 KB at 64), and Durable replays an execution's whole history at every episode, so the search runs
