@@ -103,6 +103,11 @@ def _app_rules(t: Thresholds) -> list[dict[str, Any]]:
               "{{ $value }} {{ $labels.task_type }} task(s) on {{ $labels.instance }} (job {{ $labels.job }}) "
               "have been running past their deadline (budgetMs plus AGENT_TASK_GRACE_S, plus LLM_TIMEOUT_S with "
               "an LLM) for {hold} without timing out: stuck in a step, or the host is not running their episodes."),
+        _rule(t, "LlmBreakerOpen", f"{promql.llm_breaker_state('', LOCATE)} == 2",
+              "10m", "warning", "the LLM circuit breaker is open on {{ $labels.instance }}",
+              "The LLM circuit breaker on {{ $labels.instance }} (job {{ $labels.job }}) has been open for {hold}: "
+              "the LLM endpoint keeps failing, its probes fail too, and agent tasks are answered by the rule "
+              "engine alone."),
     ]
 
 

@@ -43,6 +43,7 @@ TASK_QUEUE_WAIT = "ga_agent_task_queue_wait_seconds"
 TASKS_QUEUED = "ga_agent_tasks_queued"
 TASK_QUEUE_OLDEST = "ga_agent_task_queue_oldest_wait_seconds"
 TASKS_PAST_DEADLINE = "ga_agent_tasks_past_deadline"
+LLM_BREAKER_STATE = "ga_llm_breaker_state"
 
 # Label names of the function names.
 ORCHESTRATOR = "orchestrator"
@@ -161,6 +162,11 @@ def queue_wait_task_quantile(q: float, sel: str, window: str, by: str = "task_ty
 def tasks_past_deadline(sel: str, by: str = "task_type") -> str:
     """Running tasks whose deadline (budget plus grace) has passed: stuck in a step or delayed."""
     return f"sum by ({by}) ({series(TASKS_PAST_DEADLINE, sel)})"
+
+
+def llm_breaker_state(sel: str, by: str = "job, instance") -> str:
+    """The LLM circuit breaker per host: 0 closed, 1 half-open, 2 open (`max` over worker processes)."""
+    return f"max by ({by}) ({series(LLM_BREAKER_STATE, sel)})"
 
 
 # -- store -----------------------------------------------------------------------------------------

@@ -16,7 +16,15 @@ from typing import Any
 
 from harmony.chords import parse_chord
 from harmony.keys import analyse
-from harmony.llm import LlmError, LlmSettings, build_messages, request_plan, validate_plan
+from harmony.llm import (
+    LlmError,
+    LlmSettings,
+    LlmUnavailable,
+    build_messages,
+    repair_alterations,
+    request_plan,
+    validate_plan,
+)
 from harmony.results import assemble, slots_from_plan
 from harmony.search import (
     STEP_NOMINAL_MS,
@@ -88,7 +96,8 @@ async def consult_llm(prepared: Mapping[str, Any], settings: LlmSettings | None,
 
     Returns {"configured": False} when no LLM is configured (no network call), {"state", "llm",
     "warnings"} when the plan was usable, or {"state": None, "warnings": [...]} to fall back to the
-    rule engine. Never raises for LLM problems, and never puts the API key in what it returns or logs.
+    rule engine; `call` is "failed" when the call got no usable HTTP answer, else "ok" (for the
+    circuit breaker). Never raises for LLM problems, and never puts the API key in what it returns or logs.
     """
     if settings is None:
         return {"configured": False, "state": None, "llm": None, "warnings": []}
@@ -112,11 +121,11 @@ async def consult_llm(prepared: Mapping[str, Any], settings: LlmSettings | None,
         slots = slots_from_plan(repaired.progression, search.config.original, repaired.explanations)
         for slot in slots:
             parse_chord(slot.symbol)
+        slots, kept = repair_alterations(search.config.context(), slots)
+    except LlmUnavailable as exc:
+        return _llm_fallback(settings, exc, task_id, "failed")
     except LlmError as exc:
-        reason = settings.redact(str(exc))
-        log.warning("agent task %s: LLM plan unusable (%s); using the rule engine", task_id, reason)
-        return {"configured": True, "state": None, "llm": None,
-                "warnings": [f"LLM plan not used ({reason}); the rule engine produced this result."]}
+        return _llm_fallback(settings, exc, task_id, "ok")  # the LLM answered: the call itself worked
     llm = {
         "model": settings.model,
         "title": repaired.title,
@@ -126,8 +135,16 @@ async def consult_llm(prepared: Mapping[str, Any], settings: LlmSettings | None,
         "explanations": {str(k): list(v) for k, v in repaired.explanations.items()},
     }
     state = fixed_result(search, slots, "llm").to_json()
-    warnings = [settings.redact(w) for w in repaired.warnings]
-    return {"configured": True, "state": state, "llm": llm, "warnings": warnings}
+    warnings = [settings.redact(w) for w in [*repaired.warnings, *kept]]
+    return {"configured": True, "state": state, "llm": llm, "warnings": warnings, "call": "ok"}
+
+
+def _llm_fallback(settings: LlmSettings, exc: LlmError, task_id: str, call: str) -> dict[str, Any]:
+    """The rule-engine fallback with a warning saying why; `call` is what the circuit breaker records."""
+    reason = settings.redact(str(exc))
+    log.warning("agent task %s: LLM plan unusable (%s); using the rule engine", task_id, reason)
+    return {"configured": True, "state": None, "llm": None, "call": call,
+            "warnings": [f"LLM plan not used ({reason}); the rule engine produced this result."]}
 
 
 def run_local(task: str, body: Mapping[str, Any], created_at: str = "1970-01-01T00:00:00+00:00",

@@ -12,7 +12,12 @@ Configured by app settings / environment variables (nothing configured -> no net
 The request uses `response_format: {"type": "json_object"}` and temperature 0 with the task's seed.
 The plan must be a JSON object with a `progression` array; `validate_plan` drops or replaces chords
 the engine cannot parse, restores locked chords and a preserved cadence, and keeps the length sane.
-Any failure raises LlmError, which the caller turns into a warning and the rule-engine fallback.
+Aligned with the input, the plan is then held to the engine's rule on alterations (`keep_alterations`:
+alterations are the user's, for spice-up): `repair_alterations` puts back the input chord wherever the
+plan dropped one of its altered tones, with a warning (reharmonize may replace alterations: each
+change record then says what it gave up, see harmony.results). Any failure raises LlmError
+(LlmUnavailable when the call got no usable HTTP answer, which is what the circuit breaker counts),
+which the caller turns into a warning and the rule-engine fallback.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ import aiohttp
 
 from harmony.chords import split_progression, try_parse_chord
 from harmony.errors import HarmonyError
+from harmony.rules import Progression, RuleContext, Slot, altered_pitch_classes
 from harmony.styles import RULE_NAMES
 
 DEFAULT_TIMEOUT_S = 20.0
@@ -41,6 +47,11 @@ MAX_EXPLANATION = 400
 
 class LlmError(HarmonyError):
     """The LLM could not give a usable plan; the message is safe to show (no secrets)."""
+
+
+class LlmUnavailable(LlmError):
+    """The call got no usable HTTP answer (timeout, unreachable, HTTP error, not a chat completion):
+    what the circuit breaker (entities/llm_breaker.py) counts as a failed call."""
 
 
 @dataclass(frozen=True)
@@ -133,13 +144,13 @@ async def request_plan(settings: LlmSettings, messages: list[dict[str, str]], se
             raw = await response.content.read(MAX_RESPONSE_BYTES + 1)
             status = response.status
     except TimeoutError:
-        raise LlmError(f"the LLM did not answer within {settings.timeout_s:g} s") from None
+        raise LlmUnavailable(f"the LLM did not answer within {settings.timeout_s:g} s") from None
     except aiohttp.ClientError as exc:
-        raise LlmError(settings.redact(f"could not reach the LLM endpoint ({type(exc).__name__})")) from None
+        raise LlmUnavailable(settings.redact(f"could not reach the LLM endpoint ({type(exc).__name__})")) from None
     if status != 200:
-        raise LlmError(f"the LLM endpoint answered HTTP {status}")
+        raise LlmUnavailable(f"the LLM endpoint answered HTTP {status}")
     if len(raw) > MAX_RESPONSE_BYTES:
-        raise LlmError("the LLM response is too large")
+        raise LlmUnavailable("the LLM response is too large")
     return _plan_from_completion(raw)
 
 
@@ -148,9 +159,9 @@ def _plan_from_completion(raw: bytes) -> dict[str, Any]:
         completion = json.loads(raw)
         content = completion["choices"][0]["message"]["content"]
     except (ValueError, KeyError, IndexError, TypeError):
-        raise LlmError("the LLM response is not a chat completion") from None
+        raise LlmUnavailable("the LLM response is not a chat completion") from None
     if not isinstance(content, str):
-        raise LlmError("the LLM response has no text content")
+        raise LlmUnavailable("the LLM response has no text content")
     text = content.strip()
     if text.startswith("```"):
         text = text.strip("`").removeprefix("json").strip()
@@ -272,3 +283,21 @@ def _explanations(value: object) -> dict[int, tuple[str, str]]:
             rule = item.get("rule")
             found[index] = (rule if isinstance(rule, str) and rule in RULE_NAMES else "llm", explanation)
     return found
+
+
+def repair_alterations(ctx: RuleContext, slots: Progression) -> tuple[Progression, list[str]]:
+    """`slots` with every chord that dropped an altered tone of its input chord put back to the input
+    chord (when `ctx.keep_alterations`, i.e. spice-up), and a warning per repair. The test is the
+    engine's own (`altered_pitch_classes`, as in `rules.violations`): a tone respelled still counts."""
+    if not ctx.keep_alterations:
+        return slots, []
+    repaired: list[Slot] = []
+    warnings: list[str] = []
+    for index, slot in enumerate(slots):
+        old = ctx.original[slot.origin] if 0 <= slot.origin < len(ctx.original) and slot.rule else None
+        if old is not None and altered_pitch_classes(old.chord) - slot.chord.all_pitch_classes:
+            warnings.append(f"LLM chord {slot.symbol} at position {index + 1} drops an alteration of "
+                            f"{old.symbol}; kept {old.symbol}")
+            slot = Slot(old.symbol, slot.bar, slot.origin, "")
+        repaired.append(slot)
+    return tuple(repaired), warnings

@@ -2,8 +2,13 @@
 
 One orchestrator per task type shares `_agent_task`:
 
-    agent_prepare -> [agent_llm_plan raced with the deadline timer] -> agent_search_step x N
-        -> agent_voicings -> agent_assemble
+    agent_prepare -> [ask llm_breaker -> agent_llm_plan raced with the deadline timer -> tell llm_breaker]
+        -> agent_search_step x N -> agent_voicings -> agent_assemble
+
+With an LLM configured the task first asks the circuit breaker entity (entities/llm_breaker.py,
+`call_entity` "acquire"); while it is open the task skips the LLM at once with a warning, otherwise it
+calls the LLM and reports the outcome ("record": a call with no usable HTTP answer, or one that lost
+to the deadline, is a failure). The custom status then carries `llm: {breaker, called}` to the end.
 
 Bounded history. Every step's input and output carry the whole search state (~2 KB at 8 chords,
 ~17 KB at 64), and Durable replays an execution's whole history at every episode, so the search runs
@@ -48,6 +53,7 @@ import azure.durable_functions as df
 
 import hostext
 import telemetry
+from entities.llm_breaker import BREAKER_ENTITY, BREAKER_KEY
 from harmony import agent
 from harmony.errors import RequestValidationError, SearchStateError
 from harmony.llm import LlmSettings
@@ -75,6 +81,7 @@ CONTINUED = "continued"  # the orchestration input key that marks a continued ex
 # Progress bands per stage; searching fills SEARCH_START..SEARCH_END in proportion to iterations.
 SEARCH_START, SEARCH_END = 0.15, 0.85
 ADMISSION = df.EntityId(ADMISSION_ENTITY, ADMISSION_KEY)
+BREAKER = df.EntityId(BREAKER_ENTITY, BREAKER_KEY)
 
 
 class AgentTaskFailed(Exception):
@@ -82,10 +89,12 @@ class AgentTaskFailed(Exception):
 
 
 def _set_status(context: df.DurableOrchestrationContext, task: str, stage: str, progress: float,
-                message: str, queue_position: int | None = None) -> None:
-    status = {"type": task, "stage": stage, "progress": round(progress, 3), "message": message}
+                message: str, queue_position: int | None = None, llm: dict[str, Any] | None = None) -> None:
+    status: dict[str, Any] = {"type": task, "stage": stage, "progress": round(progress, 3), "message": message}
     if queue_position is not None:
         status["queuePosition"] = queue_position
+    if llm is not None:  # only with an LLM configured: what its circuit breaker let this task do
+        status["llm"] = llm
     context.set_custom_status(status)
     if not context.is_replaying:  # metrics are side effects: once per step, never on replay
         telemetry.task_progress(context.instance_id, task, progress)
@@ -154,32 +163,63 @@ def _begin(context: df.DurableOrchestrationContext, task: str,
     seconds = float(prepared["deadlineSeconds"])
     deadline_at = running_since + timedelta(seconds=seconds)
     state = prepared.pop("state")
-    llm: dict[str, Any] | None = None
-    warnings: list[str] = []
-    out_of_time = False
+    consulted: dict[str, Any] = {"state": state, "llm": None, "warnings": [], "outOfTime": False, "llmStatus": None}
     if prepared.get("llmConfigured"):
-        _set_status(context, task, "consulting-llm", 0.1, "asking the language model for a plan")
-        timer = context.create_timer(deadline_at)
-        work = context.call_activity_with_retry(
-            "agent_llm_plan", RETRY, {"prepared": {**prepared, "state": state}, "instanceId": instance},
-            expected_type=dict)
-        winner = yield context.task_any([work, timer])
-        if winner is timer:
-            # Out of time before the search began: the task completes with the input as its partial result.
-            warnings.append(f"The language model did not answer within the task's {seconds:g} s; the rule "
-                            f"engine had no time left to search.")
-            out_of_time = True
-        else:
-            if not timer.is_completed:
-                timer.cancel()  # no timer may outlive the orchestration
-            outcome = work.result or {}
-            warnings.extend(outcome.get("warnings") or [])
-            if outcome.get("state"):
-                state, llm = outcome["state"], outcome.get("llm")
-    _set_status(context, task, "searching", SEARCH_START, f"searching in {prepared['key']}")
+        consulted = yield from _consult_llm(context, task, prepared, state, deadline_at, seconds)
+    _set_status(context, task, "searching", SEARCH_START, f"searching in {prepared['key']}", llm=consulted["llmStatus"])
     return {"createdAt": started.isoformat(), "deadlineAt": deadline_at.isoformat(), "deadlineSeconds": seconds,
-            "prepared": prepared, "state": state, "llm": llm, "warnings": warnings, "progress": SEARCH_START,
-            "execution": 1, "outOfTime": out_of_time}
+            "prepared": prepared, "progress": SEARCH_START, "execution": 1, **consulted}
+
+
+def _breaker_skip(gate: dict[str, Any], at: float) -> str:
+    """The warning of a task the LLM circuit breaker kept from calling the LLM (from the entity's answer)."""
+    if gate.get("breaker") == "half-open":
+        why = "its circuit breaker is half-open and another task is trying it now"
+    else:
+        wait = max(0.0, float(gate.get("retryAt") or at) - at)
+        why = (f"its last {int(gate.get('failures') or 0)} calls failed, so its circuit breaker is open "
+               f"(the next try in {wait:.0f} s)")
+    return f"The language model was not called: {why}; the rule engine produced this result."
+
+
+def _consult_llm(context: df.DurableOrchestrationContext, task: str, prepared: dict[str, Any], state: dict[str, Any],
+                 deadline_at: datetime, seconds: float) -> Generator[Any, Any, dict[str, Any]]:
+    """Ask the breaker entity, then (if it allows) the LLM raced with the deadline, and tell the breaker how
+    the call went. Returns the search state to go on with, the plan's texts, warnings and the status's `llm`."""
+    instance = context.instance_id
+    at = context.current_utc_datetime.timestamp()
+    gate = yield context.call_entity(BREAKER, "acquire", {"id": instance, "at": at})
+    gate = gate if isinstance(gate, dict) else {"allow": True, "breaker": "closed"}  # fail open
+    llm_status = {"breaker": str(gate.get("breaker") or "closed"), "called": bool(gate.get("allow", True))}
+    done: dict[str, Any] = {"state": state, "llm": None, "warnings": [], "outOfTime": False, "llmStatus": llm_status}
+    if not llm_status["called"]:
+        done["warnings"].append(_breaker_skip(gate, at))
+        return done
+    _set_status(context, task, "consulting-llm", 0.1, "asking the language model for a plan", llm=llm_status)
+    timer = context.create_timer(deadline_at)
+    work = context.call_activity_with_retry(
+        "agent_llm_plan", RETRY, {"prepared": {**prepared, "state": state}, "instanceId": instance},
+        expected_type=dict)
+    winner = yield context.task_any([work, timer])
+    if winner is timer:
+        # Out of time before the search began: the task completes with the input as its partial result.
+        done["warnings"].append(f"The language model did not answer within the task's {seconds:g} s; the rule "
+                                f"engine had no time left to search.")
+        done["outOfTime"], call = True, "failed"
+    else:
+        if not timer.is_completed:
+            timer.cancel()  # no timer may outlive the orchestration
+        outcome = work.result or {}
+        done["warnings"].extend(outcome.get("warnings") or [])
+        if outcome.get("state"):
+            done["state"], done["llm"] = outcome["state"], outcome.get("llm")
+        call = str(outcome.get("call") or "")
+    if call in ("ok", "failed"):
+        after = yield context.call_entity(BREAKER, "record", {
+            "id": instance, "at": context.current_utc_datetime.timestamp(), "ok": call == "ok"})
+        if isinstance(after, dict) and after.get("breaker"):
+            llm_status["breaker"] = str(after["breaker"])
+    return done
 
 
 def _admission(context: df.DurableOrchestrationContext, task: str) -> Generator[Any, Any, None]:
@@ -218,8 +258,10 @@ def _run_task(context: df.DurableOrchestrationContext, task: str, payload: Any,
         carry = carried
         # Before any yield, so a status read between executions already shows where the task is.
         progress, message = _search_progress(carry["state"])
-        _set_status(context, task, "searching", max(float(carry.get("progress") or 0.0), progress), message)
+        _set_status(context, task, "searching", max(float(carry.get("progress") or 0.0), progress), message,
+                    llm=carry.get("llmStatus"))
     prepared, state = carry["prepared"], carry["state"]
+    llm_status = carry.get("llmStatus")
     seconds = float(carry["deadlineSeconds"])
     deadline_at = datetime.fromisoformat(carry["deadlineAt"])
     steps = 0
@@ -236,7 +278,7 @@ def _run_task(context: df.DurableOrchestrationContext, task: str, payload: Any,
             "agent_search_step", RETRY, {"state": state, "instanceId": context.instance_id}, expected_type=dict)
         steps += 1
         progress, message = _search_progress(state)
-        _set_status(context, task, "searching", progress, message)
+        _set_status(context, task, "searching", progress, message, llm=llm_status)
         if not state["done"] and steps >= STEPS_PER_EXECUTION:
             context.continue_as_new({"type": task, CONTINUED: {
                 **carry, "state": state, "progress": round(progress, 3),
@@ -244,15 +286,15 @@ def _run_task(context: df.DurableOrchestrationContext, task: str, payload: Any,
             return None
     # The later stages read only the best progression: the rest of the beam would double the history.
     state = {**state, "beam": state["beam"][:1]}
-    _set_status(context, task, "voicing", 0.9, "choosing guitar voicings")
+    _set_status(context, task, "voicing", 0.9, "choosing guitar voicings", llm=llm_status)
     voicings = yield context.call_activity_with_retry(
         "agent_voicings", RETRY, {"request": prepared["request"], "state": state}, expected_type=list)
-    _set_status(context, task, "assembling", 0.95, "writing the explanations and tips")
+    _set_status(context, task, "assembling", 0.95, "writing the explanations and tips", llm=llm_status)
     result = yield context.call_activity_with_retry(
         "agent_assemble", RETRY, {"prepared": prepared, "state": state, "voicings": voicings, "llm": carry["llm"],
                                   "warnings": [*carry["warnings"], *([partial] if partial else [])],
                                   "partial": out_of_time}, expected_type=dict)
-    _set_status(context, task, "completed", 1.0, "done")
+    _set_status(context, task, "completed", 1.0, "done", llm=llm_status)
     return result
 
 

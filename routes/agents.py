@@ -147,6 +147,7 @@ def _view(status: DurableOrchestrationStatus) -> dict[str, Any]:
         "lastUpdatedTime": _iso(status.last_updated_time),
         **({"queuePosition": int(custom["queuePosition"])}
            if state in ("Pending", "Running") and stage == "queued" and custom.get("queuePosition") else {}),
+        **({"llm": custom["llm"]} if isinstance(custom.get("llm"), dict) else {}),  # only with an LLM configured
     }
 
 

@@ -20,7 +20,8 @@ Prometheus names (the exporter adds `_total` to counters and `_seconds` for unit
 (histogram), `ga_agent_task_progress_ratio`, `ga_instances_purged_total{orchestration}` (the retention timer),
 `ga_agent_task_queue_wait_seconds{task_type}` (histogram), `ga_agent_tasks_queued`,
 `ga_agent_task_queue_oldest_wait_seconds` (the admission queue, `admission`) and
-`ga_agent_tasks_past_deadline{task_type}`.
+`ga_agent_tasks_past_deadline{task_type}`, `ga_llm_breaker_state` (0 closed, 1 half-open, 2 open) and
+`ga_llm_breaker_transitions_total{to}` (the LLM circuit breaker, `llm_breaker`).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .admission import AdmissionQueue
+from .llm_breaker import BreakerReport
 from .setup import configure
 
 METER_NAME = "guitar_alchemist"
@@ -164,12 +166,13 @@ class RunningTasks:
 
 TASKS = RunningTasks()
 QUEUE = AdmissionQueue()
+BREAKER = BreakerReport()
 
 
 class _Instruments:
     """Every `ga_*` instrument, created together on one meter."""
 
-    def __init__(self, meter: Any, tasks: RunningTasks, queue: AdmissionQueue) -> None:
+    def __init__(self, meter: Any, tasks: RunningTasks, queue: AdmissionQueue, breaker: BreakerReport) -> None:
         self.attempts = meter.create_counter(
             "ga_player_attempts", unit="{attempt}", description="Practice attempts recorded, by result")
         self.difficulty = meter.create_histogram(
@@ -210,6 +213,12 @@ class _Instruments:
         meter.create_observable_gauge(
             "ga_agent_task_queue_oldest_wait", callbacks=[queue.observe_oldest_wait], unit="s",
             description="How long the longest-waiting agent task in the admission queue has waited (0 when none)")
+        self.breaker_transitions = meter.create_counter(
+            "ga_llm_breaker_transitions", unit="{transition}",
+            description="LLM circuit breaker state changes, by the state entered (open, half-open, closed)")
+        meter.create_observable_gauge(
+            "ga_llm_breaker_state", callbacks=[breaker.observe_state], unit="1",
+            description="The LLM circuit breaker as last seen in this process: 0 closed, 1 half-open, 2 open")
 
 
 _instruments: _Instruments | None = None
@@ -225,7 +234,7 @@ def _get() -> _Instruments:
                 configure()
                 from opentelemetry import metrics
 
-                _instruments = _Instruments(metrics.get_meter(METER_NAME), TASKS, QUEUE)
+                _instruments = _Instruments(metrics.get_meter(METER_NAME), TASKS, QUEUE, BREAKER)
             made = _instruments
     return made
 
@@ -275,6 +284,14 @@ def admission_queue(queued: int, oldest_enqueued_at: float | None) -> None:
     """The admission entity's queue after an operation: `queued` tasks, the oldest joined at that epoch time."""
     _get()
     QUEUE.report(queued, oldest_enqueued_at)
+
+
+def llm_breaker(state: str, entered: str | None) -> None:
+    """The LLM breaker entity's state after an operation, and the state it just entered (None: no change)."""
+    made = _get()
+    BREAKER.report(state)
+    if entered is not None:
+        made.breaker_transitions.add(1, {"to": entered})
 
 
 def task_finished(task_id: str, task_type: str, outcome: str, duration_s: float | None) -> None:

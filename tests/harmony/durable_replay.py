@@ -5,7 +5,8 @@ JSON, executes each newly scheduled activity in-process (sync or async), appends
 TaskCompleted (or TaskFailed) events with an advancing clock, records timers and the custom status
 after every episode, and stops when the orchestrator is done. It covers what the agent orchestrations
 use (activities with retry, a timer raced by task_any, custom status, calls and signals to the
-agent-admission entity, answered by its real `admit` logic), not the whole Durable protocol.
+agent-admission and LLM breaker entities, answered by their real `admit` / `step` logic), not the whole
+Durable protocol.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any
 
 import azure.durable_functions as df
 
+from entities.llm_breaker import breaker_settings, new_state, step
 from orchestrations.agent_admission import admit, limits
 
 CALL_ACTIVITY, CALL_ACTIVITY_WITH_RETRY, CREATE_TIMER, CALL_ENTITY, SIGNAL_ENTITY = 0, 1, 5, 7, 9
@@ -49,6 +51,7 @@ class ReplayRun:
     timers: list[dict[str, Any]] = field(default_factory=list)
     last_actions: list[dict[str, Any]] = field(default_factory=list)
     episodes: int = 0
+    entity_ops: list[tuple[str, str, Any, Any]] = field(default_factory=list)  # (entity, operation, input, answer)
 
 
 def replay(blueprint: df.Blueprint, orchestrator: str, orchestration_input: Any, *,
@@ -105,7 +108,7 @@ def replay(blueprint: df.Blueprint, orchestrator: str, orchestration_input: Any,
                                 "IsPlayed": False, "Timestamp": _ts(now)})
                 continue
             if action["actionType"] in (CALL_ENTITY, SIGNAL_ENTITY):
-                _entity(action, sequence, now, history, admission)
+                run.entity_ops.append(_entity(action, sequence, now, history, admission))
                 continue
             if action["actionType"] not in (CALL_ACTIVITY, CALL_ACTIVITY_WITH_RETRY):
                 raise RuntimeError(f"driver cannot run action {action}")
@@ -128,20 +131,26 @@ def replay(blueprint: df.Blueprint, orchestrator: str, orchestration_input: Any,
 
 
 def _entity(action: dict[str, Any], sequence: int, now: datetime, history: list[dict[str, Any]],
-            admission: dict[str, Any]) -> None:
-    """A call or signal to the admission entity: EventSent, and for a call the EventRaised answer."""
-    if action["instanceId"] != "@agent_admission@all":
+            admission: dict[str, Any]) -> tuple[str, str, Any, Any]:
+    """A call or signal to the admission or breaker entity: EventSent, and for a call the EventRaised answer.
+    Returns (entity, operation, input, answer)."""
+    if action["instanceId"] not in ("@agent_admission@all", "@llm_breaker@default"):
         raise RuntimeError(f"driver cannot run entity action {action}")
     request_id = f"request-{sequence}"
     history.append({"EventId": sequence, "EventType": EVENT_SENT, "InstanceId": action["instanceId"], "Name": "op",
                     "Input": json.dumps({"op": action["operation"], "input": action.get("input"), "id": request_id}),
                     "IsPlayed": False, "Timestamp": _ts(now)})
     payload = json.loads(action.get("input") or "{}")
-    answer = admit(admission, action["operation"], str(payload.get("id")), float(payload.get("at") or 0.0),
-                   *limits())
+    if action["instanceId"] == "@llm_breaker@default":
+        breaker = admission.setdefault("llm_breaker", new_state())
+        answer = step(breaker, action["operation"], payload, breaker_settings())
+    else:
+        answer = admit(admission, action["operation"], str(payload.get("id")), float(payload.get("at") or 0.0),
+                       *limits())
     if action["actionType"] == CALL_ENTITY:
         history.append({"EventId": -1, "EventType": EVENT_RAISED, "Name": request_id, "IsPlayed": False,
                         "Input": json.dumps({"result": json.dumps(answer)}), "Timestamp": _ts(now)})
+    return action["instanceId"], action["operation"], payload, answer
 
 
 def _execute(handle: Callable[[str], str], context: dict[str, Any]) -> dict[str, Any]:

@@ -31,13 +31,19 @@ GOOD_PLAN = {
 }
 
 
+# For ALTERED: drops the #11 of Bbmaj7#11 and the #9 of F7#9, keeps the b9 of G7b9 (in G13b9).
+ALTERED = {"progression": "Bbmaj7#11 G7b9 Cm7 F7#9 Bbmaj7", "style": "jazz"}
+DROPPING_PLAN = ["Bbmaj9", "G13b9", "Cm9", "F13", "Bbmaj7"]
+
+
 def completion(content: str) -> dict[str, Any]:
     return {"id": "x", "object": "chat.completion",
             "choices": [{"index": 0, "message": {"role": "assistant", "content": content}}]}
 
 
 class FakeLlm:
-    """Routes: /good, /junk (unparseable and locked chords changed), /bad (not JSON), /slow, /error."""
+    """Routes: /good, /junk (unparseable and locked chords changed), /drops (alterations dropped), /bad (not
+    JSON), /slow, /error."""
 
     def __init__(self) -> None:
         self.requests: list[tuple[str, dict[str, Any], dict[str, str]]] = []
@@ -53,6 +59,8 @@ class FakeLlm:
         if mode == "junk":
             plan = dict(GOOD_PLAN, progression=["Dm7", "F13", "Hmaj7", "Ebmaj7", 42, "D7b9", "Gm9", "Gmaj7"])
             return web.json_response(completion("```json\n" + json.dumps(plan) + "\n```"))
+        if mode == "drops":
+            return web.json_response(completion(json.dumps(dict(GOOD_PLAN, progression=DROPPING_PLAN, changes=[]))))
         if mode == "bad":
             return web.json_response(completion("Sure! Here are some chords: Cm7, F7 {"))
         if mode == "slow":
@@ -212,3 +220,23 @@ def test_plan_validation_limits() -> None:
     assert len(long.progression) == 4 and long.warnings
     created = validate_plan({"progression": "C | Am F G", "title": "  A   title  "}, [], target_length=4)
     assert created.progression == ["C", "Am", "F", "G"] and created.title == "A title"
+
+
+async def test_a_spice_up_plan_that_drops_the_users_alterations_is_repaired(fake_llm: tuple[FakeLlm, str]) -> None:
+    _, base = fake_llm
+    _, result = await run_with_llm("spice-up", ALTERED, settings_for(base, "drops"))
+    assert result["metadata"]["source"] == "llm"
+    assert result["progression"] == ["Bbmaj7#11", "G13b9", "Cm9", "F7#9", "Bbmaj7"]
+    assert [w for w in result["warnings"] if "drops an alteration" in w] == [
+        "LLM chord Bbmaj9 at position 1 drops an alteration of Bbmaj7#11; kept Bbmaj7#11",
+        "LLM chord F13 at position 4 drops an alteration of F7#9; kept F7#9"]
+    assert [change["to"] for change in result["changes"]] == ["G13b9", "Cm9"]
+
+
+async def test_a_reharmonize_plan_may_replace_alterations_and_says_so(fake_llm: tuple[FakeLlm, str]) -> None:
+    _, base = fake_llm
+    _, result = await run_with_llm("reharmonize", dict(ALTERED, lockFirstChord=False),
+                                   settings_for(base, "drops"))
+    assert result["progression"][3] == "F13"
+    [change] = [c for c in result["changes"] if c["from"] == "F7#9"]
+    assert "gives up the #9 of F7#9" in change["explanation"]

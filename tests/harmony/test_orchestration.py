@@ -185,6 +185,25 @@ def test_llm_that_never_answers_loses_to_the_deadline(monkeypatch: pytest.Monkey
     assert run.output["progression"] == ["Dm7", "G7", "Cmaj7", "A7", "Dm7", "G7", "Cmaj7"]  # the input, unsearched
 
 
+def test_an_llm_that_loses_to_the_deadline_counts_as_a_failed_call(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LLM_BASE_URL", "http://127.0.0.1:9/v1")
+    monkeypatch.setenv("LLM_MODEL", "fake")
+    run = replay(agent_tasks.bp, "agent_spice_up", SPICE,
+                 activity_override=lambda name, payload: NEVER if name == "agent_llm_plan" else None)
+    ops = [(op, answer) for entity, op, _, answer in run.entity_ops if entity == "@llm_breaker@default"]
+    assert [op for op, _ in ops] == ["acquire", "record"]
+    assert ops[1][1] == {"breaker": "closed", "failures": 1}
+    record = [payload for entity, op, payload, _ in run.entity_ops if op == "record"]
+    assert record[0]["ok"] is False
+    assert run.statuses[-1]["llm"] == {"breaker": "closed", "called": True}
+
+
+def test_without_an_llm_the_orchestration_never_asks_the_breaker() -> None:
+    run = replay(agent_tasks.bp, "agent_spice_up", SPICE)
+    assert run.done and {entity for entity, *_ in run.entity_ops} == {"@agent_admission@all"}
+    assert all("llm" not in status for status in run.statuses if status)
+
+
 def test_real_llm_activity_falls_back_when_the_endpoint_is_down(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LLM_BASE_URL", "http://127.0.0.1:9/v1")  # nothing listens on the discard port
     monkeypatch.setenv("LLM_MODEL", "fake")
