@@ -66,7 +66,9 @@ def fake_llm() -> Iterator[Any]:
 
 def llm_env(server: Any) -> dict[str, str]:
     """Environment of a host whose agent tasks consult `server`."""
-    return {"LLM_BASE_URL": server.base_url, "LLM_MODEL": "fake", "LLM_TIMEOUT_S": "120"}
+    # Held calls end as failures when their task is terminated; the breaker must not open on them here.
+    return {"LLM_BASE_URL": server.base_url, "LLM_MODEL": "fake", "LLM_TIMEOUT_S": "120",
+            "LLM_BREAKER_FAILURES": "1000"}
 
 
 def start_held_task(host: Any, headers: dict[str, str]) -> str:
@@ -82,4 +84,4 @@ def start_held_task(host: Any, headers: dict[str, str]) -> str:
         if (status.get("customStatus") or {}).get("stage") == "consulting-llm":
             return task
         time.sleep(0.05)
-    raise AssertionError(f"task {task} did not reach consulting-llm")
+    raise AssertionError(f"task {task} did not reach consulting-llm: {status.get('customStatus')}")
