@@ -72,6 +72,6 @@ async def test_queue_waits_for_an_explicit_flush(tmp_path: Path) -> None:
     commits.queue(lambda: store.add_messages([Message.for_entity(9, "@counter@k", {"op": "add"}).row()]))
     await asyncio.sleep(0)
     assert rows(store) == [] and commits.pending
-    commits.flush()
+    await commits.flush()
     assert rows(store) == [(9, "@counter@k")] and not commits.pending
     store.close()
