@@ -8,10 +8,11 @@ commit (`group_commit`) that runs at the end of the loop iteration, after which 
 effects (new messages, activities, waiter wake-ups) are applied in memory. This module owns the
 loop (the pump and the timer task), recovery at start, shutdown, and the client API the HTTP
 handlers call; it implements `telemetry.GaugeSource` for telemetry. All of it runs on one event
-loop; the group commit runs the transactions on the store's writer thread and settles them back
-on the loop, so no store wait ever stops the loop (reads use the store's read connection or the
-state cache). If an after-commit hook raises, it is logged and the target is released; nothing
-is lost since the store already holds the result.
+loop; the group commit commits on the loop when the store's write lock is free at once and
+otherwise hands the transaction to the store's writer thread, so no wait for the lock ever stops
+the loop (reads use the store's read connection or the entity state cache). If an after-commit
+hook raises, it is logged and the target is released; nothing is lost since the store already
+holds the result.
 """
 
 from __future__ import annotations

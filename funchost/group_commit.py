@@ -74,8 +74,9 @@ class _Commit:
 
 @dataclass
 class _Outcome:
-    """What the writer thread reports of one flush: an error per write (None: committed), the refusal
-    that failed them all (None if the store accepted the transaction), and the seconds it took."""
+    """What one flush (on the loop or the writer thread) reports: an error per write (None: committed), the
+    refusal that failed them all (None if the store accepted the transaction), the seconds it took, and
+    whether the WAL was checkpointed after it."""
 
     errors: list[BaseException | None]
     refusal: str | None
@@ -122,7 +123,7 @@ class GroupCommit:
 
     @property
     def busy(self) -> bool:
-        """True while a commit is in flight on the writer thread."""
+        """True while a commit is in flight on the writer thread (the write connection is the thread's)."""
         return self._in_flight is not None
 
     async def flush(self) -> None:
