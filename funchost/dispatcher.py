@@ -8,8 +8,11 @@ commit (`group_commit`) that runs at the end of the loop iteration, after which 
 effects (new messages, activities, waiter wake-ups) are applied in memory. This module owns the
 loop (the pump and the timer task), recovery at start, shutdown, and the client API the HTTP
 handlers call; it implements `telemetry.GaugeSource` for telemetry. All of it runs on one event
-loop. If an after-commit hook raises, it is logged and the target is released; nothing is lost
-since the store already holds the result.
+loop; the group commit commits on the loop when the store's write lock is free at once and
+otherwise hands the transaction to the store's writer thread, so no wait for the lock ever stops
+the loop (reads use the store's read connection or the entity state cache). If an after-commit
+hook raises, it is logged and the target is released; nothing is lost since the store already
+holds the result.
 """
 
 from __future__ import annotations
@@ -101,7 +104,8 @@ class Dispatcher:
         for task in self._tasks:
             task.cancel()
         self._persist_completions()
-        self._commits.flush()
+        await self._commits.flush()
+        self._commits.close()
         self._instances.fail_waiters(HostShuttingDown())
         self._entities.fail_waiters(HostShuttingDown())
         self._activities.shutdown()
@@ -258,8 +262,8 @@ class Dispatcher:
             self._entities.forget(request_id)
 
     def read_entity(self, entity_id: str) -> tuple[bool, str | None]:
-        row = self.store.get_entity(entity_id)
-        return (True, row.state) if row is not None else (False, None)
+        """(exists, state) as last committed: from the state cache, else the store's read connection."""
+        return self._entities.read(entity_id)
 
     def get_instance(self, instance_id: str) -> InstanceRow | None:
         live = self._instances.get(instance_id)
@@ -331,14 +335,26 @@ class Dispatcher:
     def orchestrator_names(self) -> Iterable[str]:
         return [name for name, _fn in self.functions.orchestrators.values()]
 
-    async def store_degraded(self) -> str | None:
-        """Why the store refuses writes, or None; while degraded, an empty commit re-checks it first."""
-        if self._commits.degraded is not None:
-            try:
-                await self._commits.submit(None)
-            except Exception:  # the reason is kept in `degraded`
-                pass
-        return self._commits.degraded
+    def store_degraded(self) -> str | None:
+        """Why the store refuses writes, or None; answers at once (a health check never waits for the store).
+
+        While degraded and no commit is under way, an empty commit re-checks the store in the
+        background, so a later call sees it recover even when no work is waiting.
+        """
+        commits = self._commits
+        if commits.degraded is not None and not commits.pending:
+            commits.submit(None).add_done_callback(_ignore_outcome)  # the reason is kept in `degraded`
+        return commits.degraded
+
+    def submit_write(self, write: Callable[[], None]) -> asyncio.Future[None]:
+        """Queue a store write of the host's own (e.g. a timer's schedule status) for the next group commit."""
+        return self._commits.submit(write)
 
     def idle(self) -> bool:
         return self._mailboxes.idle() and not len(self._activities) and not self._commits.pending
+
+
+def _ignore_outcome(future: asyncio.Future[None]) -> None:
+    """Retrieve a background commit's outcome, so a refusal is not reported as an unretrieved exception."""
+    if not future.cancelled():
+        future.exception()

@@ -51,10 +51,7 @@ class EntitySteps:
         messages = self._mailboxes.messages(target)[:MAX_ENTITY_BATCH]
         operations = [Operation.from_json(m.seq, m.body) for m in messages]
         name, key = split_entity_id(target)
-        known, exists, state = self._states.get(target)
-        if not known:
-            row = self._store.get_entity(target)
-            exists, state = row is not None, row.state if row is not None else None
+        exists, state = self.read(target, on_writer=not self._commits.busy)
         now_s = self._clock()
         start = time.perf_counter()
         started_ns = time.time_ns()
@@ -81,6 +78,15 @@ class EntitySteps:
             self._apply(target, operations, outcome, consumed, responses)
 
         self._commits.submit(write, after, failed=lambda: self._mailboxes.retry_later(target))
+
+    def read(self, entity_id: str, on_writer: bool = False) -> tuple[bool, str | None]:
+        """(exists, state) as last committed: the cache (filled after each commit), else the store (see
+        `Store.get_entity` for `on_writer`)."""
+        known, exists, state = self._states.get(entity_id)
+        if known:
+            return exists, state
+        row = self._store.get_entity(entity_id, on_writer)
+        return (True, row.state) if row is not None else (False, None)
 
     def _responses(self, operations: list[Operation], outcome: BatchOutcome, now_s: float) -> list[Message]:
         """The answers to operations that orchestrations called (signals and direct calls get none)."""

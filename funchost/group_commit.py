@@ -1,15 +1,30 @@
-"""Group commit: every store write queued during one loop iteration goes into one SQLite transaction.
+"""Group commit: the store writes queued while one transaction runs go into the next, never waiting on the loop.
 
 A step queues its write (a callable doing store calls), the message rows it adds, and an
-after-commit hook that applies its effects in memory. The first submission of an iteration
-schedules `flush` with `call_soon`, so writes of many steps share one `BEGIN IMMEDIATE ... COMMIT`.
-If the shared transaction fails, each write is retried in its own transaction, so one bad write
-fails only its own future. When the store itself refuses writes (locked by another process past
-the busy timeout, disk full, read-only, I/O error), every write of the flush fails at once with
-`StoreUnavailable` (no one-by-one retry, which would block the loop once per write), each write's
-`failed` hook runs (steps put their target back and retry it later) and the commit is `degraded`
-until a flush succeeds again. Owned by the dispatcher's loop thread. An after-commit hook that
-raises is logged and the others still run; its future still resolves (the store has the result).
+after-commit hook that applies its effects in memory. The first submission schedules a flush with
+`call_soon`, so writes of many steps share one `BEGIN IMMEDIATE ... COMMIT`. The flush first only
+tries the write lock on the loop thread (busy timeout 0: a commit in WAL mode without a checkpoint
+writes the WAL without syncing, so this is the cheap hot path and never waits); when another
+connection holds the lock, or a checkpoint is due, it hands the same writes to the store's writer
+thread (one dedicated thread, `run_in_executor`), which waits for the lock (up to the store's busy
+timeout), commits, and runs the checkpoint; the loop goes on meanwhile: HTTP, health checks and
+reads of cached state answer while another process holds the lock for seconds. One transaction is
+in flight at a time; writes submitted meanwhile wait in the queue and share the next one, so the
+hooks (and the answers to clients) of one commit run before those of a later one, and only after it.
+
+If the shared transaction fails, each write is retried in its own transaction (on the writer
+thread), so one bad write fails only its own future. When the store itself refuses writes (locked
+by another process past the busy timeout, disk full, read-only, I/O error), every write of the
+flush fails at once with `StoreUnavailable` (no one-by-one retry, which would wait out the lock
+once per write), each write's `failed` hook runs (steps put their target back and retry it later)
+and the commit is `degraded` until a flush succeeds again; while degraded every flush goes to the
+writer thread.
+
+Threads: the queue, the hooks, the futures and `degraded` belong to the loop thread; the writer
+thread runs only the writes and the store's transaction, while the loop waits for no result of it.
+A write must therefore read only what the loop no longer changes once it is submitted (steps hand
+over fresh objects). An after-commit hook that raises is logged and the others still run; its
+future still resolves (the store has the result).
 """
 
 from __future__ import annotations
@@ -19,12 +34,14 @@ import logging
 import sqlite3
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Protocol
 
 from .errors import StoreUnavailable
 from .messages import MessageRow
+from .store import WriteLockBusy
 
 log = logging.getLogger("funchost.dispatcher")
 
@@ -33,12 +50,17 @@ AfterCommit = Callable[[], None]
 Failed = Callable[[], None]
 
 
-class CommitStore(Protocol):
-    """The part of the store a group commit needs."""
+CHECKPOINT_EVERY = 500  # commits between two WAL checkpoints (on the writer thread)
 
-    def transaction(self) -> AbstractContextManager[None]: ...
+
+class CommitStore(Protocol):
+    """The part of the store a group commit needs (one thread at a time: the loop, or the writer thread)."""
+
+    def transaction(self, wait: bool = True) -> AbstractContextManager[None]: ...
 
     def add_messages(self, rows: list[MessageRow]) -> None: ...
+
+    def checkpoint(self) -> None: ...
 
 
 @dataclass
@@ -50,6 +72,18 @@ class _Commit:
     failed: Failed | None = None  # runs when the write was not committed
 
 
+@dataclass
+class _Outcome:
+    """What one flush (on the loop or the writer thread) reports: an error per write (None: committed), the
+    refusal that failed them all (None if the store accepted the transaction), the seconds it took, and
+    whether the WAL was checkpointed after it."""
+
+    errors: list[BaseException | None]
+    refusal: str | None
+    seconds: float
+    checkpointed: bool = False
+
+
 class GroupCommit:
     """Queues writes and commits them together; `on_commit(seconds)` is told of each flush and its duration."""
 
@@ -58,11 +92,14 @@ class GroupCommit:
         self._on_commit = on_commit
         self._queue: list[_Commit] = []
         self._scheduled = False
+        self._in_flight: asyncio.Future[_Outcome] | None = None
+        self._since_checkpoint = 0
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="funchost-store-writer")
         self.degraded: str | None = None  # why the store refuses writes, while it does
 
     def submit(self, write: Write | None, after: AfterCommit | None = None,
                rows: list[MessageRow] | None = None, failed: Failed | None = None) -> asyncio.Future[None]:
-        """Queue a write for this iteration's commit; the future resolves after it (and `after`) ran.
+        """Queue a write for the next commit; the future resolves after it (and `after`) ran.
 
         If the write is not committed the future fails (StoreUnavailable when the store refused it)
         and `failed` runs instead of `after`.
@@ -70,9 +107,9 @@ class GroupCommit:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[None] = loop.create_future()
         self._queue.append(_Commit(write, after, future, rows, failed))
-        if not self._scheduled:
+        if not self._scheduled and self._in_flight is None:
             self._scheduled = True
-            loop.call_soon(self.flush)
+            loop.call_soon(self._flush_soon)
         return future
 
     def queue(self, write: Write) -> None:
@@ -81,36 +118,131 @@ class GroupCommit:
 
     @property
     def pending(self) -> bool:
-        """True while writes wait for a flush."""
-        return bool(self._queue)
+        """True while writes wait for a flush or a commit is in flight."""
+        return bool(self._queue) or self._in_flight is not None
 
-    def flush(self) -> None:
-        """Commit every queued write in one transaction, then run the after-commit hooks in order."""
+    @property
+    def busy(self) -> bool:
+        """True while a commit is in flight on the writer thread (the write connection is the thread's)."""
+        return self._in_flight is not None
+
+    async def flush(self) -> None:
+        """Commit everything queued by now (shutdown): wait for the commit in flight, then for the rest."""
+        while self._queue or self._in_flight is not None:
+            if self._in_flight is None:
+                self._start()
+            in_flight = self._in_flight
+            if in_flight is not None:
+                await asyncio.wait([in_flight])
+
+    def close(self) -> None:
+        """Stop the writer thread (after the last flush); a later submit is a programming error."""
+        self._writer.shutdown(wait=True)
+
+    def _flush_soon(self) -> None:
         self._scheduled = False
-        commits, self._queue = self._queue, []
-        if not commits:
+        self._start()
+
+    def _start(self) -> None:
+        """Commit the queued writes: on the loop if the write lock is free at once, else on the writer thread.
+
+        Nothing happens while a commit is in flight (the writes wait for it).
+        """
+        if self._in_flight is not None or not self._queue:
             return
+        commits, self._queue = self._queue, []
+        if self.degraded is None and self._since_checkpoint < CHECKPOINT_EVERY:
+            outcome = self._try_now(commits)
+            if outcome is not None:
+                self._since_checkpoint += 1
+                self._settle_all(commits, outcome)
+                return
+        loop = asyncio.get_running_loop()
+        in_flight = loop.run_in_executor(self._writer, self._commit_waiting, commits)
+        self._in_flight = in_flight
+        in_flight.add_done_callback(lambda done: self._finished(commits, done))
+
+    def _try_now(self, commits: list[_Commit]) -> _Outcome | None:
+        """Loop thread: the writes in one transaction if the lock is free now; None to hand them over
+        (the lock is held, or a write failed: the writer thread commits them one by one)."""
         start = time.perf_counter()
         try:
-            with self._store.transaction():
-                for commit in commits:
-                    if commit.write is not None:
-                        commit.write()
-                self._store.add_messages([row for commit in commits if commit.rows for row in commit.rows])
-            outcomes: list[BaseException | None] = [None] * len(commits)
-            self._healthy()
+            self._transaction(commits, wait=False)
+        except WriteLockBusy:
+            return None
+        except Exception as exc:
+            reason = _refusal(exc)
+            if reason is None:
+                return None
+            return _Outcome([StoreUnavailable(reason)] * len(commits), reason, time.perf_counter() - start)
+        return _Outcome([None] * len(commits), None, time.perf_counter() - start)
+
+    def _transaction(self, commits: list[_Commit], wait: bool) -> None:
+        with self._store.transaction(wait):
+            for commit in commits:
+                if commit.write is not None:
+                    commit.write()
+            self._store.add_messages([row for commit in commits if commit.rows for row in commit.rows])
+
+    def _commit_waiting(self, commits: list[_Commit]) -> _Outcome:
+        """Writer thread: wait for the lock and run every write in one transaction, or each alone if that
+        one fails; then checkpoint the WAL (a failed checkpoint is logged and retried after more commits)."""
+        start = time.perf_counter()
+        try:
+            self._transaction(commits, wait=True)
+            outcome = _Outcome([None] * len(commits), None, 0.0)
         except Exception as exc:
             reason = _refusal(exc)
             if reason is not None:
-                self._degrade(reason, len(commits))
-                outcomes = [StoreUnavailable(reason)] * len(commits)
-            else:
-                log.exception("group commit of %d writes failed; committing them one by one", len(commits))
-                outcomes = [self._commit_alone(c) for c in commits]
+                return _Outcome([StoreUnavailable(reason)] * len(commits), reason, time.perf_counter() - start)
+            log.exception("group commit of %d writes failed; committing them one by one", len(commits))
+            outcome = _Outcome([self._commit_alone(c) for c in commits], None, 0.0)
+        outcome.seconds = time.perf_counter() - start
+        try:
+            self._store.checkpoint()
+            outcome.checkpointed = True
+        except Exception as exc:
+            log.warning("checkpoint of the store failed (retried later): %s", exc)
+        return outcome
+
+    def _commit_alone(self, commit: _Commit) -> BaseException | None:
+        """Writer thread: one write in its own transaction; its error, or None once committed."""
+        try:
+            with self._store.transaction():
+                if commit.write is not None:
+                    commit.write()
+                if commit.rows:
+                    self._store.add_messages(commit.rows)
+            return None
+        except Exception as exc:
+            return exc
+
+    def _finished(self, commits: list[_Commit], done: asyncio.Future[_Outcome]) -> None:
+        """Loop thread, once the writer is done: settle its writes, then start the next commit."""
+        self._in_flight = None
+        try:
+            outcome = done.result()
+        except BaseException as exc:  # the writer itself broke (not a store error): nothing is known committed
+            log.error("the store writer failed on %d writes: %r", len(commits), exc)
+            outcome = _Outcome([exc] * len(commits), None, 0.0)
+        if outcome.checkpointed:
+            self._since_checkpoint = 0
+        self._settle_all(commits, outcome)
+
+    def _settle_all(self, commits: list[_Commit], outcome: _Outcome) -> None:
+        """Loop thread: note the store's health, settle each write in order, schedule what queued meanwhile."""
+        if outcome.refusal is not None:
+            self._degrade(outcome.refusal, len(commits))
+        elif any(error is None for error in outcome.errors):
+            self._healthy()
         if self._on_commit is not None:
-            self._on_commit(time.perf_counter() - start)
-        for commit, error in zip(commits, outcomes, strict=True):
+            self._on_commit(outcome.seconds)
+        for commit, error in zip(commits, outcome.errors, strict=True):
             _settle(commit, error)
+        if self._queue and not self._scheduled and self._in_flight is None:
+            # call_soon, not now: the steps these hooks made ready run first and join the next commit.
+            self._scheduled = True
+            asyncio.get_running_loop().call_soon(self._flush_soon)
 
     def _degrade(self, reason: str, writes: int) -> None:
         if self.degraded is None:
@@ -122,17 +254,6 @@ class GroupCommit:
         if self.degraded is not None:
             log.warning("the store accepts writes again (it refused them: %s)", self.degraded)
         self.degraded = None
-
-    def _commit_alone(self, commit: _Commit) -> BaseException | None:
-        try:
-            with self._store.transaction():
-                if commit.write is not None:
-                    commit.write()
-                if commit.rows:
-                    self._store.add_messages(commit.rows)
-            return None
-        except Exception as exc:
-            return exc
 
 
 def _refusal(exc: BaseException) -> str | None:

@@ -9,16 +9,22 @@ expected occurrence is recomputed from `LastUpdated` with the new schedule first
 
 Monitoring is on when the binding says `useMonitor: true`, off when it says false, and when it does
 not say, on for schedules that recur at most once a minute (Azure's default).
-The status is read and written on the event-loop thread that owns the store.
+The status is read on the event-loop thread (the store's read connection) and written through the
+dispatcher's group commit.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any, Protocol
 
 from .store import Store, TimerStatusRow
+
+log = logging.getLogger("funchost.timers")
 
 # What Azure shows as `Last` before the first run: .NET's DateTime.MinValue.
 NEVER = "0001-01-01T00:00:00+00:00"
@@ -46,10 +52,16 @@ class ScheduleMonitor(Protocol):
 
 
 class StoreScheduleMonitor:
-    """The schedule status in the host's SQLite store (table `timer_status`); loop thread only."""
+    """The schedule status in the host's SQLite store (table `timer_status`); loop thread only.
 
-    def __init__(self, store: Store) -> None:
+    Reads use the store's read connection; a save goes through `submit` (the dispatcher's group
+    commit, on the store's writer thread) and is not waited for: a refused save is logged, and the
+    next run saves again.
+    """
+
+    def __init__(self, store: Store, submit: Callable[[Callable[[], None]], asyncio.Future[None]]) -> None:
         self._store = store
+        self._submit = submit
 
     def load(self, name: str) -> ScheduleStatus | None:
         row = self._store.get_timer_status(name.lower())
@@ -61,8 +73,14 @@ class StoreScheduleMonitor:
     def save(self, name: str, status: ScheduleStatus) -> None:
         row = TimerStatusRow(name.lower(), status.last.timestamp() if status.last else None,
                              status.next.timestamp(), status.last_updated.timestamp())
-        with self._store.transaction():
-            self._store.put_timer_status(row)
+        store = self._store
+        self._submit(lambda: store.put_timer_status(row)).add_done_callback(
+            lambda done: _log_refused_save(name, done))
+
+
+def _log_refused_save(name: str, done: asyncio.Future[None]) -> None:
+    if not done.cancelled() and done.exception() is not None:
+        log.warning("the schedule status of timer %s was not saved: %s", name, done.exception())
 
 
 def _moment(epoch: float) -> datetime:

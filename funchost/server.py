@@ -70,7 +70,8 @@ class Host:
         self.management = ManagementApi(self.dispatcher, self.functions.task_hub, self.system_key)
         self.invoker = HttpInvoker(str(config.script_root), self._client_binding)
         self.timers = TimerRunner(self.functions.timers, self._local_client_binding, self.invoker.run_sync,
-                                  self.invoker.context, StoreScheduleMonitor(self.store), time_zone(config.time_zone))
+                                  self.invoker.context, StoreScheduleMonitor(self.store, self.dispatcher.submit_write),
+                                  time_zone(config.time_zone))
         self._runner: JsonErrorRunner | None = None
         self._site: web.TCPSite | None = None
         self.port = config.port
@@ -136,7 +137,7 @@ class Host:
         return app
 
     async def _host_status(self, request: web.Request) -> web.Response:
-        degraded = await self.dispatcher.store_degraded()
+        degraded = self.dispatcher.store_degraded()
         store: dict[str, object] = {"status": "degraded" if degraded else "ok", "deadLetters": self.store.dead_letters}
         if degraded:
             store["reason"] = f"the store refuses writes: {degraded}; work waiting on it is retried"

@@ -1,10 +1,19 @@
 """The SQLite store: every SQL statement and the schema live here.
 
-One connection, owned by the event-loop thread (the dispatcher). WAL mode with
-`synchronous=NORMAL`: a committed transaction survives a crash of the process (`kill -9`);
-the last transactions before a power cut may be lost, as with any WAL database at this level.
-Writes go through `transaction()`, which takes the write lock with `BEGIN IMMEDIATE` and rolls
-back on any error.
+Two connections. The write connection runs every transaction, one at a time (see group_commit):
+the loop thread only tries the write lock (`transaction(wait=False)`, busy timeout 0) and hands the
+transaction to the group commit's writer thread when another connection holds it; the writer thread
+waits up to BUSY_TIMEOUT_MS for it, then the commit fails (503 + Retry-After, the work is retried).
+Automatic checkpoints are off (they would sync the disk inside any commit, on the loop too);
+the writer thread runs `checkpoint()` every few hundred commits. The read connection (`query_only`)
+serves the loop thread's reads (`get_instance`, `query_instances`, `get_entity`, `list_entities`,
+`get_timer_status`): in WAL mode a reader takes no lock a writer holds, so these answer while
+another process holds the write lock, and they see committed data only. Start-up (recovery,
+migrations, quarantine) uses the write connection on the loop thread, before any of that runs.
+WAL mode with `synchronous=NORMAL`: a committed transaction survives a crash of the process
+(`kill -9`); the last transactions before a power cut may be lost, as with any WAL database at
+this level. Writes go through `transaction()`, which takes the write lock with `BEGIN IMMEDIATE`
+and rolls back on any error.
 
 Integrity at start: opening probes a write (a read-only file otherwise opens and every later write
 fails), and migrates older schema versions forward. The start-up reads (`active_instances`,
@@ -31,7 +40,8 @@ from .model import Instance, ParentRef, ReplayMeta, encode_history
 log = logging.getLogger("funchost")
 
 SCHEMA_VERSION = 2
-BUSY_TIMEOUT_MS = 200
+BUSY_TIMEOUT_MS = 5000
+READ_BUSY_TIMEOUT_MS = 1000
 
 _DEAD_LETTERS = """
 CREATE TABLE IF NOT EXISTS dead_letters (
@@ -102,6 +112,10 @@ CREATE INDEX IF NOT EXISTS entities_by_name ON entities (name, key);
 """ + _DEAD_LETTERS + _TIMER_STATUS
 
 
+class WriteLockBusy(Exception):
+    """Another connection holds the write lock (raised only by a non-waiting `transaction(wait=False)`)."""
+
+
 @dataclass(frozen=True)
 class InstanceRow:
     instance: Instance
@@ -140,7 +154,8 @@ class InstanceQuery:
 
 
 class Store:
-    """Owns the SQLite connection; not thread-safe by design (one owner: the loop thread)."""
+    """Owns the SQLite connections: writes and start-up reads on one (used by one thread at a time: the
+    loop, or the writer thread while the loop waits for it), the loop thread's reads on the other."""
 
     def __init__(self, path: Path | str) -> None:
         self.path = str(path)
@@ -156,14 +171,23 @@ class Store:
         except StoreOpenError:
             self._db.close()
             raise
+        try:
+            self._reader = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            self._reader.execute(f"PRAGMA busy_timeout={READ_BUSY_TIMEOUT_MS}")
+            self._reader.execute("PRAGMA query_only=1")
+        except sqlite3.Error as exc:
+            self._db.close()
+            raise StoreOpenError(self.path, _open_reason(exc)) from None
         self._in_tx = False
 
     def _open(self) -> None:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
-        # Short: the loop thread waits this long at most for another process's write lock; a refused
-        # commit is retried (see group_commit) instead of freezing the host.
+        # How long the writer thread waits for another process's write lock (the loop goes on meanwhile;
+        # its own attempts use 0, see _begin); past it the commit is refused, answered 503 and retried.
         self._db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        self._busy_ms = BUSY_TIMEOUT_MS
+        self._db.execute("PRAGMA wal_autocheckpoint=0")  # see checkpoint()
         self._db.execute("PRAGMA cache_size=-32000")
         row = self._db.execute("SELECT name FROM sqlite_master WHERE name = 'schema_version'").fetchone()
         version = self._db.execute("SELECT version FROM schema_version").fetchone() if row else None
@@ -203,14 +227,19 @@ class Store:
             self._db.execute("ROLLBACK")
 
     def close(self) -> None:
+        self._reader.close()
         self._db.close()
 
     @contextmanager
-    def transaction(self) -> Iterator[None]:
-        """One write transaction: `BEGIN IMMEDIATE`, commit on success, roll back on any error."""
+    def transaction(self, wait: bool = True) -> Iterator[None]:
+        """One write transaction: `BEGIN IMMEDIATE`, commit on success, roll back on any error.
+
+        `wait` False only tries the write lock: WriteLockBusy, before anything ran, if another
+        connection holds it (the loop thread's non-waiting attempt; see group_commit).
+        """
         if self._in_tx:
             raise RuntimeError("nested transaction")
-        self._db.execute("BEGIN IMMEDIATE")
+        self._begin(wait)
         self._in_tx = True
         try:
             yield
@@ -226,6 +255,23 @@ class Store:
             raise
         finally:
             self._in_tx = False
+
+    def _begin(self, wait: bool) -> None:
+        busy_ms = BUSY_TIMEOUT_MS if wait else 0
+        if busy_ms != self._busy_ms:
+            self._db.execute(f"PRAGMA busy_timeout={busy_ms}")
+            self._busy_ms = busy_ms
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            if not wait and exc.sqlite_errorcode == sqlite3.SQLITE_BUSY:
+                raise WriteLockBusy() from None
+            raise
+
+    def checkpoint(self) -> None:
+        """Copy the WAL into the database (PASSIVE: never waits for readers); the group commit runs it on
+        the writer thread, since automatic checkpoints (which sync the disk) would run in any commit."""
+        self._db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
 
     # -- messages -------------------------------------------------------------------------------
     def max_seq(self) -> int:
@@ -264,7 +310,7 @@ class Store:
         return messages
 
     def count_messages(self) -> int:
-        return int(self._db.execute("SELECT COUNT(*) FROM messages").fetchone()[0])
+        return int(self._reader.execute("SELECT COUNT(*) FROM messages").fetchone()[0])
 
     # -- activities -----------------------------------------------------------------------------
     def add_activities(self, rows: list[StoredActivity]) -> None:
@@ -295,7 +341,7 @@ class Store:
              encode_history(inst), inst.meta.to_json()))
 
     def get_instance(self, instance_id: str) -> InstanceRow | None:
-        row = self._db.execute(
+        row = self._reader.execute(
             "SELECT instance_id, name, execution_id, status, input, output, custom_status, created, updated, "
             "parent, history, meta FROM instances WHERE instance_id = ?", (instance_id,)).fetchone()
         return _instance_row(row) if row else None
@@ -354,7 +400,7 @@ class Store:
         if q.top:
             sql += " LIMIT ?"
             args.append(q.top)
-        return [_instance_row(r) for r in self._db.execute(sql, args)]
+        return [_instance_row(r) for r in self._reader.execute(sql, args).fetchall()]
 
     def delete_instances(self, q: InstanceQuery) -> list[str]:
         where, args = _instance_filter(q)
@@ -371,8 +417,11 @@ class Store:
         return cur.rowcount > 0
 
     # -- entities -------------------------------------------------------------------------------
-    def get_entity(self, entity_id: str) -> EntityRow | None:
-        row = self._db.execute(
+    def get_entity(self, entity_id: str, on_writer: bool = False) -> EntityRow | None:
+        """The committed row of an entity. `on_writer` reads on the write connection instead, whose cache
+        is warm (the read connection's is dropped after every commit): only on the loop thread while no
+        commit is in flight on the writer thread."""
+        row = (self._db if on_writer else self._reader).execute(
             "SELECT entity_id, name, key, state, last_op FROM entities WHERE entity_id = ?", (entity_id,)
         ).fetchone()
         return EntityRow(*row) if row else None
@@ -408,11 +457,11 @@ class Store:
         if top:
             sql += " LIMIT ?"
             args.append(top)
-        return [EntityRow(*r) for r in self._db.execute(sql, args)]
+        return [EntityRow(*r) for r in self._reader.execute(sql, args).fetchall()]
 
     # -- timer schedule status (use_monitor) ----------------------------------------------------
     def get_timer_status(self, name: str) -> TimerStatusRow | None:
-        row = self._db.execute("SELECT name, last, next, last_updated FROM timer_status WHERE name = ?",
+        row = self._reader.execute("SELECT name, last, next, last_updated FROM timer_status WHERE name = ?",
                                (name,)).fetchone()
         return TimerStatusRow(*row) if row else None
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -72,6 +73,29 @@ async def test_queue_waits_for_an_explicit_flush(tmp_path: Path) -> None:
     commits.queue(lambda: store.add_messages([Message.for_entity(9, "@counter@k", {"op": "add"}).row()]))
     await asyncio.sleep(0)
     assert rows(store) == [] and commits.pending
-    commits.flush()
+    await commits.flush()
     assert rows(store) == [(9, "@counter@k")] and not commits.pending
+    store.close()
+
+
+async def test_a_held_write_lock_moves_the_commit_to_the_writer_thread_and_the_loop_goes_on(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.sqlite3")
+    commits = GroupCommit(store)
+    holder = sqlite3.connect(tmp_path / "s.sqlite3", isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another process's view: the write lock is taken
+    applied: list[str] = []
+    done = commits.submit(None, lambda: applied.append("after"),
+                          [Message.for_entity(1, "@counter@k", {"op": "add"}).row()])
+    for _ in range(3):
+        await asyncio.sleep(0)  # the loop turns: the flush found the lock held and handed the commit over
+    assert commits.busy and not done.done() and applied == []
+    later = commits.submit(None, lambda: applied.append("later"),
+                           [Message.for_entity(2, "@counter@k", {"op": "add"}).row()])
+    holder.execute("ROLLBACK")
+    holder.close()
+    await asyncio.gather(done, later)
+    assert applied == ["after", "later"] and rows(store) == [(1, "@counter@k"), (2, "@counter@k")]
+    assert not commits.pending
+    await commits.flush()
+    commits.close()
     store.close()

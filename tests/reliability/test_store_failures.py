@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import subprocess
+import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -18,7 +21,7 @@ from funchost.group_commit import GroupCommit
 from funchost.messages import MessageRow
 from funchost.store import Store
 from tests.conftest import CONFORMANCE_APP
-from tests.hostproc import ROOT, HostProcess
+from tests.hostproc import ROOT, HostProcess, Reply
 
 API = "/runtime/webhooks/durabletask"
 
@@ -84,6 +87,51 @@ def test_a_step_whose_commit_failed_is_retried_after_the_lock(tmp_path: Path,
     assert "the store refuses writes" in log and "accepts writes again" in log and "Traceback" not in log
 
 
+_HOLDER = """
+import sqlite3, sys, time
+db = sqlite3.connect(sys.argv[1], isolation_level=None)
+db.execute("BEGIN IMMEDIATE")
+print("held", flush=True)
+time.sleep(float(sys.argv[3]))
+open(sys.argv[2], "w").close()  # before the release: while this file is absent, the lock is held
+db.execute("ROLLBACK")
+"""
+
+
+def test_status_and_cached_reads_answer_while_another_process_holds_the_lock(
+        tmp_path: Path, new_host: Callable[..., HostProcess]) -> None:
+    host = new_host(CONFORMANCE_APP, tmp_path / "data").start()
+    assert host.request("POST", f"{API}/entities/Counter/c?op=add", body=2).status == 202
+    _until(lambda: host.request("GET", f"{API}/entities/Counter/c").json() == 2, "the counter reached 2")
+    releasing = tmp_path / "releasing"
+    holder = subprocess.Popen([sys.executable, "-c", _HOLDER, str(tmp_path / "data" / "durable.sqlite3"),
+                               str(releasing), "8"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        refused = host.request("POST", f"{API}/entities/Counter/c?op=add", body=5)  # waits out the busy timeout
+        assert refused.status == 503 and int(refused.headers["Retry-After"]) > 0, refused.body[:300]
+        assert not releasing.exists(), "the write was refused only once the lock was gone"
+        waiting: list[Reply] = []
+        writer = threading.Thread(target=lambda: waiting.append(
+            host.request("POST", f"{API}/entities/Counter/c?op=add", body=5)))
+        writer.start()  # this one waits for the lock on the host's writer thread while the loop answers:
+        status = host.request("GET", "/admin/host/status")
+        assert not releasing.exists(), "the health check waited for the lock"
+        assert status.status == 200 and status.json()["state"] == "Degraded", status.body[:300]
+        read = host.request("GET", f"{API}/entities/Counter/c")
+        assert not releasing.exists(), "the read of a cached state waited for the lock"
+        assert read.status == 200 and read.json() == 2
+        writer.join()
+        assert holder.wait(timeout=30) == 0
+    finally:
+        holder.kill()
+        holder.wait()
+    assert waiting[0].status == 202, waiting[0].body[:300]  # it got the lock once released, without a restart
+    assert host.request("POST", f"{API}/entities/Counter/c?op=add", body=5).status == 202
+    _until(lambda: host.request("GET", f"{API}/entities/Counter/c").json() == 12, "the counter reached 12")
+    _until(lambda: host.request("GET", "/admin/host/status").json()["state"] == "Running", "the store recovered")
+
+
 class RefusingStore:
     """A real Store whose transactions the disk refuses while `full` is set (as SQLITE_FULL does)."""
 
@@ -91,13 +139,16 @@ class RefusingStore:
         self.store = store
         self.full = True
 
-    def transaction(self) -> AbstractContextManager[None]:
+    def transaction(self, wait: bool = True) -> AbstractContextManager[None]:
         if self.full:
             raise sqlite3.OperationalError("database or disk is full")
-        return self.store.transaction()
+        return self.store.transaction(wait)
 
     def add_messages(self, rows: list[MessageRow]) -> None:
         self.store.add_messages(rows)
+
+    def checkpoint(self) -> None:
+        self.store.checkpoint()
 
 
 def test_a_refused_commit_fails_every_write_in_it_and_keeps_nothing(tmp_path: Path) -> None:
