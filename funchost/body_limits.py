@@ -7,8 +7,9 @@ caller makes the host buffer anything it would refuse), picks the limit for the 
 management API and the rest (Azure's 100 MB). A `Content-Length` over the limit is answered 413
 before one byte of the body is read; a chunked or compressed body is read in chunks and refused
 as soon as its *decompressed* size passes the limit, so a gzip bomb never inflates past it. A body
-that does not arrive within `body_timeout_s` gets 408. Both close the connection, so the rest of
-the body is never read. Owned by the host's event loop.
+that does not arrive within `body_timeout_s` gets 408, one whose chunk framing breaks 400. All close
+the connection, so the rest of the body is never kept (aiohttp still reads and drops it for up to 10 s,
+its lingering close, before closing). Owned by the host's event loop.
 """
 
 from __future__ import annotations
@@ -18,15 +19,18 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
+from .protocol_errors import describe
 from .rejections import rejected
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def _refusal(status: int, error: str, details: str) -> web.Response:
-    """A JSON refusal that closes the connection (the unread rest of the body is dropped, not drained)."""
-    response = web.json_response({"error": error, "details": details}, status=status)
+    """A JSON refusal that closes the connection (the unread rest of the body is dropped, never kept)."""
+    document = {"error": error, "details": [{"field": "(body)", "message": details}]}  # the app's ErrorDocument
+    response = web.json_response(document, status=status)
     response.force_close()
     return response
 
@@ -65,6 +69,12 @@ class BodyLimits:
             rejected("refused a body over %d bytes (decompressed) for %s", limit, request.path[:200])
             return _refusal(413, "request body too large",
                             f"the body (decompressed) passes the limit for this route, {limit} bytes")
+        except HttpProcessingError as exc:  # broken chunk framing, failed by protocol_errors' handler
+            # Not logged here: aiohttp answers (and logs, as one line) its queued copy of this error next.
+            return _refusal(400, "malformed request", describe(exc))
+        except ConnectionResetError:  # the caller left before its body arrived: nobody to answer
+            rejected("a caller closed the connection before its body arrived for %s", request.path[:200])
+            return _refusal(400, "request body incomplete", "the connection closed before the body arrived")
         except TimeoutError:
             rejected("refused a body that took over %.0f s to arrive for %s", self.body_timeout_s,
                         request.path[:200])

@@ -1,8 +1,9 @@
 """aiohttp's own rejections of malformed requests (bad request line, URL, header, chunk framing) as JSON.
 
 These never reach the app or its middlewares: aiohttp answers them from its request handler with a plain
-text body and logs an ERROR traceback. `JsonErrorRunner` serves with a handler that answers
-`{error, details}` instead, and `OneLineProtocolErrors` makes the log record one rate-limited WARNING line.
+text body and logs an ERROR traceback. `JsonErrorRunner` serves with a handler that answers the app's
+error document `{error, details: [{field, message}]}` instead, and `OneLineProtocolErrors` makes the
+log record one rate-limited WARNING line.
 Neither the answer nor the log repeats the offending bytes (they may carry a key).
 """
 
@@ -47,6 +48,22 @@ def describe(exc: BaseException | None) -> str:
 class _JsonErrorHandler(RequestHandler):
     """aiohttp's request handler with its error page as `{error, details}` JSON."""
 
+    def data_received(self, data: bytes) -> None:
+        """As aiohttp's, but broken framing in a body a handler is reading fails that read at once.
+
+        aiohttp queues the parse error as a message of its own, answered after the current handler
+        returns, while that handler's read waits for body bytes that never come: a chunk size of `zz`
+        sent after the head held the request until the body timeout. Runs on the event loop.
+        """
+        queued = len(self._messages)
+        super().data_received(data)
+        request = self._current_request
+        if request is None or len(self._messages) <= queued:
+            return
+        error = getattr(self._messages[-1][0], "exc", None)  # aiohttp's _ErrInfo for a parse error
+        if isinstance(error, HttpProcessingError):
+            request._cancel(error)  # aiohttp's own way of failing the request's pending body read
+
     def handle_error(self, request: BaseRequest, status: int = 500, exc: BaseException | None = None,
                      message: str | None = None) -> web.StreamResponse:
         plain = super().handle_error(request, status, exc, message)  # logs (one line, see the filter)
@@ -54,7 +71,9 @@ class _JsonErrorHandler(RequestHandler):
             error, details = "malformed request" if plain.status == 400 else str(plain.reason), describe(exc)
         else:  # a host bug escaped a handler: the log has the traceback
             error, details = "internal error", "the host failed while answering this request; see its log"
-        response = web.json_response({"error": error, "details": details}, status=plain.status)
+        # The app's error document (routes/openapi.json ErrorDocument): details is a list of {field, message}.
+        response = web.json_response({"error": error, "details": [{"field": "(request)", "message": details}]},
+                                     status=plain.status)
         response.force_close()
         return response
 

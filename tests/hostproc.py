@@ -11,6 +11,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -112,3 +113,22 @@ class HostProcess:
                     return last
             time.sleep(0.02)
         raise AssertionError(f"instance {instance_id} did not reach {statuses}: {last}")
+
+    def wait_entity(self, entity: str, expected: Any = None, until: Callable[[Any], bool] | None = None,
+                    timeout: float = 20.0, headers: dict[str, str] | None = None) -> Any:
+        """The state of `entity` ("Name/key") once it equals `expected`, or once `until(state)` holds.
+
+        Signalled operations are applied after their 202, so a test reads the state until it arrives;
+        an entity that does not exist yet reads as None. AssertionError names the last state read.
+        """
+        done = until if until is not None else (lambda state: state == expected)
+        deadline = time.monotonic() + timeout
+        state: Any = None
+        while time.monotonic() < deadline:
+            reply = self.request("GET", f"/runtime/webhooks/durabletask/entities/{entity}", headers=headers)
+            state = reply.json() if reply.status == 200 else None
+            if done(state):
+                return state
+            time.sleep(0.02)
+        wanted = "the awaited condition" if until is not None else repr(expected)
+        raise AssertionError(f"entity {entity} did not reach {wanted} in {timeout:g} s; last state {state!r}")

@@ -10,6 +10,9 @@ per mode: positive (valid per the document) and negative (invalid per the docume
   than the app; for the player routes, whose validation the document states in full, valid requests
   are accepted (`positive_data_acceptance`): it is not stricter either.
 
+Bad input no HTTP client sends (deep JSON, huge integers, bad framing, bombs, bad request lines) goes to
+the same operations over raw sockets in test_fuzz_hostile.py.
+
 Hypothesis runs derandomized without shrinking, so each run sends the same requests and stays bounded.
 Agent task budgets are capped at 200 ms so the tasks that valid requests start do not keep the
 shared cores busy (a capped request is still a valid one).
@@ -17,14 +20,14 @@ shared cores busy (a capped request is still a valid one).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.api.spec import check_error_document, load_spec, operations
+from tests.api.fuzz_checks import error_body_is_json
+from tests.api.spec import load_spec, operations
 from tests.hostproc import ROOT, HostProcess
 
 schemathesis = pytest.importorskip("schemathesis")
@@ -44,18 +47,6 @@ MAX_BUDGET_MS = 200
 FUZZ_SETTINGS = settings(max_examples=MAX_EXAMPLES, deadline=None, derandomize=True, database=None,
                          phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck),
                          print_blob=False)
-
-
-def error_body_is_json(ctx: Any, response: Any, case: Any) -> bool | None:
-    """A 4xx/5xx answer is the one error document (schema ErrorDocument), whatever the route."""
-    if response.status_code < 400:
-        return None
-    media_type = response.headers.get("content-type", [""])[0].split(";")[0].strip()
-    assert media_type == "application/json", (
-        f"{case.method} {case.formatted_path} answered {response.status_code} with {media_type!r}: "
-        f"{response.content[:200]!r}")
-    check_error_document(json.loads(response.content))
-    return True
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -24,19 +23,6 @@ def _second_host(data: Path) -> subprocess.CompletedProcess[str]:
          "--data", str(data)], capture_output=True, text=True, timeout=30, env=env, cwd=str(ROOT))
 
 
-def _entity_state(host: HostProcess, path: str, expected: int, timeout: float = 20.0) -> object:
-    """The entity's state once it equals `expected` (operations are applied after their 202), or the last read."""
-    deadline = time.monotonic() + timeout
-    state: object = None
-    while time.monotonic() < deadline:
-        reply = host.request("GET", f"/runtime/webhooks/durabletask/entities/{path}")
-        state = reply.json() if reply.status == 200 else None
-        if state == expected:
-            break
-        time.sleep(0.05)
-    return state
-
-
 def test_second_host_on_the_same_folder_is_refused_and_writes_nothing(tmp_path: Path) -> None:
     first = HostProcess(APP, tmp_path).start()
     try:
@@ -49,7 +35,7 @@ def test_second_host_on_the_same_folder_is_refused_and_writes_nothing(tmp_path: 
                          f"(pid {first.proc.pid if first.proc else 0}, port {first.port}); "
                          "stop that host or pass another --data folder"]
         # The first host still serves, and its state is intact.
-        assert _entity_state(first, "Counter/ana", 1) == 1
+        assert first.wait_entity("Counter/ana", 1) == 1
     finally:
         assert first.stop() == 0
 
@@ -60,7 +46,7 @@ def test_lock_is_released_by_kill_9(tmp_path: Path) -> None:
     first.kill9()
     second = HostProcess(APP, tmp_path).start()
     try:
-        assert _entity_state(second, "Counter/bo", 5) == 5
+        assert second.wait_entity("Counter/bo", 5) == 5
     finally:
         assert second.stop() == 0
 

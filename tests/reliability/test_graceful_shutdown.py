@@ -106,14 +106,7 @@ def test_sigterm_stops_cleanly_and_loses_nothing_acknowledged(tmp_path: Path,
     for instance_id in started:
         status = host.wait_status(instance_id, timeout=30)
         assert status["runtimeStatus"] == "Completed" and status["output"] == 6, status
-    deadline = time.monotonic() + 20
-    total = None
-    while time.monotonic() < deadline:
-        reply = host.request("GET", f"{API}/entities/Counter/total")
-        total = reply.json() if reply.status == 200 else None
-        if total is not None and total >= len(acked_adds):
-            break
-        time.sleep(0.05)
+    total = host.wait_entity("Counter/total", until=lambda state: state is not None and state >= len(acked_adds))
     assert total is not None and len(acked_adds) <= total <= len(acked_adds) + len(ambiguous_adds), (
         total, len(acked_adds), len(ambiguous_adds))
     # Starts cut by the shutdown may or may not exist; those that do run to completion too.

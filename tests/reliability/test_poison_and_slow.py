@@ -3,7 +3,6 @@ raises on replay, each fails only itself while everything around it keeps comple
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -33,18 +32,6 @@ def start(host: HostProcess, name: str, payload: Any, instance_id: str | None = 
     return str(reply.json()["id"])
 
 
-def read_entity(host: HostProcess, key: str, expected: int, timeout: float = 15.0) -> Any:
-    deadline = time.monotonic() + timeout
-    value = None
-    while time.monotonic() < deadline:
-        reply = host.request("GET", f"{API}/entities/Tally/{key}")
-        value = reply.json() if reply.status == 200 else None
-        if value == expected:
-            break
-        time.sleep(0.02)
-    return value
-
-
 def test_a_poisoned_entity_operation_fails_only_itself(host: HostProcess) -> None:
     batch = start(host, "poison_batch", {"key": "a"})
     for i in range(20):  # another entity, signalled over HTTP meanwhile, good and poisoned alike
@@ -53,8 +40,8 @@ def test_a_poisoned_entity_operation_fails_only_itself(host: HostProcess) -> Non
     assert status["runtimeStatus"] == "Completed", status
     assert status["output"]["value"] == 5  # the five adds of the same batch all applied
     assert "poisoned operation on Tally@a" in status["output"]["error"]
-    assert read_entity(host, "b", 20) == 20
-    assert read_entity(host, "a", 5) == 5
+    assert host.wait_entity("Tally/b", 20) == 20
+    assert host.wait_entity("Tally/a", 5) == 5
 
 
 def test_an_activity_that_hangs_past_its_timeout_fails_only_its_orchestration(host: HostProcess,

@@ -52,7 +52,7 @@ def test_a_held_write_lock_degrades_then_everything_resumes(tmp_path: Path,
     host = new_host(CONFORMANCE_APP, tmp_path / "data").start()
     assert host.request("POST", f"{API}/orchestrators/wait_event/waiting").status == 202
     assert host.request("POST", f"{API}/entities/Counter/c?op=add", body=2).status == 202
-    _until(lambda: host.request("GET", f"{API}/entities/Counter/c").json() == 2, "the counter reached 2")
+    host.wait_entity("Counter/c", 2, timeout=30)
     with write_lock(tmp_path / "data" / "durable.sqlite3"):
         refused = host.request("POST", f"{API}/orchestrators/sequence/refused", body=["x"])
         assert refused.status == 503, refused.body[:300]
@@ -67,7 +67,7 @@ def test_a_held_write_lock_degrades_then_everything_resumes(tmp_path: Path,
     assert host.request("POST", f"{API}/instances/waiting/raiseEvent/go", body="went").status == 202
     assert host.wait_status("waiting")["output"] == "went"
     assert host.request("POST", f"{API}/entities/Counter/c?op=add", body=5).status == 202
-    _until(lambda: host.request("GET", f"{API}/entities/Counter/c").json() == 7, "the counter reached 7")
+    host.wait_entity("Counter/c", 7, timeout=30)
     assert host.request("GET", f"{API}/instances/refused").status == 404  # the refused start kept nothing
     assert host.request("POST", f"{API}/orchestrators/sequence/after", body=["y"]).status == 202
     assert host.wait_status("after")["output"] == ["Hello y!"]
