@@ -151,10 +151,14 @@ async def players_session_events(req: func.HttpRequest,
     except ValidationError as exc:
         return invalid(exc)
     telemetry.tag_span({"ga.player_id": player_id})
-    seen = sse.last_event_id(req)
-    if seen not in ("", RESET_ID) and not _SEEN.match(seen):
+    # Both places are checked (the header wins when both are sent, but a malformed value is never ignored).
+    bad = [name for name, value in (("Last-Event-ID", req.headers.get("Last-Event-ID")),
+                                    ("lastEventId", req.params.get("lastEventId")))
+           if value not in (None, "", RESET_ID) and not _SEEN.match(value)]
+    if bad:
         return error_response(400, "invalid Last-Event-ID", [field_error(
-            "Last-Event-ID", "must be an id this stream sent: <sessionStartedAtMs>-<seq> or reset")])
+            name, "must be an id this stream sent: <sessionStartedAtMs>-<seq> or reset") for name in bad])
+    seen = sse.last_event_id(req)
     with LIMIT.hold(player_id) as admitted:
         if not admitted:
             return _too_many(player_id)
