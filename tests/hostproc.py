@@ -25,6 +25,32 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def wait_until(check: Callable[[], Any], what: str, timeout: float = 30.0, interval: float = 0.05) -> Any:
+    """The first truthy value of `check()`, polled every `interval` s; AssertionError naming `what` after
+    `timeout` s. For conditions no `HostProcess.wait_*` helper covers (a Prometheus alert, a page element)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+
+
+def raw_exchange(port: int, request: bytes, timeout: float = 30.0) -> tuple[int, dict[str, str], bytes]:
+    """Send `request` as raw bytes to the loopback port and read until the host closes: (status, headers with
+    lower-case names, body). For requests no HTTP client sends (bad request lines, broken framing)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+        sock.sendall(request)
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = dict(line.split(": ", 1) for line in lines[1:] if ": " in line)
+    return int(lines[0].split(" ")[1]), {k.lower(): v for k, v in headers.items()}, body
+
+
 @dataclass
 class Reply:
     status: int

@@ -8,14 +8,13 @@ orchestration has every kind of timeline step. Screenshots go to tests/monitor/a
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
 import pytest
 
-from tests.hostproc import ROOT, HostProcess
+from tests.hostproc import ROOT, HostProcess, wait_until
 from tests.monitor.conftest import NOTES_APP, llm_env, screenshot, start_held_task
 
 ADMIN_KEY = "monitor-test-admin-key"
@@ -54,14 +53,6 @@ def api_status(host: HostProcess, instance_id: str, history: bool = False) -> di
     return dict(reply.json())
 
 
-def wait_until(check: Any, what: str, timeout: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def open_with_key(page: Any, host: HostProcess, fragment: str) -> None:

@@ -5,6 +5,7 @@ AgentTaskQueuedTooLong while the task waits and resolves it once the task got it
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,7 +14,7 @@ from typing import Any
 import pytest
 
 from dashboards.alert_rules import Thresholds, render
-from tests.hostproc import ROOT, HostProcess
+from tests.hostproc import ROOT, HostProcess, wait_until
 from tests.observability.exposition import Exposition
 from tests.observability.fake_llm import HOLD_MARKER, FakeLlm
 from tests.observability.promserver import PrometheusProcess, prometheus_binary
@@ -48,14 +49,7 @@ def _firing(prometheus: PrometheusProcess) -> list[dict[str, Any]]:
     return [a for a in prometheus.alerts(ALERT) if a["state"] == "firing"]
 
 
-def _until(check: Any, what: str, timeout: float = 40.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.25)
-    raise AssertionError(f"{what} within {timeout} s")
+_until = functools.partial(wait_until, timeout=40.0, interval=0.25)  # alerts and state settle slowly
 
 
 def _start(host: HostProcess, kind: str, body: dict[str, Any]) -> str:

@@ -12,17 +12,17 @@ Parallel-safe: free ports, its own data directories, fresh entity keys; nothing 
 
 from __future__ import annotations
 
+import functools
 import threading
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from dashboards.alert_rules import Thresholds, render
-from tests.hostproc import HostProcess
+from tests.hostproc import HostProcess, wait_until
 from tests.observability.exposition import Exposition
 from tests.observability.promserver import PrometheusProcess, prometheus_binary
 
@@ -60,14 +60,7 @@ class Signaller:
         self._thread.join(10)
 
 
-def _until(check: Callable[[], object], what: str, timeout: float = 40.0) -> object:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.25)
-    raise AssertionError(f"{what} within {timeout} s")
+_until = functools.partial(wait_until, timeout=40.0, interval=0.25)  # alerts and state settle slowly
 
 
 @pytest.fixture

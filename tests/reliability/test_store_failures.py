@@ -7,11 +7,11 @@ Real host, real SQLite, a real second connection holding `BEGIN IMMEDIATE`."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import sqlite3
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
@@ -21,18 +21,12 @@ from funchost.group_commit import GroupCommit
 from funchost.messages import MessageRow
 from funchost.store import Store
 from tests.conftest import CONFORMANCE_APP
-from tests.hostproc import ROOT, HostProcess, Reply
+from tests.hostproc import ROOT, HostProcess, Reply, wait_until
 
 API = "/runtime/webhooks/durabletask"
 
 
-def _until(check: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"never happened: {what}")
+_until = functools.partial(wait_until, timeout=30.0, interval=0.1)  # alerts and state settle slowly
 
 
 @contextmanager

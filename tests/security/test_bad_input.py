@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.hostproc import ROOT
+from tests.hostproc import ROOT, raw_exchange
 from tests.security.keyed import KeyedHost
 
 ADMIN_KEY = "adm-bad-input"
@@ -34,13 +33,8 @@ def host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KeyedHost]:
 
 
 def send(host: KeyedHost, request: bytes) -> tuple[int, bytes]:
-    with socket.create_connection(("127.0.0.1", host.port), timeout=30) as sock:
-        sock.sendall(request)
-        data = b""
-        while chunk := sock.recv(65536):
-            data += chunk
-    head, _, body = data.partition(b"\r\n\r\n")
-    return int(head.split(b" ")[1]), body
+    status, _, body = raw_exchange(host.port, request)
+    return status, body
 
 
 def post(host: KeyedHost, path: bytes, body: bytes, extra: bytes = b"", host_header: bytes = b"127.0.0.1") -> bytes:

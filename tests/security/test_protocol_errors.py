@@ -14,7 +14,7 @@ import pytest
 
 from funchost.rejections import RejectionLog
 from tests.conftest import CONFORMANCE_APP
-from tests.hostproc import HostProcess
+from tests.hostproc import HostProcess, raw_exchange
 
 SECRET = b"k3y-that-must-not-echo"
 MALFORMED = {
@@ -38,15 +38,7 @@ def host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HostProcess]:
 
 
 def send(host: HostProcess, request: bytes) -> tuple[int, dict[str, str], bytes]:
-    with socket.create_connection(("127.0.0.1", host.port), timeout=30) as sock:
-        sock.sendall(request)
-        data = b""
-        while chunk := sock.recv(65536):
-            data += chunk
-    head, _, body = data.partition(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    headers = dict(line.split(": ", 1) for line in lines[1:])
-    return int(lines[0].split(" ")[1]), {k.lower(): v for k, v in headers.items()}, body
+    return raw_exchange(host.port, request)
 
 
 @pytest.mark.parametrize("case", list(MALFORMED))
