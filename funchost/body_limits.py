@@ -61,7 +61,9 @@ class BodyLimits:
             rejected("refused a %d-byte body for %s: the limit is %d bytes", length, request.path[:200], limit)
             return _refusal(413, "request body too large",
                             f"Content-Length is {length} bytes; the limit for this route is {limit} bytes")
-        bounded = request.clone(client_max_size=limit)
+        # A plain body of a known length within the limit cannot grow past it: no bounded copy to build.
+        plain = length is not None and request.headers.get("Content-Encoding", "identity").strip().lower() == "identity"
+        bounded = request if plain and request.client_max_size >= limit else request.clone(client_max_size=limit)
         try:
             async with asyncio.timeout(self.body_timeout_s):
                 await bounded.read()  # cached: the handler's read() returns these bytes

@@ -19,6 +19,7 @@ from yarl import URL
 
 from . import console
 from .discovery import HttpFunction
+from .durable_clients import ClientFactory, direct_call
 from .errors import StoreUnavailable
 
 log = logging.getLogger("funchost.http")
@@ -157,8 +158,13 @@ class HttpInvoker:
         self.script_root = script_root
         self.client_binding = client_binding
         self._threads = ThreadPoolExecutor(threads, thread_name_prefix="funchost-http")
+        self._clients = ClientFactory()
 
     def handler(self, fn: HttpFunction) -> Callable[[web.Request], Any]:
+        # The SDK's client wrapper is skipped for the same client built once per binding (durable_clients).
+        direct = direct_call(fn.callable, fn.client_params) if fn.is_async else None
+        target = direct.user_code if direct is not None else fn.callable
+
         async def handle(request: web.Request) -> web.StreamResponse:
             if fn.methods and request.method not in fn.methods and request.method != "HEAD":
                 return web.json_response(error_document("method not allowed", f"{fn.route} accepts "
@@ -172,17 +178,20 @@ class HttpInvoker:
                     method=request.method, url=str(request.url), headers=dict(request.headers),
                     params=dict(request.query), route_params=dict(request.match_info), body=body)
             kwargs: dict[str, Any] = {fn.trigger_param: req}
+            invocation_id = str(uuid.uuid4())
+            if fn.wants_context:
+                kwargs["context"] = _Context(fn.name, self.script_root, invocation_id)
             if fn.client_params:
                 binding = self.client_binding(request)
                 for name in fn.client_params:
                     kwargs[name] = binding
-            invocation_id = str(uuid.uuid4())
-            if fn.wants_context:
-                kwargs["context"] = _Context(fn.name, self.script_root, invocation_id)
+                if direct is not None:  # as the SDK's wrapper: the context's invocation id, if declared
+                    kwargs[direct.parameter] = self._clients.client(binding, invocation_id if fn.wants_context
+                                                                    else None)
 
             async def call(_: console.Invocation) -> Any:
                 if fn.is_async:
-                    return await fn.callable(**kwargs)
+                    return await target(**kwargs)
                 bound = console.active().in_context(lambda: fn.callable(**kwargs))
                 return await asyncio.get_running_loop().run_in_executor(self._threads, bound)
 
