@@ -224,15 +224,12 @@ class HttpInvoker:
 
 
 def to_response(result: Any) -> web.StreamResponse:
+    """The aiohttp response for what an HTTP function returned (an HttpResponse, None, text, bytes or JSON)."""
     if isinstance(result, func.HttpResponse):
-        headers = {k: v for k, v in result.headers.items() if k.lower() not in ("content-length",)}
-        response = web.Response(status=result.status_code, body=result.get_body(), headers=headers)
-        if "content-type" not in {k.lower() for k in headers}:
-            mimetype = result.mimetype or "text/plain"
-            response.content_type = mimetype
-            if (result.charset and mimetype.startswith("text/")) or mimetype == "application/json":
-                response.charset = result.charset or "utf-8"
-        return response
+        headers = {k: v for k, v in result.headers.items() if k.lower() != "content-length"}
+        if not any(k.lower() == "content-type" for k in headers):
+            headers[hdrs.CONTENT_TYPE] = _content_type(result.mimetype or "text/plain", result.charset)
+        return web.Response(status=result.status_code, body=result.get_body(), headers=headers)
     if result is None:
         return web.Response(status=204)
     if isinstance(result, str):
@@ -240,6 +237,13 @@ def to_response(result: Any) -> web.StreamResponse:
     if isinstance(result, bytes):
         return web.Response(body=result)
     return web.Response(text=json.dumps(result), content_type="application/json")
+
+
+def _content_type(mimetype: str, charset: str | None) -> str:
+    """The Content-Type of an HttpResponse without one: its mimetype, and its charset for text and JSON."""
+    if (charset and mimetype.startswith("text/")) or mimetype == "application/json":
+        return f"{mimetype}; charset={charset or 'utf-8'}"
+    return mimetype
 
 
 def asgi_request(request: web.Request, body: bytes) -> Any:
