@@ -17,12 +17,11 @@ wrapper) is called as before, through its own wrapper.
 
 from __future__ import annotations
 
-import copy
 import functools
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from azure.durable_functions import DurableOrchestrationClient
 
@@ -51,6 +50,16 @@ def direct_call(wrapper: Callable[..., Any], client_params: tuple[str, ...]) -> 
     return DirectCall(user_code, parameter)
 
 
+T = TypeVar("T")
+
+
+def _shallow_copy(value: T) -> T:
+    """`copy.copy` of a plain object (its attributes in a new instance), without copy's protocol lookups."""
+    fresh: T = object.__new__(type(value))
+    fresh.__dict__.update(value.__dict__)
+    return fresh
+
+
 class ClientFactory:
     """`DurableOrchestrationClient`s by binding text; owned by the host's event loop (no locks)."""
 
@@ -60,8 +69,8 @@ class ClientFactory:
     def client(self, binding: str, invocation_id: str | None = None) -> DurableOrchestrationClient:
         """A client for `binding` as `DurableOrchestrationClient(binding, invocation_id)` builds it."""
         parsed = self._parsed(binding)
-        fresh = copy.copy(parsed)
-        bindings = copy.copy(parsed._orchestration_bindings)
+        fresh = _shallow_copy(parsed)
+        bindings = _shallow_copy(parsed._orchestration_bindings)
         bindings._creation_urls = dict(bindings._creation_urls)
         bindings._management_urls = dict(bindings._management_urls)
         fresh._orchestration_bindings = bindings
