@@ -15,6 +15,7 @@ its lingering close, before closing). Owned by the host's event loop.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
@@ -61,9 +62,13 @@ class BodyLimits:
             rejected("refused a %d-byte body for %s: the limit is %d bytes", length, request.path[:200], limit)
             return _refusal(413, "request body too large",
                             f"Content-Length is {length} bytes; the limit for this route is {limit} bytes")
-        bounded = request.clone(client_max_size=limit)
+        # A plain body of a known length within the limit cannot grow past it: no bounded copy to build.
+        plain = length is not None and request.headers.get("Content-Encoding", "identity").strip().lower() == "identity"
+        bounded = request if plain and request.client_max_size >= limit else request.clone(client_max_size=limit)
+        # A body that has arrived whole (most small ones, with the headers) is read without waiting: no timer.
+        arrived = request.content.is_eof()
         try:
-            async with asyncio.timeout(self.body_timeout_s):
+            async with contextlib.nullcontext() if arrived else asyncio.timeout(self.body_timeout_s):
                 await bounded.read()  # cached: the handler's read() returns these bytes
         except web.HTTPRequestEntityTooLarge:
             rejected("refused a body over %d bytes (decompressed) for %s", limit, request.path[:200])

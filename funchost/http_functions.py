@@ -19,6 +19,7 @@ from yarl import URL
 
 from . import console
 from .discovery import HttpFunction
+from .durable_clients import ClientFactory, direct_call
 from .errors import StoreUnavailable
 
 log = logging.getLogger("funchost.http")
@@ -157,8 +158,13 @@ class HttpInvoker:
         self.script_root = script_root
         self.client_binding = client_binding
         self._threads = ThreadPoolExecutor(threads, thread_name_prefix="funchost-http")
+        self._clients = ClientFactory()
 
     def handler(self, fn: HttpFunction) -> Callable[[web.Request], Any]:
+        # The SDK's client wrapper is skipped for the same client built once per binding (durable_clients).
+        direct = direct_call(fn.callable, fn.client_params) if fn.is_async else None
+        target = direct.user_code if direct is not None else fn.callable
+
         async def handle(request: web.Request) -> web.StreamResponse:
             if fn.methods and request.method not in fn.methods and request.method != "HEAD":
                 return web.json_response(error_document("method not allowed", f"{fn.route} accepts "
@@ -172,17 +178,20 @@ class HttpInvoker:
                     method=request.method, url=str(request.url), headers=dict(request.headers),
                     params=dict(request.query), route_params=dict(request.match_info), body=body)
             kwargs: dict[str, Any] = {fn.trigger_param: req}
+            invocation_id = str(uuid.uuid4())
+            if fn.wants_context:
+                kwargs["context"] = _Context(fn.name, self.script_root, invocation_id)
             if fn.client_params:
                 binding = self.client_binding(request)
                 for name in fn.client_params:
                     kwargs[name] = binding
-            invocation_id = str(uuid.uuid4())
-            if fn.wants_context:
-                kwargs["context"] = _Context(fn.name, self.script_root, invocation_id)
+                if direct is not None:  # as the SDK's wrapper: the context's invocation id, if declared
+                    kwargs[direct.parameter] = self._clients.client(binding, invocation_id if fn.wants_context
+                                                                    else None)
 
             async def call(_: console.Invocation) -> Any:
                 if fn.is_async:
-                    return await fn.callable(**kwargs)
+                    return await target(**kwargs)
                 bound = console.active().in_context(lambda: fn.callable(**kwargs))
                 return await asyncio.get_running_loop().run_in_executor(self._threads, bound)
 
@@ -215,15 +224,12 @@ class HttpInvoker:
 
 
 def to_response(result: Any) -> web.StreamResponse:
+    """The aiohttp response for what an HTTP function returned (an HttpResponse, None, text, bytes or JSON)."""
     if isinstance(result, func.HttpResponse):
-        headers = {k: v for k, v in result.headers.items() if k.lower() not in ("content-length",)}
-        response = web.Response(status=result.status_code, body=result.get_body(), headers=headers)
-        if "content-type" not in {k.lower() for k in headers}:
-            mimetype = result.mimetype or "text/plain"
-            response.content_type = mimetype
-            if (result.charset and mimetype.startswith("text/")) or mimetype == "application/json":
-                response.charset = result.charset or "utf-8"
-        return response
+        headers = {k: v for k, v in result.headers.items() if k.lower() != "content-length"}
+        if not any(k.lower() == "content-type" for k in headers):
+            headers[hdrs.CONTENT_TYPE] = _content_type(result.mimetype or "text/plain", result.charset)
+        return web.Response(status=result.status_code, body=result.get_body(), headers=headers)
     if result is None:
         return web.Response(status=204)
     if isinstance(result, str):
@@ -231,6 +237,13 @@ def to_response(result: Any) -> web.StreamResponse:
     if isinstance(result, bytes):
         return web.Response(body=result)
     return web.Response(text=json.dumps(result), content_type="application/json")
+
+
+def _content_type(mimetype: str, charset: str | None) -> str:
+    """The Content-Type of an HttpResponse without one: its mimetype, and its charset for text and JSON."""
+    if (charset and mimetype.startswith("text/")) or mimetype == "application/json":
+        return f"{mimetype}; charset={charset or 'utf-8'}"
+    return mimetype
 
 
 def asgi_request(request: web.Request, body: bytes) -> Any:

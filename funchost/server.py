@@ -11,6 +11,7 @@ from aiohttp import web
 
 from . import in_process_client, monitor, sdk_patches
 from .activities import ActivityRunner
+from .auth import presented_a_key
 from .body_limits import BodyLimits
 from .config import HostConfig
 from .cors import CorsMiddleware
@@ -75,14 +76,13 @@ class Host:
         self._runner: JsonErrorRunner | None = None
         self._site: web.TCPSite | None = None
         self.port = config.port
+        self._any_key = bool(config.function_keys or config.admin_key)
 
     def _client_binding(self, request: web.Request) -> str:
-        from .auth import presented_a_key
-
         base = f"{request.scheme}://{request.host}{DURABLE_PREFIX}"
         # Management links (handed back to callers) carry the system key only for a caller who
         # presented a function or admin key: an anonymous caller never receives a key.
-        keyed = presented_a_key(request, self.config.function_keys, self.config.admin_key)
+        keyed = self._any_key and presented_a_key(request, self.config.function_keys, self.config.admin_key)
         return client_binding(base, f"{self._self_base}{RPC_PREFIX}/", self.functions.task_hub,
                               self.system_key, self.system_key if keyed else None)
 
