@@ -171,6 +171,8 @@ class PlayerSession:
     window: tuple[Event, ...] = ()
     shapes: Mapping[str, ShapeStats] = field(default_factory=dict)
     last_context: str = ""
+    # `state()`'s JSON, once asked for (not part of the value: replace() and from_dict start without it)
+    _state: dict[str, Any] | None = field(default=None, init=False, repr=False, compare=False)
 
     @classmethod
     def new(cls, player_id: str, now_ms: int) -> PlayerSession:
@@ -182,33 +184,57 @@ class PlayerSession:
         """Time from the session's start to its latest event."""
         return self.last_activity_at_ms - self.started_at_ms
 
-    def _with_event(self, event: Event) -> PlayerSession:
+    def _with_event(self, event: Event, shapes: Mapping[str, ShapeStats], last_context: str) -> PlayerSession:
+        """The session after `event` (already folded into `shapes` if an attempt), built in one go."""
         window = (*self.window, event)
         window_start = self.window_start
         while len(window) > WINDOW_SIZE:
             window_start = step(window_start, window[0])
             window = window[1:]
-        return replace(
-            self,
+        after = PlayerSession(
+            player_id=self.player_id,
+            started_at_ms=self.started_at_ms,
+            last_activity_at_ms=max(self.last_activity_at_ms, event.at_ms),
             tracker=step(self.tracker, event),
             window_start=window_start,
             window=window,
-            last_activity_at_ms=max(self.last_activity_at_ms, event.at_ms),
+            shapes=shapes,
+            last_context=last_context,
         )
+        if self._state is not None:
+            object.__setattr__(after, "_state", _next_state(self._state, after, event))
+        return after
 
     def record_attempt(self, attempt: Attempt) -> PlayerSession:
         """The session after `attempt`: difficulty, aggregates, window and shape mastery updated."""
-        updated = self._with_event(attempt)
-        shapes = _with_attempt(self.shapes, attempt, updated.tracker.attempts)
-        return replace(updated, shapes=shapes)
+        attempt_number = self.tracker.attempts + 1  # the attempt count `step` gives the new tracker
+        shapes = _with_attempt(self.shapes, attempt, attempt_number)
+        return self._with_event(attempt, shapes, self.last_context)
 
     def update_performance(self, performance: Performance, context: str) -> PlayerSession:
         """The session after a graded performance report; `context` replaces the last one."""
-        return replace(self._with_event(performance), last_context=context)
+        return self._with_event(performance, self.shapes, context)
 
     def replay_window(self, start: DifficultyTracker | None = None) -> DifficultyTracker:
         """Fold the stored window from `start` (default: a new player's tracker)."""
         return replay(self.window, start)
+
+    def as_decoded(self) -> PlayerSession:
+        """This session exactly as `from_dict(self.to_dict())` reads it back: equal, and of the same types.
+
+        The one difference decoding makes: a tracker's `recent_time_ms` set by its first attempt is
+        that attempt's integer time, which decoding (and every later step) turns into a float. A cache
+        of decoded sessions must hold what decoding gives, or a later write would store `900` where
+        the decoded path stores `900.0`.
+        """
+        tracker, window_start = _as_decoded(self.tracker), _as_decoded(self.window_start)
+        if tracker is self.tracker and window_start is self.window_start:
+            return self
+        decoded = replace(self, tracker=tracker, window_start=window_start)
+        if self._state is not None:
+            state = {**self._state, "tracker": tracker.to_dict(), "windowStart": window_start.to_dict()}
+            object.__setattr__(decoded, "_state", state)
+        return decoded
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dict with camelCase keys; `from_dict` restores an equal session."""
@@ -223,6 +249,18 @@ class PlayerSession:
             "shapes": {shape: self.shapes[shape].to_dict() for shape in sorted(self.shapes)},
             "lastContext": self.last_context,
         }
+
+    def state(self) -> dict[str, Any]:
+        """`to_dict()`, shared: equal to it, but its nested values are shared with the states of the
+        sessions this one was built from and will build, so nobody may change it (the entity only
+        stores it and compares it). Built from the previous session's state when that one was asked
+        for (one event in, at most one out), so an entity pays for what changed, not for the window.
+        """
+        state = self._state
+        if state is None:
+            state = self.to_dict()
+            object.__setattr__(self, "_state", state)
+        return state
 
     @classmethod
     def from_dict(cls, data: object) -> PlayerSession:
@@ -287,3 +325,33 @@ def _shapes_from_json(data: object) -> dict[str, ShapeStats]:
             raise StateError("shapes", f"invalid shape id {shape!r}")
         shapes[shape] = ShapeStats.from_dict(stats, f"shapes[{shape!r}]")
     return shapes
+
+
+def _as_decoded(tracker: DifficultyTracker) -> DifficultyTracker:
+    recent = tracker.recent_time_ms
+    return tracker if recent is None or type(recent) is float else replace(tracker, recent_time_ms=float(recent))
+
+
+def _next_state(previous: dict[str, Any], after: PlayerSession, event: Event) -> dict[str, Any]:
+    """`after.to_dict()`, built from `previous` (the state of the session `event` turned into `after`)."""
+    window: list[Any] = previous["window"]
+    kept = len(after.window) - 1
+    shapes: dict[str, Any] = previous["shapes"]
+    if isinstance(event, Attempt):
+        shape = event.shape_id
+        if shape in shapes and len(after.shapes) == len(shapes):  # same shapes, same (sorted) order
+            shapes = {**shapes, shape: after.shapes[shape].to_dict()}
+        else:
+            shapes = {name: after.shapes[name].to_dict() if name == shape else shapes[name]
+                      for name in sorted(after.shapes)}
+    return {
+        "schemaVersion": SCHEMA_VERSION,
+        "playerId": after.player_id,
+        "startedAtMs": after.started_at_ms,
+        "lastActivityAtMs": after.last_activity_at_ms,
+        "tracker": after.tracker.to_dict(),
+        "windowStart": after.window_start.to_dict(),
+        "window": [*window[len(window) - kept:], event.to_dict()],
+        "shapes": shapes,
+        "lastContext": after.last_context,
+    }
