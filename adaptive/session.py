@@ -19,9 +19,9 @@ The session never reads the clock: every event carries the caller's `at_ms`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from adaptive.difficulty import DifficultyTracker, replay, step
 from adaptive.errors import StateError, ValidationError
@@ -40,6 +40,8 @@ WINDOW_SIZE = 32
 MAX_SHAPES = 24
 STALE_AFTER_ATTEMPTS = 20
 
+_T = TypeVar("_T")
+
 
 @dataclass(frozen=True)
 class ShapeStats:
@@ -51,6 +53,22 @@ class ShapeStats:
     best_time_ms: int | None
     last_seen_at_ms: int
     last_seen_attempt: int
+    # One value derived from these stats, kept by `derived` (not part of the value)
+    _derived: tuple[Callable[[ShapeStats], Any], Any] | None = field(
+        default=None, init=False, repr=False, compare=False)
+
+    def derived(self, build: Callable[[ShapeStats], _T]) -> _T:
+        """`build(self)`, computed once per instance for the latest `build` asked for (stats are immutable).
+
+        Every answer lists every shape and most shapes are unchanged from one attempt to the next, so
+        the per-shape view (`adaptive.views`) is built once per stats rather than once per answer.
+        """
+        memo = self._derived
+        if memo is not None and memo[0] is build:
+            return cast(_T, memo[1])
+        value = build(self)
+        object.__setattr__(self, "_derived", (build, value))
+        return value
 
     @property
     def success_rate(self) -> float:

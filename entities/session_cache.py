@@ -35,7 +35,7 @@ class SessionCache:
         """The session `stored` holds: the remembered one if `stored` equals its dict, else decoded anew."""
         with self._lock:
             known = self._items.get(player_id)
-        if known is not None and known[0] == stored:
+        if known is not None and (known[0] is stored or known[0] == stored):
             return known[1]
         session = PlayerSession.from_dict(stored)
         self.remember(player_id, stored, session)
