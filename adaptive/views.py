@@ -6,6 +6,7 @@ state keeps full precision.
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -35,6 +36,8 @@ def _r(value: float) -> float:
     return figure(value)
 
 
+# Also by value, for the stats a cold entity has just decoded (new objects, equal to earlier ones).
+@functools.lru_cache(maxsize=8192)
 def _shape_fields(stats: ShapeStats) -> dict[str, Any]:
     return {
         "attempts": stats.attempts,
@@ -57,7 +60,8 @@ def shapes_view(session: PlayerSession) -> dict[str, dict[str, Any]]:
 
     A shape's view is a pure function of its (frozen) stats, and most shapes are unchanged from one
     attempt to the next while every answer lists them all, so each stats' view is built once
-    (`ShapeStats.derived`, issue 14); the copies keep those views safe from callers changing an answer.
+    (`ShapeStats.derived`, issue 14), and equal stats share a view (a cold entity decodes new ones);
+    the copies keep those views safe from callers changing an answer.
     """
     build = _shape_fields
     return {shape: dict(stats.derived(build)) for shape, stats in sorted(session.shapes.items(), key=_recency)}
