@@ -58,7 +58,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from adaptive.errors import StateError
@@ -95,6 +95,34 @@ def _sigmoid(x: float) -> float:
     return 1.0 / (1.0 + math.exp(-x))
 
 
+# The tracker's derived figures as functions of its fields, so that `step` can compute them for the
+# tracker it is about to build without building an intermediate one (the same operations, in the
+# same order, as the properties of the built tracker: the results are bit-for-bit the same).
+def _success_rate(successes: int, attempts: int) -> float:
+    return successes / attempts if attempts else 0.0
+
+
+def _time_improvement(early_attempts: int, early_time_sum_ms: float, recent_time_ms: float | None) -> float:
+    if early_attempts < EARLY_ATTEMPTS or recent_time_ms is None:
+        return 0.0
+    early = early_time_sum_ms / early_attempts
+    return clamp01((early - recent_time_ms) / early)
+
+
+def _learning_rate(successes: int, attempts: int, early_attempts: int, early_time_sum_ms: float,
+                   recent_time_ms: float | None) -> float:
+    return 0.5 * _success_rate(successes, attempts) + 0.5 * _time_improvement(
+        early_attempts, early_time_sum_ms, recent_time_ms)
+
+
+def _target_difficulty(skill: float) -> float:
+    return clamp(skill - TARGET_OFFSET, DIFFICULTY_MIN, DIFFICULTY_MAX)
+
+
+def _in_flow_zone(recent_success_rate: float) -> bool:
+    return FLOW_ZONE_LOW <= figure(recent_success_rate) <= FLOW_ZONE_HIGH
+
+
 @dataclass(frozen=True)
 class DifficultyTracker:
     """Everything the difficulty depends on, folded from the session's events in order.
@@ -117,7 +145,7 @@ class DifficultyTracker:
     @property
     def success_rate(self) -> float:
         """Successes over attempts for the whole session (0 before any attempt)."""
-        return self.successes / self.attempts if self.attempts else 0.0
+        return _success_rate(self.successes, self.attempts)
 
     @property
     def average_time_ms(self) -> float:
@@ -131,15 +159,13 @@ class DifficultyTracker:
         0 until the early baseline is complete: while an attempt still counts toward the baseline, a
         slow attempt would raise the baseline and so look like improvement.
         """
-        if self.early_attempts < EARLY_ATTEMPTS or self.recent_time_ms is None:
-            return 0.0
-        early = self.early_time_sum_ms / self.early_attempts
-        return clamp01((early - self.recent_time_ms) / early)
+        return _time_improvement(self.early_attempts, self.early_time_sum_ms, self.recent_time_ms)
 
     @property
     def learning_rate(self) -> float:
         """0.5 x session success rate + 0.5 x time improvement, in [0, 1]."""
-        return 0.5 * self.success_rate + 0.5 * self.time_improvement
+        return _learning_rate(self.successes, self.attempts, self.early_attempts, self.early_time_sum_ms,
+                              self.recent_time_ms)
 
     @property
     def predicted_success(self) -> float:
@@ -149,12 +175,12 @@ class DifficultyTracker:
     @property
     def target_difficulty(self) -> float:
         """The difficulty at which the model predicts a 70 % success rate, within the bounds."""
-        return clamp(self.skill - TARGET_OFFSET, DIFFICULTY_MIN, DIFFICULTY_MAX)
+        return _target_difficulty(self.skill)
 
     @property
     def in_flow_zone(self) -> bool:
         """Whether the recent success rate, as reported (4 decimals), is within 60-80 %."""
-        return FLOW_ZONE_LOW <= figure(self.recent_success_rate) <= FLOW_ZONE_HIGH
+        return _in_flow_zone(self.recent_success_rate)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON (camelCase keys); `from_dict` restores an equal tracker."""
@@ -229,7 +255,12 @@ class Evidence:
 
 def evidence(tracker: DifficultyTracker, event: Event) -> Evidence:
     """Read `event` against the tracker *before* it: the inputs of the skill update."""
-    predicted = tracker.predicted_success
+    return Evidence(*_evidence(tracker, event))
+
+
+def _evidence(tracker: DifficultyTracker, event: Event) -> tuple[float, float, float, float, float]:
+    """`evidence` as a tuple (outcome, predicted, weight, pace, struggle), for `step`'s hot path."""
+    predicted = _sigmoid(SLOPE * (tracker.skill - tracker.difficulty))
     if isinstance(event, Attempt):
         outcome = 1.0 if event.success else 0.0
         reference = tracker.recent_time_ms
@@ -243,52 +274,61 @@ def evidence(tracker: DifficultyTracker, event: Event) -> Evidence:
         weight = 1.0 + MAX_EVIDENCE_BONUS * pace * (1.0 - struggle)
     else:
         weight = 1.0 + MAX_EVIDENCE_BONUS * struggle
-    return Evidence(outcome=outcome, predicted=predicted, weight=weight, pace=pace, struggle=struggle)
+    return outcome, predicted, weight, pace, struggle
 
 
 def _ewma(previous: float, value: float) -> float:
     return previous + EWMA_ALPHA * (value - previous)
 
 
-def _count_attempt(tracker: DifficultyTracker, attempt: Attempt) -> DifficultyTracker:
-    recent_time = attempt.time_ms if tracker.recent_time_ms is None else _ewma(tracker.recent_time_ms,
-                                                                               attempt.time_ms)
-    early = tracker.early_attempts < EARLY_ATTEMPTS
-    return replace(
-        tracker,
-        recent_time_ms=recent_time,
-        early_time_sum_ms=tracker.early_time_sum_ms + (attempt.time_ms if early else 0.0),
-        early_attempts=tracker.early_attempts + (1 if early else 0),
-        attempts=tracker.attempts + 1,
-        successes=tracker.successes + (1 if attempt.success else 0),
-        total_time_ms=tracker.total_time_ms + attempt.time_ms,
-    )
-
-
 def step(tracker: DifficultyTracker, event: Event) -> DifficultyTracker:
-    """The tracker after `event`: a pure function of its two arguments (see the module docstring)."""
-    seen = evidence(tracker, event)
+    """The tracker after `event`: a pure function of its two arguments (see the module docstring).
+
+    Builds the one new tracker directly from the fields it computes (no intermediate trackers):
+    this runs once or twice per recorded event, on the entity's hot path.
+    """
+    outcome, predicted, weight, _pace, _struggle = _evidence(tracker, event)
     skill = clamp(
-        tracker.skill + SKILL_GAIN * seen.weight * (seen.outcome - seen.predicted),
+        tracker.skill + SKILL_GAIN * weight * (outcome - predicted),
         DIFFICULTY_MIN - SKILL_MARGIN,
         DIFFICULTY_MAX + SKILL_MARGIN,
     )
-    counted = _count_attempt(tracker, event) if isinstance(event, Attempt) else replace(
-        tracker, performance_reports=tracker.performance_reports + 1
-    )
-    updated = replace(
-        counted, skill=skill, recent_success_rate=_ewma(tracker.recent_success_rate, seen.outcome)
-    )
-    fraction = 0.1 + 0.4 * updated.learning_rate
-    if updated.in_flow_zone:
+    recent_time = tracker.recent_time_ms
+    early_sum, early_attempts = tracker.early_time_sum_ms, tracker.early_attempts
+    attempts, successes, total_time = tracker.attempts, tracker.successes, tracker.total_time_ms
+    reports = tracker.performance_reports
+    if isinstance(event, Attempt):
+        recent_time = event.time_ms if recent_time is None else _ewma(recent_time, event.time_ms)
+        early = early_attempts < EARLY_ATTEMPTS
+        early_sum = early_sum + (event.time_ms if early else 0.0)
+        early_attempts = early_attempts + (1 if early else 0)
+        attempts += 1
+        successes += 1 if event.success else 0
+        total_time = total_time + event.time_ms
+    else:
+        reports += 1
+    recent_rate = _ewma(tracker.recent_success_rate, outcome)
+    fraction = 0.1 + 0.4 * _learning_rate(successes, attempts, early_attempts, early_sum, recent_time)
+    if _in_flow_zone(recent_rate):
         fraction *= 0.5
-    delta = fraction * (updated.target_difficulty - tracker.difficulty)
-    if seen.outcome > seen.predicted:
+    delta = fraction * (_target_difficulty(skill) - tracker.difficulty)
+    if outcome > predicted:
         delta = max(delta, 0.0)
-    elif seen.outcome < seen.predicted:
+    elif outcome < predicted:
         delta = min(delta, 0.0)
     delta = clamp(delta, -MAX_STEP, MAX_STEP)
-    return replace(updated, difficulty=clamp(tracker.difficulty + delta, DIFFICULTY_MIN, DIFFICULTY_MAX))
+    return DifficultyTracker(
+        difficulty=clamp(tracker.difficulty + delta, DIFFICULTY_MIN, DIFFICULTY_MAX),
+        skill=skill,
+        recent_success_rate=recent_rate,
+        recent_time_ms=recent_time,
+        early_time_sum_ms=early_sum,
+        early_attempts=early_attempts,
+        attempts=attempts,
+        successes=successes,
+        total_time_ms=total_time,
+        performance_reports=reports,
+    )
 
 
 def replay(events: Iterable[Event], start: DifficultyTracker | None = None) -> DifficultyTracker:

@@ -69,8 +69,12 @@ def _recommendation(tracker: DifficultyTracker) -> dict[str, Any]:
             "strategy": strategy_for(figure(tracker.learning_rate))}
 
 
-def update_view(player_id: str, started_at_ms: int, update: Update) -> dict[str, Any]:
-    """The `data` of one `difficulty` event of the stream."""
+def update_view(player_id: str, started_at_ms: int, update: Update, reason: str | None = None) -> dict[str, Any]:
+    """The `data` of one `difficulty` event of the stream.
+
+    `reason` is `explain(update.before, update.after, update.event)`, passed in by a caller that
+    has just computed it for its own answer (the entity's write), else computed here.
+    """
     before, after = update.before, update.after
     band = band_for(figure(after.difficulty))
     previous, current = _recommendation(before), _recommendation(after)
@@ -87,5 +91,5 @@ def update_view(player_id: str, started_at_ms: int, update: Update) -> dict[str,
         "inFlowZone": after.in_flow_zone,
         "band": {"exercise": band.exercise, "low": band.low, "high": band.high},
         "recommendation": {**current, "changed": current != previous, "previous": previous},
-        "reason": explain(before, after, update.event),
+        "reason": explain(before, after, update.event) if reason is None else reason,
     }

@@ -36,12 +36,7 @@ def _r(value: float) -> float:
     return figure(value)
 
 
-def _shape_view(stats: ShapeStats) -> dict[str, Any]:
-    return dict(_shape_fields(stats))
-
-
-# A view is a pure function of the (frozen, hashable) stats, and most shapes are unchanged from one
-# attempt to the next: each response lists every shape, so the views are built once (issue 14).
+# Also by value, for the stats a cold entity has just decoded (new objects, equal to earlier ones).
 @functools.lru_cache(maxsize=8192)
 def _shape_fields(stats: ShapeStats) -> dict[str, Any]:
     return {
@@ -56,10 +51,20 @@ def _shape_fields(stats: ShapeStats) -> dict[str, Any]:
     }
 
 
+def _recency(item: tuple[str, ShapeStats]) -> int:
+    return -item[1].last_seen_attempt
+
+
 def shapes_view(session: PlayerSession) -> dict[str, dict[str, Any]]:
-    """Per-shape mastery, most recently played first."""
-    order = sorted(session.shapes, key=lambda s: -session.shapes[s].last_seen_attempt)
-    return {shape: _shape_view(session.shapes[shape]) for shape in order}
+    """Per-shape mastery, most recently played first.
+
+    A shape's view is a pure function of its (frozen) stats, and most shapes are unchanged from one
+    attempt to the next while every answer lists them all, so each stats' view is built once
+    (`ShapeStats.derived`, issue 14), and equal stats share a view (a cold entity decodes new ones);
+    the copies keep those views safe from callers changing an answer.
+    """
+    build = _shape_fields
+    return {shape: dict(stats.derived(build)) for shape, stats in sorted(session.shapes.items(), key=_recency)}
 
 
 def _difficulty_fields(tracker: DifficultyTracker) -> dict[str, Any]:

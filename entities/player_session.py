@@ -64,7 +64,7 @@ def _record_attempt(session: PlayerSession | None, player_id: str,
     reason = attempt_reason(before, after, attempt)
     telemetry.record_attempt(attempt.success, after.tracker.difficulty)
     logger.info("%s@%s record_attempt: %s", ENTITY_NAME, player_id, reason)
-    return {**stats_view(after), "reason": reason, "update": _update(before, after)}, after
+    return {**stats_view(after), "reason": reason, "update": _update(before, after, reason)}, after
 
 
 def _update_performance(session: PlayerSession | None, player_id: str,
@@ -79,9 +79,12 @@ def _update_performance(session: PlayerSession | None, player_id: str,
     return {**result, "update": _update(before, after)}, after
 
 
-def _update(before: PlayerSession, after: PlayerSession) -> dict[str, Any]:
-    """The stream update of the event `after` has just recorded (what the stream computes from the window)."""
-    return update_view(after.player_id, after.started_at_ms, latest_update(before, after))
+def _update(before: PlayerSession, after: PlayerSession, reason: str | None = None) -> dict[str, Any]:
+    """The stream update of the event `after` has just recorded (what the stream computes from the window).
+
+    `reason`, when given, is the attempt's `attempt_reason`: the very sentence the update explains.
+    """
+    return update_view(after.player_id, after.started_at_ms, latest_update(before, after), reason)
 
 
 WRITES: dict[str, Callable[[PlayerSession | None, str, Mapping[str, Any]], tuple[Any, PlayerSession]]] = {
@@ -125,9 +128,9 @@ def run_operation(context: df.DurableEntityContext) -> None:
     write = WRITES.get(operation)
     if write is not None:
         result, updated = write(session, player_id, _operation_input(context))
-        state = updated.to_dict()
+        state = updated.state()
         context.set_state(state)
-        _sessions.remember(player_id, state, updated)
+        _sessions.remember(player_id, state, updated.as_decoded())
         context.set_result(result)
         return
     read = READS.get(operation)

@@ -8,8 +8,12 @@ values, done in C). The cache never decides anything on its own: a different sta
 saw, is decoded as before (and raises as before when malformed). Bounded, least recently used first
 out; per process, behind a lock (Azure runs sync functions in a thread pool), so it is correct on
 Azure's workers as well as on funchost. Only the entity writes its state, so an equal stored dict
-is one this code wrote or decoded (`==` does not tell `1` from `1.0` or `True`, which a state the
-entity wrote never mixes up, since JSON keeps them apart).
+is one this code wrote or decoded (`==` does not tell `1` from `True`, which a state the entity
+wrote never mixes up, since JSON keeps them apart). Nor does it tell `900` from `900.0`, and a first
+attempt's state holds its time as an integer where decoding gives a float: the entity therefore
+remembers what it wrote as decoding would read it back (`PlayerSession.as_decoded`), so a cached
+session is exactly the decoded one, types included (tests/app/test_entity_fast_path.py checks warm
+runs against cold ones byte for byte).
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ class SessionCache:
         """The session `stored` holds: the remembered one if `stored` equals its dict, else decoded anew."""
         with self._lock:
             known = self._items.get(player_id)
-        if known is not None and known[0] == stored:
+        if known is not None and (known[0] is stored or known[0] == stored):
             return known[1]
         session = PlayerSession.from_dict(stored)
         self.remember(player_id, stored, session)

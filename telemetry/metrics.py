@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .admission import AdmissionQueue
+from .attempts import AttemptCounts
 from .llm_breaker import BreakerReport
 from .setup import configure
 
@@ -54,7 +55,6 @@ _TASK_SECONDS_BUCKETS = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300]
 # Admitted at once, a task waits for its first poll (tens of ms); queued, for whole seconds to minutes.
 _QUEUE_SECONDS_BUCKETS = [0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600]
 _CANCEL_SECONDS_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
-_ATTEMPT_ATTRS = {True: {"result": SUCCESS}, False: {"result": FAILURE}}
 
 
 @dataclass
@@ -165,6 +165,7 @@ class RunningTasks:
 
 
 TASKS = RunningTasks()
+ATTEMPTS = AttemptCounts()
 QUEUE = AdmissionQueue()
 BREAKER = BreakerReport()
 
@@ -172,9 +173,11 @@ BREAKER = BreakerReport()
 class _Instruments:
     """Every `ga_*` instrument, created together on one meter."""
 
-    def __init__(self, meter: Any, tasks: RunningTasks, queue: AdmissionQueue, breaker: BreakerReport) -> None:
-        self.attempts = meter.create_counter(
-            "ga_player_attempts", unit="{attempt}", description="Practice attempts recorded, by result")
+    def __init__(self, meter: Any, tasks: RunningTasks, queue: AdmissionQueue, breaker: BreakerReport,
+                 attempts: AttemptCounts) -> None:
+        meter.create_observable_counter(
+            "ga_player_attempts", callbacks=[attempts.observe], unit="{attempt}",
+            description="Practice attempts recorded, by result")
         self.difficulty = meter.create_histogram(
             "ga_player_difficulty_ratio", unit="1",
             description="A player's current difficulty (0..1) after each recorded attempt or performance report",
@@ -234,7 +237,7 @@ def _get() -> _Instruments:
                 configure()
                 from opentelemetry import metrics
 
-                _instruments = _Instruments(metrics.get_meter(METER_NAME), TASKS, QUEUE, BREAKER)
+                _instruments = _Instruments(metrics.get_meter(METER_NAME), TASKS, QUEUE, BREAKER, ATTEMPTS)
             made = _instruments
     return made
 
@@ -243,7 +246,7 @@ def _get() -> _Instruments:
 def record_attempt(success: bool, difficulty: float) -> None:
     """One practice attempt stored, and the player's difficulty after it."""
     made = _get()
-    made.attempts.add(1, _ATTEMPT_ATTRS[bool(success)])
+    ATTEMPTS.add(SUCCESS if success else FAILURE)
     made.difficulty.record(difficulty)
 
 
