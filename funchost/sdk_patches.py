@@ -18,6 +18,10 @@ and an encoder built once with the same arguments, and the second parse skipped 
 cannot hold a custom-object envelope (no `"__class__"` and no backslash-u escape in it, so the hook
 returns every object unchanged and both parses give equal values). Equal results: tested.
 
+A fifth (issue 14) changes no SDK code: entity batches run on the SDK's entity context directly,
+without the JSON envelope the SDK's entity handle reads and writes (`funchost/entity_direct.py`;
+the same results and state texts: tested).
+
 The host applies them explicitly when it starts (`server.Host` and
 each activity worker process, as `config.HostConfig.sdk_patches` says); `FUNCHOST_SDK_PATCHES=0` leaves the SDK
 exactly as installed.
@@ -39,6 +43,7 @@ TIMESTAMP_PARSE = "timestamp-parse"
 NAMEDTUPLE_CACHE = "namedtuple-cache"
 STRICT_MODE_ONCE = "strict-mode-once"
 CODEC_REUSE = "codec-reuse"
+ENTITY_DIRECT = "entity-direct"
 
 _applied: set[str] = set()
 _attempted = False
@@ -96,6 +101,10 @@ def apply() -> frozenset[str]:
         _applied.add(STRICT_MODE_ONCE)
     if _reuse_codec_coders():
         _applied.add(CODEC_REUSE)
+    from . import entity_direct
+
+    if entity_direct.enable():
+        _applied.add(ENTITY_DIRECT)
     return applied()
 
 

@@ -80,7 +80,8 @@ def test_opt_out_leaves_the_sdk_as_installed() -> None:
         results[value] = json.loads(out.stdout)
     assert results["0"] == {"names": [], "untouched": True}
     assert results["1"] == {"names": sorted([sdk_patches.TIMESTAMP_PARSE, sdk_patches.NAMEDTUPLE_CACHE,
-                                             sdk_patches.STRICT_MODE_ONCE, sdk_patches.CODEC_REUSE]),
+                                             sdk_patches.STRICT_MODE_ONCE, sdk_patches.CODEC_REUSE,
+                                             sdk_patches.ENTITY_DIRECT]),
                             "untouched": False}
     assert not sdk_patches.enabled({"FUNCHOST_SDK_PATCHES": " 0 "}) and sdk_patches.enabled({})
 
