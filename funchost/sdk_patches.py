@@ -43,6 +43,8 @@ from typing import Any
 
 from . import fastjson
 
+_ascii_string: Any = json.encoder.encode_basestring_ascii  # what JSONEncoder.encode uses for a str
+
 ENV_VAR = "FUNCHOST_SDK_PATCHES"
 TIMESTAMP_PARSE = "timestamp-parse"
 NAMEDTUPLE_CACHE = "namedtuple-cache"
@@ -166,6 +168,13 @@ class _ReusingJson:
     def dumps(self, value: Any, **kwargs: Any) -> str:
         self._last.pair = None
         if kwargs.get("default") is self._default and len(kwargs) == 1:
+            kind = type(value)
+            if kind is int:  # the encoder's own text for these: int.__repr__ and the ASCII string escaper
+                return int.__repr__(value)
+            if kind is str:
+                return _ascii_string(value)
+            if value is None:
+                return "null"
             return self._encoder.encode(value)
         return json.dumps(value, **kwargs)
 

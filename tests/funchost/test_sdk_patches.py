@@ -119,6 +119,7 @@ CODEC_VALUES: list[object] = [
     None, 0, -3, 2.5, float("nan"), float("inf"), "plain", "é and \u2603", 'a "__class__" in a string',
     [1, "two", None, [3.0]], {"nested": {"list": [1, {"deep": True}]}, "empty": {}},
     {"__class__": "x", "only": "one of the envelope keys"},
+    True, False, 2**80, -(2**70), "\ud800 lone", "\x00\x1f\x7f\"\\/", "\U0001f3b8",
 ]
 
 
