@@ -6,9 +6,10 @@ N `add 1` signals over K entities from 48 concurrent tasks (as the HTTP benchmar
 waits until every one is applied, checks the entities' sum, and prints the process CPU
 microseconds per signal. That is the durable engine's share of a signal through the management
 API (each signal's enqueue commit, the entity batches through the SDK, the state commits), on
-one core (metrics on, as in the host) and without the HTTP server and load client that make the HTTP figures noisy. With
-`--before REV` it also runs, alternately, on the code of commit REV (see bench.entity_op_cost) and
-prints the after/before ratio.
+one core (metrics on, and the collector settings of a started host where the code has them),
+without the HTTP server and load client that make the HTTP figures noisy. With `--before REV`
+it also runs, alternately, on the code of commit REV (see bench.entity_op_cost) and prints the
+after/before ratio.
 """
 
 from __future__ import annotations
@@ -41,6 +42,12 @@ async def _signals(signals: int, keys: int, data: Path) -> float:
     observability = Observability(enabled=True)  # metrics on, as the host's default
     dispatcher = Dispatcher(store, functions, ActivityRunner(functions), observability.host_telemetry)
     dispatcher.start()
+    try:  # the host's collector settings once started (funchost.cli), where this tree has them
+        from funchost.gc_tuning import settle_heap
+    except ImportError:
+        pass
+    else:
+        settle_heap()
     queue = list(range(signals))
 
     async def sender() -> None:
