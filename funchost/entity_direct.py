@@ -31,12 +31,13 @@ DirectOutcome = tuple[list[tuple[bool, str, float]], str, bool]
 _context_class: Any = None
 _df_dumps: Callable[[Any], str] | None = None
 _handle_code: Any = None
+_internal_error: type[BaseException] = Exception
 _enabled = False
 
 
 def enable() -> bool:
     """Turn the direct path on (the host's SDK patches do, at start); False if the SDK is not as expected."""
-    global _context_class, _df_dumps, _handle_code, _enabled
+    global _context_class, _df_dumps, _handle_code, _internal_error, _enabled
     try:
         entity_module = importlib.import_module("azure.durable_functions.entity")
         context_module = importlib.import_module("azure.durable_functions.models.DurableEntityContext")
@@ -46,8 +47,11 @@ def enable() -> bool:
     probe = entity_module.Entity.create(lambda _context: None)
     context = context_module.DurableEntityContext("probe", "probe", False, None)
     expected = ("_state", "_state_is_raw", "_exists", "_operation", "_input", "_result")
-    if not all(hasattr(context, name) for name in expected) or not hasattr(state_module, "df_dumps"):
+    internal = getattr(entity_module, "InternalEntityException", None)
+    if not all(hasattr(context, name) for name in expected) or not hasattr(state_module, "df_dumps") \
+            or not isinstance(internal, type) or not issubclass(internal, Exception):
         return False
+    _internal_error = internal
     _context_class = context_module.DurableEntityContext
     _df_dumps = state_module.df_dumps
     _handle_code = probe.__code__
@@ -86,6 +90,8 @@ def run_direct(fn: EntityFunction, name: str, key: str, state: str | None, exist
             context._input = input_text
             fn(context)
             result = context._result
+        except _internal_error:  # the SDK lets its own internal error fail the whole batch
+            raise
         except Exception as exc:
             is_error = True
             result = str(exc)

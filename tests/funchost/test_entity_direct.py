@@ -61,6 +61,15 @@ def unencodable(context: df.DurableEntityContext) -> None:
         context.set_state({1, 2})  # a set: df_dumps refuses it, the batch fails as a whole
 
 
+def internal(context: df.DurableEntityContext) -> None:
+    """Raises the SDK's own internal error, which its handle lets through: the whole batch fails."""
+    from azure.durable_functions.entity import InternalEntityException
+
+    if context.operation_name == "break":
+        raise InternalEntityException("broken inside")
+    context.set_result(1)
+
+
 def ops(*pairs: tuple[str, Any]) -> list[Operation]:
     return [Operation(seq=i, name=name, input=None if value is None else json.dumps(value), signal=i % 2 == 0)
             for i, (name, value) in enumerate(pairs)]
@@ -78,6 +87,7 @@ CASES: list[tuple[Callable[[df.DurableEntityContext], None], str | None, bool, l
     (notes, None, False, ops(("append", "x"), ("append", 7), ("read", None))),
     (unencodable, "1", True, ops(("bad_result", None))),
     (unencodable, "1", True, ops(("bad_state", None))),
+    (internal, "7", True, ops(("fine", None), ("break", None))),
 ]
 
 
@@ -111,6 +121,7 @@ def test_the_corpus_covers_errors_deletion_and_whole_batch_failures() -> None:
     assert outcomes[5][0] == CASES[5][1]  # state never read: written back verbatim
     assert all(r.is_error and "entity batch failed" in (r.result or "") for r in outcomes[8][2] + outcomes[9][2])
     assert outcomes[9][:2] == ("1", True)  # a failed batch leaves the state as it was
+    assert outcomes[10][:2] == ("7", True) and all("broken inside" in (r.result or "") for r in outcomes[10][2])
 
 
 def test_run_batch_takes_the_direct_path_and_splits_at_builtin_delete() -> None:
