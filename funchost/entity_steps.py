@@ -85,8 +85,8 @@ class EntitySteps:
 
     def _responses(self, operations: list[Operation], outcome: BatchOutcome, now_s: float) -> list[Message]:
         """The answers to operations that orchestrations called (signals and direct calls get none)."""
-        if all(op.signal for op in operations):
-            return []
+        if not any(op.parent and not op.signal for op in operations):
+            return []  # (most batches: signals, and direct calls through the in-process client)
         now = from_epoch(now_s)
         return [
             self._mailboxes.orchestration_message(op.parent, response_event(op, result, now), op.parent_execution)
