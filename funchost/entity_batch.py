@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
-from . import fastjson
+from . import entity_direct, fastjson
 from .errors import not_a_function_message
 from .history import EventType, HistoryEvent, event
 from .ids import split_entity_id
@@ -15,9 +14,12 @@ from .ids import split_entity_id
 EntityHandle = Callable[[str], str]
 
 
-@dataclass(frozen=True)
-class Operation:
-    """One queued entity operation (a signal, or a call from an orchestration awaiting a response)."""
+class Operation(NamedTuple):
+    """One queued entity operation (a signal, or a call from an orchestration awaiting a response).
+
+    A named tuple rather than a frozen dataclass: two are built per signal (at enqueue and when its
+    batch runs), and a frozen dataclass's `__init__` (one `object.__setattr__` per field) was 1.8 %
+    of the host's time per signal in the profile."""
 
     seq: int
     name: str
@@ -53,15 +55,17 @@ class Operation:
                    builtin_delete=bool(body.get("builtinDelete")), traceparent=body.get("traceparent"))
 
 
-@dataclass(frozen=True)
-class OperationResult:
+class OperationResult(NamedTuple):
+    """The outcome of one operation: its result's JSON text (the error message's, if it failed)."""
+
     is_error: bool
     result: str | None
     duration_ms: float = 0.0
 
 
-@dataclass(frozen=True)
-class BatchOutcome:
+class BatchOutcome(NamedTuple):
+    """What one batch left: the state's JSON text (None if the entity does not exist) and each result."""
+
     state: str | None
     exists: bool
     results: list[OperationResult]
@@ -96,6 +100,11 @@ def run_batch(handle: EntityHandle | None, entity_id: str, state: str | None, ex
 
 def _run_chunk(handle: EntityHandle, name: str, key: str, state: str | None, exists: bool,
                chunk: list[Operation]) -> tuple[str | None, bool, list[OperationResult]]:
+    """One run of the entity function over `chunk`: on the SDK's context directly when the handle is the
+    SDK's own (`entity_direct`), else through the handle's JSON envelope; the same results either way."""
+    fn = entity_direct.entity_function(handle)
+    if fn is not None and all(op.name is not None for op in chunk):
+        return _run_direct(fn, name, key, state, exists, chunk)
     request = {
         "self": {"name": name, "key": key},
         "state": state,
@@ -117,6 +126,20 @@ def _run_chunk(handle: EntityHandle, name: str, key: str, state: str | None, exi
         OperationResult(bool(r.get("isError")), r.get("result"), float(r.get("duration") or 0))
         for r in results
     ]
+
+
+def _run_direct(fn: entity_direct.EntityFunction, name: str, key: str, state: str | None, exists: bool,
+                chunk: list[Operation]) -> tuple[str | None, bool, list[OperationResult]]:
+    """`_run_chunk` on the SDK's entity context, without the envelope (its failure handling is the same)."""
+    to_input = entity_direct.input_text
+    try:
+        results, new_state, new_exists = entity_direct.run_direct(
+            fn, name, key, state, exists, [(op.name, to_input(op.input)) for op in chunk])
+    except Exception as exc:  # as the handle failing: the whole batch failed, state is unchanged
+        message = json.dumps(f"entity batch failed: {exc}")
+        return state, exists, [OperationResult(True, message) for _ in chunk]
+    return (new_state if new_exists else None), new_exists, [
+        OperationResult(is_error, result, duration) for is_error, result, duration in results]
 
 
 def response_event(op: Operation, result: OperationResult, now: Any) -> HistoryEvent:

@@ -2,10 +2,10 @@
 
 A step takes up to `MAX_ENTITY_BATCH` operations from the entity's mailbox, runs them through
 the SDK's entity handle (`entity_batch.run_batch`; user code runs here), and in one group-commit
-write deletes the consumed messages, stores (or deletes) the state and adds the responses to the
-orchestrations that called. After the commit it updates the state cache, releases the mailbox,
-enqueues the responses and resolves in-process callers waiting on a request id. Runs on the
-dispatcher's loop thread.
+write (its rows handed over as data, see `GroupCommit.submit`) deletes the consumed messages,
+stores (or deletes) the state and adds the responses to the orchestrations that called. After
+the commit it updates the state cache, releases the mailbox, enqueues the responses and resolves
+in-process callers waiting on a request id. Runs on the dispatcher's loop thread.
 """
 
 from __future__ import annotations
@@ -65,19 +65,14 @@ class EntitySteps:
         responses = self._responses(operations, outcome, now_s)
         consumed = {m.seq for m in messages}
         store = self._store
-
-        def write() -> None:
-            store.delete_messages(sorted(consumed))
-            if outcome.exists:
-                store.put_entity(target, name, key, outcome.state, now_s)
-            elif exists:
-                store.delete_entity(target)
-            store.add_messages([m.row() for m in responses])
-
-        def after() -> None:
-            self._apply(target, operations, outcome, consumed, responses)
-
-        self._commits.submit(write, after, failed=lambda: self._mailboxes.retry_later(target))
+        # The consumed messages, the new state and the responses go to the commit as rows (one statement
+        # per kind for all the steps of a flush); only a deletion needs a write of its own.
+        write = None if outcome.exists or not exists else (lambda: store.delete_entity(target))
+        self._commits.submit(
+            write, lambda: self._apply(target, operations, outcome, consumed, responses),
+            rows=[m.row() for m in responses] or None, failed=lambda: self._mailboxes.retry_later(target),
+            consumed=sorted(consumed),
+            entities=[(target, name, key, outcome.state, now_s)] if outcome.exists else None)
 
     def read(self, entity_id: str, on_writer: bool = False) -> tuple[bool, str | None]:
         """(exists, state) as last committed: the cache (filled after each commit), else the store (see
@@ -90,6 +85,8 @@ class EntitySteps:
 
     def _responses(self, operations: list[Operation], outcome: BatchOutcome, now_s: float) -> list[Message]:
         """The answers to operations that orchestrations called (signals and direct calls get none)."""
+        if not any(op.parent and not op.signal for op in operations):
+            return []  # (most batches: signals, and direct calls through the in-process client)
         now = from_epoch(now_s)
         return [
             self._mailboxes.orchestration_message(op.parent, response_event(op, result, now), op.parent_execution)

@@ -41,7 +41,7 @@ from typing import Protocol
 
 from .errors import StoreUnavailable
 from .messages import MessageRow
-from .store import WriteLockBusy
+from .store import EntityStateRow, WriteLockBusy
 
 log = logging.getLogger("funchost.dispatcher")
 
@@ -60,6 +60,10 @@ class CommitStore(Protocol):
 
     def add_messages(self, rows: list[MessageRow]) -> None: ...
 
+    def delete_messages(self, seqs: list[int]) -> None: ...
+
+    def put_entities(self, rows: list[EntityStateRow]) -> None: ...
+
     def checkpoint(self) -> None: ...
 
 
@@ -70,6 +74,8 @@ class _Commit:
     future: asyncio.Future[None]
     rows: list[MessageRow] | None = None  # messages to insert; a flush inserts all of them in one call
     failed: Failed | None = None  # runs when the write was not committed
+    consumed: list[int] | None = None  # messages (by seq) to delete; one call per flush as well
+    entities: list[EntityStateRow] | None = None  # entity states to write; one call per flush as well
 
 
 @dataclass
@@ -98,15 +104,21 @@ class GroupCommit:
         self.degraded: str | None = None  # why the store refuses writes, while it does
 
     def submit(self, write: Write | None, after: AfterCommit | None = None,
-               rows: list[MessageRow] | None = None, failed: Failed | None = None) -> asyncio.Future[None]:
+               rows: list[MessageRow] | None = None, failed: Failed | None = None,
+               consumed: list[int] | None = None,
+               entities: list[EntityStateRow] | None = None) -> asyncio.Future[None]:
         """Queue a write for the next commit; the future resolves after it (and `after`) ran.
 
-        If the write is not committed the future fails (StoreUnavailable when the store refused it)
-        and `failed` runs instead of `after`.
+        `rows` (messages to add), `consumed` (message seqs to delete) and `entities` (entity states to
+        write) are row changes handed over as data: a flush applies each kind for all its writes in
+        one statement, after the `write` callables, so they must not touch what a callable of the same
+        flush touches (a message is consumed only after the commit that added it; an entity has one
+        step at a time). If the write is not committed the future fails (StoreUnavailable when the
+        store refused it) and `failed` runs instead of `after`.
         """
         loop = asyncio.get_running_loop()
         future: asyncio.Future[None] = loop.create_future()
-        self._queue.append(_Commit(write, after, future, rows, failed))
+        self._queue.append(_Commit(write, after, future, rows, failed, consumed, entities))
         if not self._scheduled and self._in_flight is None:
             self._scheduled = True
             loop.call_soon(self._flush_soon)
@@ -178,11 +190,21 @@ class GroupCommit:
         return _Outcome([None] * len(commits), None, time.perf_counter() - start)
 
     def _transaction(self, commits: list[_Commit], wait: bool) -> None:
-        with self._store.transaction(wait):
+        store = self._store
+        with store.transaction(wait):
+            consumed: list[int] = []
+            entities: list[EntityStateRow] = []
+            rows: list[MessageRow] = []
             for commit in commits:
                 if commit.write is not None:
                     commit.write()
-            self._store.add_messages([row for commit in commits if commit.rows for row in commit.rows])
+                if commit.consumed:
+                    consumed += commit.consumed
+                if commit.entities:
+                    entities += commit.entities
+                if commit.rows:
+                    rows += commit.rows
+            _apply_rows(store, consumed, entities, rows)
 
     def _commit_waiting(self, commits: list[_Commit]) -> _Outcome:
         """Writer thread: wait for the lock and run every write in one transaction, or each alone if that
@@ -211,8 +233,7 @@ class GroupCommit:
             with self._store.transaction():
                 if commit.write is not None:
                     commit.write()
-                if commit.rows:
-                    self._store.add_messages(commit.rows)
+                _apply_rows(self._store, commit.consumed or [], commit.entities or [], commit.rows or [])
             return None
         except Exception as exc:
             return exc
@@ -254,6 +275,17 @@ class GroupCommit:
         if self.degraded is not None:
             log.warning("the store accepts writes again (it refused them: %s)", self.degraded)
         self.degraded = None
+
+
+def _apply_rows(store: CommitStore, consumed: list[int], entities: list[EntityStateRow],
+               rows: list[MessageRow]) -> None:
+    """The row changes handed over as data, each kind in one statement (inside the open transaction)."""
+    if consumed:
+        store.delete_messages(consumed)
+    if entities:
+        store.put_entities(entities)
+    if rows:
+        store.add_messages(rows)
 
 
 def _refusal(exc: BaseException) -> str | None:

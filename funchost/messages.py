@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from . import fastjson
 from .history import EventType, HistoryEvent, event
 from .model import Instance
 
@@ -52,8 +53,10 @@ class Message:
         return cls(seq, target, json.loads(body), visible_at)
 
     def row(self) -> MessageRow:
-        """The `messages` row of this message."""
-        return (self.seq, self.target, json.dumps(self.body), self.visible_at)
+        """The `messages` row of this message (an entity operation's body, the host's own, through orjson)."""
+        body = self.body
+        text = fastjson.dumps(body) if self.target.startswith("@") else json.dumps(body)
+        return (self.seq, self.target, text, self.visible_at)
 
     @property
     def event(self) -> HistoryEvent:

@@ -16,7 +16,14 @@ new decoder or encoder on each call, and `df_loads` with an `expected_type` (the
 Inside the codec module only, `json` is replaced by `_ReusingJson`: the same calls on a decoder
 and an encoder built once with the same arguments, and the second parse skipped when the text
 cannot hold a custom-object envelope (no `"__class__"` and no backslash-u escape in it, so the hook
-returns every object unchanged and both parses give equal values). Equal results: tested.
+returns every object unchanged and both parses give equal values). Plain parses go through orjson
+(`fastjson.loads_exact`: the json module's value exactly; a PlayerSession state decode took ~3x
+longer in the json module). Equal results: tested. Encoding stays the json module's (its bytes are
+the SDK's results).
+
+A fifth (issue 14) changes no SDK code: entity batches run on the SDK's entity context directly,
+without the JSON envelope the SDK's entity handle reads and writes (`funchost/entity_direct.py`;
+the same results and state texts: tested).
 
 The host applies them explicitly when it starts (`server.Host` and
 each activity worker process, as `config.HostConfig.sdk_patches` says); `FUNCHOST_SDK_PATCHES=0` leaves the SDK
@@ -34,11 +41,16 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from . import fastjson
+
+_ascii_string: Any = json.encoder.encode_basestring_ascii  # what JSONEncoder.encode uses for a str
+
 ENV_VAR = "FUNCHOST_SDK_PATCHES"
 TIMESTAMP_PARSE = "timestamp-parse"
 NAMEDTUPLE_CACHE = "namedtuple-cache"
 STRICT_MODE_ONCE = "strict-mode-once"
 CODEC_REUSE = "codec-reuse"
+ENTITY_DIRECT = "entity-direct"
 
 _applied: set[str] = set()
 _attempted = False
@@ -96,6 +108,10 @@ def apply() -> frozenset[str]:
         _applied.add(STRICT_MODE_ONCE)
     if _reuse_codec_coders():
         _applied.add(CODEC_REUSE)
+    from . import entity_direct
+
+    if entity_direct.enable():
+        _applied.add(ENTITY_DIRECT)
     return applied()
 
 
@@ -136,19 +152,29 @@ class _ReusingJson:
         if not isinstance(text, str):
             return json.loads(text, **kwargs)
         if not kwargs:
-            value = json.loads(text)
-            if '"__class__"' not in text and "\\u" not in text:
+            plain = '"__class__"' not in text and "\\u" not in text
+            value = fastjson.loads_exact(text)
+            if plain:
                 self._last.pair = (text, value)
             return value
         if kwargs.get("object_hook") is self._hook and len(kwargs) == 1:
             if remembered is not None and remembered[0] is text:
                 return remembered[1]
+            if '"__class__"' not in text and "\\u" not in text:
+                return fastjson.loads_exact(text)  # the hook returns every object unchanged
             return self._decoder.decode(text)
         return json.loads(text, **kwargs)
 
     def dumps(self, value: Any, **kwargs: Any) -> str:
         self._last.pair = None
         if kwargs.get("default") is self._default and len(kwargs) == 1:
+            kind = type(value)
+            if kind is int:  # the encoder's own text for these: int.__repr__ and the ASCII string escaper
+                return int.__repr__(value)
+            if kind is str:
+                return _ascii_string(value)
+            if value is None:
+                return "null"
             return self._encoder.encode(value)
         return json.dumps(value, **kwargs)
 

@@ -112,6 +112,9 @@ CREATE INDEX IF NOT EXISTS entities_by_name ON entities (name, key);
 """ + _DEAD_LETTERS + _TIMER_STATUS
 
 
+EntityStateRow = tuple[str, str, str, str | None, float]  # (entity_id, name, key, state, last_op)
+
+
 class WriteLockBusy(Exception):
     """Another connection holds the write lock (raised only by a non-waiting `transaction(wait=False)`)."""
 
@@ -430,6 +433,11 @@ class Store:
         self._db.execute(
             "INSERT OR REPLACE INTO entities (entity_id, name, key, state, last_op) VALUES (?, ?, ?, ?, ?)",
             (entity_id, name, key, state, last_op))
+
+    def put_entities(self, rows: list[EntityStateRow]) -> None:
+        """Write several entities' states in one statement (the group commit's batched entity rows)."""
+        self._db.executemany(
+            "INSERT OR REPLACE INTO entities (entity_id, name, key, state, last_op) VALUES (?, ?, ?, ?, ?)", rows)
 
     def delete_entity(self, entity_id: str) -> None:
         self._db.execute("DELETE FROM entities WHERE entity_id = ?", (entity_id,))

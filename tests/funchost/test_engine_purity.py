@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-PURE = ["funchost.replay", "funchost.episode_plan", "funchost.entity_batch", "funchost.model", "funchost.messages",
-        "funchost.history", "funchost.ids"]
+PURE = ["funchost.replay", "funchost.episode_plan", "funchost.entity_batch", "funchost.entity_direct", "funchost.model",
+        "funchost.messages", "funchost.history", "funchost.ids"]
 ALLOWED = {"funchost", "funchost.errors", "funchost.nondeterminism", "funchost.fastjson", *PURE}  # fastjson: a codec
 IO = ("sqlite3", "aiohttp", "asyncio", "socket", "subprocess", "threading", "azure", "opentelemetry")
 

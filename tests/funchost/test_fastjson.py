@@ -50,3 +50,40 @@ def test_an_entity_batch_runs_the_same_through_the_sdk() -> None:
     assert outcome.exists and json.loads(outcome.state or "null") == 20
     assert [json.loads(r.result or "null")["value"] for r in outcome.results] == [10, 11, 13, 16, 20]
     assert not any(r.is_error for r in outcome.results)
+
+
+EXACT_TEXTS = [json.dumps(v) for v in VALUES] + [
+    '{"nan": NaN, "s": "\\ud800"}', "[1e999, -Infinity]", "18446744073709551616", "-9223372036854775809",
+    "123456789012345678", '{"id": "12345678901234567890"}', '{"a": 1, "a": 2}', " [1, 2.50, -0, -0.0] ",
+    '"\\u00e9\\n\\"q\\""', "1E400", "0.1e1", "[1.7976931348623157e308, 5e-324, 2.2250738585072014e-308]",
+]
+
+
+def _float_texts() -> list[str]:
+    import random
+
+    rng = random.Random(14)
+    values = [rng.random() * 10 ** rng.randint(-30, 30) * rng.choice((1, -1)) for _ in range(2000)]
+    digits = ["0." + "".join(rng.choice("0123456789") for _ in range(rng.randint(1, 17))) for _ in range(500)]
+    return [json.dumps(values), "[" + ", ".join(digits) + "]"]
+
+
+@pytest.mark.parametrize("text", EXACT_TEXTS + _float_texts())
+def test_loads_exact_gives_the_json_modules_value_and_type(text: str) -> None:
+    expected = json.loads(text)
+    got = fastjson.loads_exact(text)
+    assert json.dumps(got) == json.dumps(expected)  # NaN and inf compare by their text; floats by repr
+    assert repr(got) == repr(expected)  # the same types too (an int stays an int, however long)
+
+
+@pytest.mark.parametrize("text", ["", "[1,", '{"a" 1}', "nul", '"\x01"'])
+def test_loads_exact_refuses_what_the_json_module_refuses(text: str) -> None:
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(text)
+    with pytest.raises(json.JSONDecodeError):
+        fastjson.loads_exact(text)
+
+
+def test_loads_exact_reads_a_text_holding_a_lone_surrogate_itself() -> None:
+    text = '"\ud800"'  # the character itself, not an escape: not encodable as UTF-8
+    assert fastjson.loads_exact(text) == json.loads(text)

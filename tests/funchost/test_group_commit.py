@@ -99,3 +99,27 @@ async def test_a_held_write_lock_moves_the_commit_to_the_writer_thread_and_the_l
     await commits.flush()
     commits.close()
     store.close()
+
+
+async def test_row_changes_of_many_writes_commit_together_and_alone_on_failure(tmp_path: Path) -> None:
+    """Consumed messages and entity states handed over as rows: all in one flush; when the shared
+    transaction fails, each write's own rows still commit with it alone."""
+    store = Store(tmp_path / "s.sqlite3")
+    commits = GroupCommit(store)
+    await asyncio.gather(*(commits.submit(None, None, [Message.for_entity(n, f"@counter@k{n}", {"op": "add"}).row()])
+                           for n in range(1, 5)))
+    flushes: list[float] = []
+    commits = GroupCommit(store, flushes.append)
+    steps = [commits.submit(None, None, consumed=[n], entities=[(f"@counter@k{n}", "counter", f"k{n}", str(n), 1.0)])
+             for n in (1, 2)]
+    await asyncio.gather(*steps)
+    assert len(flushes) == 1 and rows(store) == [(3, "@counter@k3"), (4, "@counter@k4")]
+    assert [store.get_entity(f"@counter@k{n}") is not None for n in (1, 2, 3)] == [True, True, False]
+    good = commits.submit(None, None, consumed=[3], entities=[("@counter@k3", "counter", "k3", "3", 2.0)])
+    bad = commits.submit(None, None, [Message.for_entity(4, "@counter@dup", {"op": "x"}).row()], consumed=[])
+    await good
+    with pytest.raises(Exception, match="UNIQUE"):
+        await bad
+    row = store.get_entity("@counter@k3")
+    assert row is not None and row.state == "3" and rows(store) == [(4, "@counter@k4")]
+    store.close()

@@ -80,7 +80,8 @@ def test_opt_out_leaves_the_sdk_as_installed() -> None:
         results[value] = json.loads(out.stdout)
     assert results["0"] == {"names": [], "untouched": True}
     assert results["1"] == {"names": sorted([sdk_patches.TIMESTAMP_PARSE, sdk_patches.NAMEDTUPLE_CACHE,
-                                             sdk_patches.STRICT_MODE_ONCE, sdk_patches.CODEC_REUSE]),
+                                             sdk_patches.STRICT_MODE_ONCE, sdk_patches.CODEC_REUSE,
+                                             sdk_patches.ENTITY_DIRECT]),
                             "untouched": False}
     assert not sdk_patches.enabled({"FUNCHOST_SDK_PATCHES": " 0 "}) and sdk_patches.enabled({})
 
@@ -118,6 +119,7 @@ CODEC_VALUES: list[object] = [
     None, 0, -3, 2.5, float("nan"), float("inf"), "plain", "é and \u2603", 'a "__class__" in a string',
     [1, "two", None, [3.0]], {"nested": {"list": [1, {"deep": True}]}, "empty": {}},
     {"__class__": "x", "only": "one of the envelope keys"},
+    True, False, 2**80, -(2**70), "\ud800 lone", "\x00\x1f\x7f\"\\/", "\U0001f3b8",
 ]
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from funchost.errors import StoreUnavailable
 from funchost.group_commit import GroupCommit
 from funchost.messages import MessageRow
-from funchost.store import Store
+from funchost.store import EntityStateRow, Store
 from tests.conftest import CONFORMANCE_APP
 from tests.hostproc import ROOT, HostProcess, Reply, wait_until
 
@@ -140,6 +140,12 @@ class RefusingStore:
 
     def add_messages(self, rows: list[MessageRow]) -> None:
         self.store.add_messages(rows)
+
+    def delete_messages(self, seqs: list[int]) -> None:
+        self.store.delete_messages(seqs)
+
+    def put_entities(self, rows: list[EntityStateRow]) -> None:
+        self.store.put_entities(rows)
 
     def checkpoint(self) -> None:
         self.store.checkpoint()
