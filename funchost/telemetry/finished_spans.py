@@ -48,8 +48,9 @@ def parse_traceparent(traceparent: str) -> SpanContext | None:
                        trace_state=DEFAULT_TRACE_STATE)
 
 
-def _sdk_equivalent(tracer: Any) -> bool:
-    """True when the tracer, sampler, limits and propagator are those `FinishedSpans` reproduces."""
+def sdk_equivalent(tracer: Any) -> bool:
+    """True when the tracer, sampler, limits and propagator are those `FinishedSpans` (and `live_spans`)
+    reproduce: see the module docstring."""
     try:
         from opentelemetry.propagate import get_global_textmap
         from opentelemetry.sdk.trace._tracer_metrics import NoOpTracerMetrics
@@ -71,23 +72,26 @@ def _sdk_equivalent(tracer: Any) -> bool:
                                                        "span_processor", "id_generator", "_is_enabled")))
 
 
+def processors_ready(tracer: Any, checked: list[Any]) -> bool:
+    """True when `tracer`'s processors are only the SDK's simple and batch ones (`checked` remembers the
+    processor tuple last found so, as the provider replaces the tuple when one is added)."""
+    processors = getattr(tracer.span_processor, "_span_processors", None)
+    if processors is None:
+        return False
+    if processors is not checked[0]:
+        if not all(type(p) in _PROCESSORS for p in processors):
+            return False
+        checked[0] = processors
+    return True
+
+
 class FinishedSpans:
     """Writes finished spans under a remote parent straight to `tracer`'s processors (see the module)."""
 
     def __init__(self, tracer: Any) -> None:
         self._tracer = tracer
-        self.enabled = _sdk_equivalent(tracer)
-        self._checked: Any = None  # the processor tuple last found to be only simple and batch processors
-
-    def _processors_ready(self) -> bool:
-        processors = getattr(self._tracer.span_processor, "_span_processors", None)
-        if processors is None:
-            return False
-        if processors is not self._checked:
-            if not all(type(p) in _PROCESSORS for p in processors):
-                return False
-            self._checked = processors
-        return True
+        self.enabled = sdk_equivalent(tracer)
+        self._checked: list[Any] = [None]
 
     def write(self, name: str, parent: SpanContext, attributes: Mapping[str, str | int], start_ns: int,
               end_ns: int, error: str | None = None) -> bool:
@@ -95,7 +99,7 @@ class FinishedSpans:
         it; False (nothing written) where that is not certain, for the caller to take the SDK's path.
         A span under an unsampled parent is dropped, as the sampler would drop it."""
         tracer = self._tracer
-        if not (self.enabled and tracer._is_enabled() and self._processors_ready()):
+        if not (self.enabled and tracer._is_enabled() and processors_ready(tracer, self._checked)):
             return False
         flags = parent.trace_flags
         if not flags & TraceFlags.SAMPLED:

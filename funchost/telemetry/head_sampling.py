@@ -24,7 +24,7 @@ import threading
 from typing import Any
 
 from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
-from opentelemetry.sdk.trace.sampling import ParentBased, StaticSampler, TraceIdRatioBased
+from opentelemetry.sdk.trace.sampling import ALWAYS_ON, ParentBased, StaticSampler, TraceIdRatioBased
 from opentelemetry.trace import SpanKind, TraceFlags
 
 from .tracing import format_traceparent
@@ -72,7 +72,9 @@ class RootSampling:
         sampler = getattr(tracer, "sampler", None)
         root = sampler._root if isinstance(sampler, ParentBased) else sampler
         ids = getattr(tracer, "id_generator", None)
-        self.enabled = type(root) in (StaticSampler, TraceIdRatioBased) and isinstance(ids, PresetIdGenerator)
+        # an always-on root drops nothing: deciding ahead of the SDK would only repeat its work
+        self.enabled = (type(root) in (StaticSampler, TraceIdRatioBased) and isinstance(ids, PresetIdGenerator)
+                        and root is not ALWAYS_ON)
         self._sampler = sampler
         # A trace-id ratio root samples when the id's low 64 bits are under its bound: that test is
         # the whole decision, so it is made here without building a SamplingResult per request.
