@@ -34,6 +34,8 @@ _TRACEPARENT = re.compile(r"00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})")
 _PROCESSORS = (BatchSpanProcessor, SimpleSpanProcessor)  # on_start and _on_ending do nothing
 _MAX_ATTRIBUTES = 16  # the most attributes a host span written here has
 _RANDOM_TRACE_ID = int(getattr(TraceFlags, "RANDOM_TRACE_ID", 0))  # the SDK carries it on from the parent
+_CHILD_FLAGS = {0: TraceFlags(TraceFlags.SAMPLED), _RANDOM_TRACE_ID: TraceFlags(TraceFlags.SAMPLED | _RANDOM_TRACE_ID)}
+_UNSET = Status(StatusCode.UNSET)
 
 
 def parse_traceparent(traceparent: str) -> SpanContext | None:
@@ -97,7 +99,8 @@ class FinishedSpans:
               end_ns: int, error: str | None = None) -> bool:
         """One INTERNAL span under the remote `parent`, as `start_span` + `set_status` + `end` would make
         it; False (nothing written) where that is not certain, for the caller to take the SDK's path.
-        A span under an unsampled parent is dropped, as the sampler would drop it."""
+        A span under an unsampled parent is dropped, as the sampler would drop it. The span keeps
+        `attributes` (a mapping the caller made for it and does not change afterwards)."""
         tracer = self._tracer
         if not (self.enabled and tracer._is_enabled() and processors_ready(tracer, self._checked)):
             return False
@@ -105,12 +108,11 @@ class FinishedSpans:
         if not flags & TraceFlags.SAMPLED:
             return True
         context = SpanContext(parent.trace_id, tracer.id_generator.generate_span_id(), is_remote=False,
-                              trace_flags=TraceFlags(TraceFlags.SAMPLED | (flags & _RANDOM_TRACE_ID)),
-                              trace_state=parent.trace_state)
-        status = Status(StatusCode.ERROR, error) if error is not None else Status(StatusCode.UNSET)
+                              trace_flags=_CHILD_FLAGS[flags & _RANDOM_TRACE_ID], trace_state=parent.trace_state)
+        status = Status(StatusCode.ERROR, error) if error is not None else _UNSET
         tracer.span_processor.on_end(ReadableSpan(
             name=name, context=context, parent=parent, resource=tracer.resource,
-            attributes=MappingProxyType(dict(attributes)), kind=SpanKind.INTERNAL,
+            attributes=MappingProxyType(attributes), kind=SpanKind.INTERNAL,
             instrumentation_info=tracer.instrumentation_info, status=status, start_time=start_ns,
             end_time=end_ns, instrumentation_scope=tracer._instrumentation_scope))
         return True

@@ -39,6 +39,9 @@ log = logging.getLogger("funchost.telemetry")
 
 _PLAIN = (str, bool, int, float)  # attribute values the SDK keeps as they are (no length limit is set)
 _MAX_OWN_ATTRIBUTES = 16  # at most this many in the dict; one more turns the span into the SDK's
+_FLAGS = {(sampled, random): TraceFlags((TraceFlags.SAMPLED if sampled else 0) |
+                                        (getattr(TraceFlags, "RANDOM_TRACE_ID", 0) if random else 0))
+          for sampled in (False, True) for random in (False, True)}  # (sampled, random trace id) -> flags
 
 
 def _root_decision(sampler: Any) -> Callable[[int], bool] | None:
@@ -87,9 +90,8 @@ class LiveSpans:
             trace_id, trace_state = parent_context.trace_id, parent_context.trace_state
             flags = parent_context.trace_flags
             sampled, random = flags.sampled, flags.random_trace_id
-        trace_flags = TraceFlags((TraceFlags.SAMPLED if sampled else 0) | (TraceFlags.RANDOM_TRACE_ID if random else 0))
-        context = SpanContext(trace_id, ids.generate_span_id(), is_remote=False, trace_flags=trace_flags,
-                              trace_state=trace_state)
+        context = SpanContext(trace_id, ids.generate_span_id(), is_remote=False,
+                              trace_flags=_FLAGS[bool(sampled), bool(random)], trace_state=trace_state)
         if not sampled:
             return NonRecordingSpan(context)
         return HostSpan(self, name, context, parent_context, parent, kind)
@@ -142,8 +144,14 @@ class HostSpan(trace_api.Span):
         self._other().set_attribute(key, value)
 
     def set_attributes(self, attributes: Mapping[str, Any]) -> None:
-        for key, value in attributes.items():
-            self.set_attribute(key, value)
+        own = self._attributes
+        for key, value in attributes.items():  # `set_attribute` inlined for the plain values
+            if (self._sdk is None and self._end is None and type(value) in _PLAIN and type(key) is str and key
+                    and len(own) < _MAX_OWN_ATTRIBUTES):
+                own.pop(key, None)
+                own[key] = value
+            else:
+                self.set_attribute(key, value)
 
     def add_event(self, name: str, attributes: Any = None, timestamp: int | None = None) -> None:
         self._other().add_event(name, attributes, timestamp)
