@@ -14,8 +14,9 @@ takes the sampler's decision up front, on a trace id it draws itself:
   own decision is the same and the span is made as usual.
 
 It applies only where that repeat decision is certain: root spans under the SDK's deterministic
-samplers (always on/off, trace-id ratio, and `parentbased_*` of those), with the host's id
-generator. Anything else (another sampler, `OTEL_PYTHON_ID_GENERATOR`) takes the SDK path.
+samplers (always off, trace-id ratio, and `parentbased_*` of those), with the host's id
+generator. Anything else (another sampler, `OTEL_PYTHON_ID_GENERATOR`) takes the SDK path, and so
+does an always-on root, which drops nothing (deciding first would only repeat the SDK's work).
 """
 
 from __future__ import annotations
