@@ -153,6 +153,7 @@ def profile(name: str, size: int, telemetry: bool, out: Path, traced: bool = Fal
         sampler.wait(30)
     if receiver is not None:
         receiver.server.shutdown()
+        receiver.server.server_close()
     return f"{name}: {outcome}\n" + summarise(out)
 
 

@@ -89,8 +89,9 @@ class HttpTracing(HttpMetrics):
 
     One context attach per request; the caller's context is only extracted when the request carries
     one of the propagator's headers, and a span the sampler dropped gets no attributes. The span is a
-    `live_spans.HostSpan` where that is the SDK's span (it is cheaper to make), else the SDK's own. Requests to
-    the host's own routes without a trace context go through head sampling first (`head_sampling`).
+    `live_spans.HostSpan` where that is the SDK's span (it is cheaper to make), else the SDK's own.
+    Requests to the host's own routes without a trace context go through head sampling first
+    (`head_sampling`).
     """
 
     def __init__(self, duration: Any, buffers: HistogramBuffers, tracer: Any) -> None:
@@ -128,8 +129,9 @@ class HttpTracing(HttpMetrics):
                 request[DROPPED_TRACE] = dropped
                 return await self.measure(request, handler, route)
         name = f"{request.method} {route}"
-        span = self._live.start(name, parent, self._server) or self._tracer.start_span(
-            name, context=parent, kind=self._server)
+        span = self._live.start(name, parent, self._server)
+        if span is None:  # where a HostSpan is not certain to be the SDK's span
+            span = self._tracer.start_span(name, context=parent, kind=self._server)
         recording = span.is_recording()
         if recording:
             span.set_attributes({"http.request.method": request.method, "http.route": route,
