@@ -1,13 +1,14 @@
 """Where the host spends its time under a benchmark workload: py-spy samples of the funchost process.
 
 `python -m bench.profile_host [--workload signals_many|signals_hot|orchestrations|call_entity|
-record_performance] [--size N] [--telemetry 0|1]`
+record_performance] [--size N] [--telemetry 0|1] [--traced]`
 starts a host, warms it up, attaches `py-spy record --format raw` (sampling at RATE Hz, idle samples
 excluded) for the duration of one workload, and prints the busiest functions by self and inclusive
 share of the samples, plus the self time grouped by area (HTTP server, event loop, telemetry,
 SQLite store, Durable SDK, JSON, engine). py-spy is not a project dependency:
 `.venv/bin/pip install py-spy` first. Sampling costs some CPU on a 2-core machine, so the workload
-runs slower than under the plain benchmark; the shares are what matter.
+runs slower than under the plain benchmark; the shares are what matter. `--traced` traces every
+request, exporting by OTLP to a local receiver (as `bench.metrics_overhead`'s `traced` setting).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from tests.hostproc import HostProcess
+from tests.observability.otlp import Collector
 
 from .call_entity import run_loop
 from .common import REPO_ROOT, log, running_host
@@ -125,11 +127,14 @@ def _host(workload: str, env: dict[str, str]) -> Iterator[HostProcess]:
             host.stop()
 
 
-def profile(name: str, size: int, telemetry: bool, out: Path) -> str:
+def profile(name: str, size: int, telemetry: bool, out: Path, traced: bool = False) -> str:
     spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
     if not Path(spy).exists():
         raise SystemExit("py-spy is not installed: .venv/bin/pip install py-spy")
     env = {"FUNCHOST_TELEMETRY": "1" if telemetry else "0"}
+    receiver = Collector() if traced else None
+    if receiver is not None:
+        env |= {"OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint, "OTEL_METRIC_EXPORT_INTERVAL": "60000"}
     with _host(name, env) as host:
         if name == "record_performance":
             run_load(host.base, 500, 500, offset=10**7)
@@ -142,10 +147,13 @@ def profile(name: str, size: int, telemetry: bool, out: Path) -> str:
                                     "--output", str(out), "--nonblocking", "--full-filenames"],
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(1.0)
-        log(f"profile_host: {name} x {size}, telemetry {'on' if telemetry else 'off'}")
+        log(f"profile_host: {name} x {size}, telemetry {'on' if telemetry else 'off'}{', traced' if traced else ''}")
         outcome = _workload(host, name, size)
         sampler.send_signal(signal.SIGINT)
         sampler.wait(30)
+    if receiver is not None:
+        receiver.server.shutdown()
+        receiver.server.server_close()
     return f"{name}: {outcome}\n" + summarise(out)
 
 
@@ -157,13 +165,14 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=None,
                         help="signals, orchestrations or calls (default 20000 / 1000 / 400)")
     parser.add_argument("--telemetry", choices=["0", "1"], default="1")
+    parser.add_argument("--traced", action="store_true", help="trace every request, exported by OTLP")
     parser.add_argument("--raw", type=Path, default=None, help="keep py-spy's raw stacks in this file")
     args = parser.parse_args()
     defaults = {"orchestrations": 1000, "call_entity": 400, "record_performance": 5000}
     size = args.size or defaults.get(args.workload, 20000)
     with tempfile.TemporaryDirectory(prefix="funchost-profile-") as tmp:
         out = args.raw or Path(tmp) / "stacks.txt"
-        print(profile(args.workload, size, args.telemetry == "1", out))
+        print(profile(args.workload, size, args.telemetry == "1", out, args.traced))
 
 
 if __name__ == "__main__":

@@ -8,7 +8,9 @@ dispatcher, which it reads only as `gauges.GaugeSource`):
 - `tracing`: `HostTracing` / `NoTracing`, spans and the W3C `traceparent` carried with the work;
 - `http`: the HTTP server middleware (`HttpMetrics`, `HttpTracing`);
 - `store`: `StoreSize`, the store's size on disk (`funchost_store_size_bytes`);
-- `bound_metrics`, `head_sampling`: the hot-path histogram buffers and head sampling.
+- `bound_metrics`, `head_sampling`: the hot-path histogram buffers and head sampling;
+- `live_spans`, `finished_spans`, `otlp_encoding`: the request span, entity operation spans and OTLP
+  encoding made cheaper than the SDK's path, with its exact result.
 """
 
 from .gauges import GaugeSource

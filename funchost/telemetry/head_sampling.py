@@ -14,8 +14,9 @@ takes the sampler's decision up front, on a trace id it draws itself:
   own decision is the same and the span is made as usual.
 
 It applies only where that repeat decision is certain: root spans under the SDK's deterministic
-samplers (always on/off, trace-id ratio, and `parentbased_*` of those), with the host's id
-generator. Anything else (another sampler, `OTEL_PYTHON_ID_GENERATOR`) takes the SDK path.
+samplers (always off, trace-id ratio, and `parentbased_*` of those), with the host's id
+generator. Anything else (another sampler, `OTEL_PYTHON_ID_GENERATOR`) takes the SDK path, and so
+does an always-on root, which drops nothing (deciding first would only repeat the SDK's work).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import threading
 from typing import Any
 
 from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
-from opentelemetry.sdk.trace.sampling import ParentBased, StaticSampler, TraceIdRatioBased
+from opentelemetry.sdk.trace.sampling import ALWAYS_ON, ParentBased, StaticSampler, TraceIdRatioBased
 from opentelemetry.trace import SpanKind, TraceFlags
 
 from .tracing import format_traceparent
@@ -72,7 +73,9 @@ class RootSampling:
         sampler = getattr(tracer, "sampler", None)
         root = sampler._root if isinstance(sampler, ParentBased) else sampler
         ids = getattr(tracer, "id_generator", None)
-        self.enabled = type(root) in (StaticSampler, TraceIdRatioBased) and isinstance(ids, PresetIdGenerator)
+        # an always-on root drops nothing: deciding ahead of the SDK would only repeat its work
+        self.enabled = (type(root) in (StaticSampler, TraceIdRatioBased) and isinstance(ids, PresetIdGenerator)
+                        and root is not ALWAYS_ON)
         self._sampler = sampler
         # A trace-id ratio root samples when the id's low 64 bits are under its bound: that test is
         # the whole decision, so it is made here without building a SamplingResult per request.

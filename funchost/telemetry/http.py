@@ -88,8 +88,10 @@ class HttpTracing(HttpMetrics):
     """`HttpMetrics` inside a SERVER span, in the trace of the caller's `traceparent`.
 
     One context attach per request; the caller's context is only extracted when the request carries
-    one of the propagator's headers, and a span the sampler dropped gets no attributes. Requests to
-    the host's own routes without a trace context go through head sampling first (`head_sampling`).
+    one of the propagator's headers, and a span the sampler dropped gets no attributes. The span is a
+    `live_spans.HostSpan` where that is the SDK's span (it is cheaper to make), else the SDK's own.
+    Requests to the host's own routes without a trace context go through head sampling first
+    (`head_sampling`).
     """
 
     def __init__(self, duration: Any, buffers: HistogramBuffers, tracer: Any) -> None:
@@ -99,8 +101,10 @@ class HttpTracing(HttpMetrics):
         from opentelemetry.trace import SpanKind, Status, StatusCode, set_span_in_context
 
         from .head_sampling import RootSampling
+        from .live_spans import LiveSpans
 
         self._tracer = tracer
+        self._live = LiveSpans(tracer)
         self._fields = tuple(get_global_textmap().fields)
         self._root_sampling = RootSampling(tracer)
         self._extract = extract
@@ -124,7 +128,10 @@ class HttpTracing(HttpMetrics):
             if dropped is not None:  # no span; the management API passes the decision on
                 request[DROPPED_TRACE] = dropped
                 return await self.measure(request, handler, route)
-        span = self._tracer.start_span(f"{request.method} {route}", context=parent, kind=self._server)
+        name = f"{request.method} {route}"
+        span = self._live.start(name, parent, self._server)
+        if span is None:  # where a HostSpan is not certain to be the SDK's span
+            span = self._tracer.start_span(name, context=parent, kind=self._server)
         recording = span.is_recording()
         if recording:
             span.set_attributes({"http.request.method": request.method, "http.route": route,

@@ -175,8 +175,9 @@ def _otlp_metric_readers() -> list[Any]:
 
 
 def _otlp_span_exporter() -> Any | None:
+    """The SDK's OTLP/HTTP span exporter, encoding with the host's faster encoder (`otlp_encoding`)."""
     try:
-        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+        from .otlp_encoding import HostSpanExporter
     except ImportError:
         return None
-    return OTLPSpanExporter()
+    return HostSpanExporter()

@@ -77,11 +77,15 @@ class HostTracing(NoTracing):
         from opentelemetry.propagate import extract
         from opentelemetry.trace import Status, StatusCode, get_current_span
 
+        from .finished_spans import FinishedSpans, parse_traceparent
+
         self.tracer = tracer
         self._extract = extract
         self._error = lambda message: Status(StatusCode.ERROR, message)
         self._current_span = get_current_span
         self._drop_unsampled_parents = _drops_unsampled_remote_parents(tracer)
+        self._finished = FinishedSpans(tracer)
+        self._parse = parse_traceparent
 
     @contextlib.contextmanager
     def span(self, name: str, traceparent: str | None, attributes: dict[str, Any]) -> Iterator[Any]:
@@ -92,21 +96,30 @@ class HostTracing(NoTracing):
 
     def entity_spans(self, entity: str, entity_id: str, operations: list[Operation],
                      results: list[OperationResult], start_ns: int, end_ns: int) -> None:
-        """One span per traced operation, each in its caller's trace (operations of a batch share its time)."""
+        """One span per traced operation, each in its caller's trace (operations of a batch share its time),
+        written as a finished span (`finished_spans`) where that is the SDK's result, else through the SDK."""
         if len(operations) == 1 and not operations[0].traceparent:
             return
         drop_unsampled = self._drop_unsampled_parents
         # untraced operations, and those whose span the sampler would drop anyway, make no span at all
         traced = [(op, result) for op, result in zip(operations, results, strict=True)
                   if op.traceparent and not (drop_unsampled and not _sampled(op.traceparent))]
+        finished = self._finished
+        batch_size = len(operations)
         for op, result in traced:
-            span = self.tracer.start_span(
-                f"entity {entity} {op.name}", context=self._extract({"traceparent": op.traceparent}),
-                start_time=start_ns, attributes={
-                    "durable.entity_id": entity_id, "durable.entity": entity, "durable.operation": op.name,
-                    "durable.batch_size": len(operations)})
-            if result.is_error:
-                span.set_status(self._error(str(result.result)[:200]))
+            traceparent = op.traceparent or ""  # `traced` keeps only operations that carry one
+            name = f"entity {entity} {op.name}"
+            attributes: dict[str, str | int] = {
+                "durable.entity_id": entity_id, "durable.entity": entity, "durable.operation": op.name,
+                "durable.batch_size": batch_size}
+            error = str(result.result)[:200] if result.is_error else None
+            parent = self._parse(traceparent) if finished.enabled else None
+            if parent is not None and finished.write(name, parent, attributes, start_ns, end_ns, error):
+                continue
+            span = self.tracer.start_span(name, context=self._extract({"traceparent": traceparent}),
+                                          start_time=start_ns, attributes=attributes)
+            if error is not None:
+                span.set_status(self._error(error))
             span.end(end_time=end_ns)
 
     def operation_traceparent(self, dropped: Any | None, caller: str | None) -> str | None:
