@@ -9,10 +9,11 @@ them); action kinds are the integers the Durable SDK writes in its orchestrator 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import IntEnum, StrEnum
 from typing import Any
 
+from . import fastjson
 from .history import EventType, HistoryEvent
 
 InstanceId = str  # an orchestration instance id, or an entity's scheduler id `@name@key`
@@ -160,7 +161,7 @@ class ReplayMeta:
         }
         if self.input_is_value:  # written only when set: stores from before the flag read as False
             raw["v"] = True
-        return json.dumps(raw)
+        return fastjson.dumps(raw)
 
     @classmethod
     def from_json(cls, text: str | None) -> ReplayMeta:
@@ -175,7 +176,9 @@ class ReplayMeta:
         )
 
     def copy(self) -> ReplayMeta:
-        return ReplayMeta.from_json(self.to_json())
+        """An independent copy (what `from_json(to_json())` gives, without the text in between)."""
+        return ReplayMeta(list(self.action_ids), self.next_id, {k: replace(g) for k, g in self.retry.items()},
+                          dict(self.owner), self.input_is_value)
 
 
 @dataclass(frozen=True)
@@ -217,14 +220,17 @@ def input_value(inst: Instance) -> Any:
 
 
 def encode_history(inst: Instance) -> str:
-    """The history as JSON, extending the cached encoding of its prefix instead of re-encoding it all."""
+    """The history as JSON, extending the cached encoding of its prefix instead of re-encoding it all.
+
+    The host builds every history event itself (ints, strings, nested objects of strings), so
+    orjson encodes them (`fastjson`); the text decodes to the same values as the json module's."""
     cached, known = inst.history_json, inst.history_json_len
     if cached is None or known > len(inst.history):
-        full = json.dumps(inst.history, separators=(",", ":"))
+        full = fastjson.dumps(inst.history)
     elif known == len(inst.history):
         full = cached
     else:
-        tail = ",".join(json.dumps(e, separators=(",", ":")) for e in inst.history[known:])
+        tail = ",".join(map(fastjson.dumps, inst.history[known:]))
         full = f"{cached[:-1]}{',' if known else ''}{tail}]"
     inst.history_json, inst.history_json_len = full, len(inst.history)
     return full

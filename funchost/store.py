@@ -337,7 +337,7 @@ class Store:
             "INSERT OR REPLACE INTO instances (instance_id, name, execution_id, status, input, output, "
             "custom_status, created, updated, parent, history, meta) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
             (inst.instance_id, inst.name, inst.execution_id, inst.status, inst.input,
-             json.dumps(inst.output), json.dumps(inst.custom_status), created, updated, parent,
+             _json_value(inst.output), _json_value(inst.custom_status), created, updated, parent,
              encode_history(inst), inst.meta.to_json()))
 
     def get_instance(self, instance_id: str) -> InstanceRow | None:
@@ -468,6 +468,11 @@ class Store:
     def put_timer_status(self, status: TimerStatusRow) -> None:
         self._db.execute("INSERT OR REPLACE INTO timer_status (name, last, next, last_updated) VALUES (?, ?, ?, ?)",
                          (status.name, status.last, status.next, status.last_updated))
+
+
+def _json_value(value: Any) -> str:
+    """`json.dumps(value)`, with the common None answered without a call into the encoder."""
+    return "null" if value is None else json.dumps(value)
 
 
 def _instance_filter(q: InstanceQuery) -> tuple[list[str], list[Any]]:
