@@ -208,6 +208,26 @@ class Instance:
     # each episode encodes just its new events (see encode_history).
     history_json: str | None = field(default=None, compare=False, repr=False)
     history_json_len: int = field(default=0, compare=False, repr=False)
+    # Whatever the SDK codec keeps of this execution's history between episodes (opaque here; see
+    # OrchestrationContextText). Shared by the copies an episode makes: each entry is checked against
+    # the event it was made from before it is used.
+    sdk_memo: list[Any] = field(default_factory=list, compare=False, repr=False)
+
+
+class OrchestrationContextText(str):
+    """The orchestration context the engine hands the SDK's orchestrator handle: its JSON text, which
+    is all the SDK reads as installed, carrying the `value` that text decodes to (the history is the
+    instance's own list of events, which nothing mutates) and the instance's `memo`, so that a codec
+    in the host (`sdk_patches`) may skip decoding what the engine already holds decoded."""
+
+    value: dict[str, Any]
+    memo: list[Any]
+
+    def __new__(cls, text: str, value: dict[str, Any], memo: list[Any]) -> OrchestrationContextText:
+        made = super().__new__(cls, text)
+        made.value = value
+        made.memo = memo
+        return made
 
 
 def input_value(inst: Instance) -> Any:

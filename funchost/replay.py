@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from . import fastjson
 from .errors import not_a_function_message
 from .history import SCHEDULING_EVENTS, EventType, HistoryEvent, event, parse_iso
 from .model import (
@@ -33,6 +34,7 @@ from .model import (
     TERMINATED,
     ActionKind,
     Instance,
+    OrchestrationContextText,
     ParentRef,
     Registry,
     ReplayMeta,
@@ -220,7 +222,9 @@ def _invoke(inst: Instance, orchestrator: OrchestratorHandle) -> tuple[dict[str,
         "upperSchemaVersion": 1,
         "upperSchemaVersionNew": 2,
     }
-    context = '{"history":' + encode_history(inst) + "," + json.dumps(rest)[1:]
+    # The SDK as installed parses the text; the host's codec patch takes the values it carries instead.
+    context = OrchestrationContextText('{"history":' + encode_history(inst) + "," + fastjson.dumps(rest)[1:],
+                                       {"history": inst.history, **rest}, inst.sdk_memo)
     try:
         result = orchestrator(context)
     except Exception as exc:  # user code failed: the SDK raises with its state after a marker

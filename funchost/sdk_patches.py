@@ -18,6 +18,17 @@ and an encoder built once with the same arguments, and the second parse skipped 
 cannot hold a custom-object envelope (no `"__class__"` and no backslash-u escape in it, so the hook
 returns every object unchanged and both parses give equal values). Equal results: tested.
 
+A fifth (issue 14) targets the orchestration context: the SDK's `DurableOrchestrationContext.from_json`
+parses the context text the engine just encoded and builds a `HistoryEvent` (parsing its timestamp)
+for every event of the history, on every episode, although all but the episode's new events are
+the same as in the previous one. The engine hands the SDK an `OrchestrationContextText` (`model`):
+the same text, carrying the values it decodes to and a per-instance memo. The patched `from_json`
+takes those values instead of parsing the text, and the context's constructor (whose one call
+per event to `HistoryEvent` is routed, in that module only, through `_history_event`) receives
+the `HistoryEvent` the memo holds for each event the previous episode already built (checked by
+identity with the engine's event dict, which nothing mutates) and a new one for the others. The SDK
+never mutates a `HistoryEvent`. Any other text goes the SDK's way. Equal results: tested.
+
 The host applies them explicitly when it starts (`server.Host` and
 each activity worker process, as `config.HostConfig.sdk_patches` says); `FUNCHOST_SDK_PATCHES=0` leaves the SDK
 exactly as installed.
@@ -30,15 +41,18 @@ import importlib
 import json
 import threading
 from collections import namedtuple
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any
+
+from .model import OrchestrationContextText
 
 ENV_VAR = "FUNCHOST_SDK_PATCHES"
 TIMESTAMP_PARSE = "timestamp-parse"
 NAMEDTUPLE_CACHE = "namedtuple-cache"
 STRICT_MODE_ONCE = "strict-mode-once"
 CODEC_REUSE = "codec-reuse"
+ORCHESTRATION_CONTEXT = "orchestration-context"
 
 _applied: set[str] = set()
 _attempted = False
@@ -96,6 +110,8 @@ def apply() -> frozenset[str]:
         _applied.add(STRICT_MODE_ONCE)
     if _reuse_codec_coders():
         _applied.add(CODEC_REUSE)
+    if _reuse_history_events():
+        _applied.add(ORCHESTRATION_CONTEXT)
     return applied()
 
 
@@ -168,4 +184,71 @@ def _reuse_codec_coders() -> bool:
     if getattr(codec, "json", None) is not json or hook is None or default is None or strict is None or strict():
         return False
     setattr(codec, "json", _ReusingJson(hook, default))  # noqa: B010
+    return True
+
+
+class _Prebuilt(threading.local):
+    """Per thread: the `HistoryEvent`s the context being constructed receives, in history order."""
+
+    events: Iterator[Any] | None = None
+
+
+_prebuilt = _Prebuilt()
+
+
+def _history_event_factory(history_event: type) -> Any:
+    """What the context module calls as `HistoryEvent(**fields)`: the next prebuilt event while the patched
+    `from_json` constructs a context on this thread, else a new `HistoryEvent` as the SDK builds it."""
+    def make(**fields: Any) -> Any:
+        events = _prebuilt.events
+        if events is not None:
+            return next(events)
+        return history_event(**fields)
+
+    return make
+
+
+def _history_events(history: list[dict[str, Any]], memo: list[Any], history_event: type) -> list[Any]:
+    """A `HistoryEvent` per event of `history`: the memo's where it was built from that very dict object,
+    else a new one (then kept in the memo, which ends up matching `history` exactly)."""
+    events = []
+    for index, fields in enumerate(history):
+        if index < len(memo) and memo[index][0] is fields:
+            events.append(memo[index][1])
+            continue
+        made = history_event(**fields)
+        if index < len(memo):
+            memo[index] = (fields, made)
+        else:
+            memo.append((fields, made))
+        events.append(made)
+    del memo[len(history):]
+    return events
+
+
+def _reuse_history_events() -> bool:
+    """Give `DurableOrchestrationContext.from_json` the engine's decoded context (see the module docstring)."""
+    try:
+        module = importlib.import_module("azure.durable_functions.models.DurableOrchestrationContext")
+    except ImportError:  # pragma: no cover - the SDK is a hard dependency of the host
+        return False
+    context_class = getattr(module, "DurableOrchestrationContext", None)
+    history_event = getattr(module, "HistoryEvent", None)
+    original = getattr(context_class, "from_json", None)
+    if context_class is None or not isinstance(history_event, type) or original is None:
+        return False
+    setattr(module, "HistoryEvent", _history_event_factory(history_event))  # noqa: B010
+
+    def from_json(cls: type, json_string: Any) -> Any:
+        if not isinstance(json_string, OrchestrationContextText):
+            return original.__func__(cls, json_string)
+        value = json_string.value
+        previous = _prebuilt.events
+        _prebuilt.events = iter(_history_events(value["history"], json_string.memo, history_event))
+        try:
+            return cls(**value)
+        finally:
+            _prebuilt.events = previous
+
+    setattr(context_class, "from_json", classmethod(from_json))  # noqa: B010
     return True
