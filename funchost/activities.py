@@ -20,7 +20,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
-from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,6 +31,7 @@ from azure.functions.durable_functions import ActivityTriggerConverter
 from . import cancellation, console
 from .discovery import ActivityFunction, FunctionSet
 from .errors import not_a_function_message
+from .thread_handoff import ThreadHandoff
 
 if TYPE_CHECKING:
     from .config import HostConfig
@@ -165,7 +166,7 @@ class ActivityRunner:
         ones on `threads` threads or `processes` worker processes set up from `worker`."""
         self.functions = functions
         self._semaphore = asyncio.Semaphore(max_concurrent)
-        self._threads = ThreadPoolExecutor(threads, thread_name_prefix="funchost-activity")
+        self._threads = ThreadHandoff(threads, "funchost-activity")
         self._processes: Executor | None = None
         self._flags: Any = None
         self._free_slots = list(range(_SLOTS))
@@ -216,8 +217,8 @@ class ActivityRunner:
                 return _failure(activity.name, exc)
             finally:
                 cancellation.unbind(reset)
-        loop = asyncio.get_running_loop()
         if self._processes is not None and self._free_slots:
+            loop = asyncio.get_running_loop()
             slot = self._free_slots.pop()
             self._flags[slot] = 0
             flags = self._flags
@@ -236,10 +237,10 @@ class ActivityRunner:
                 if flip in token._callbacks:
                     token._callbacks.remove(flip)
                 self._free_slots.append(slot)
-        return await loop.run_in_executor(self._threads, console.active().in_context(
+        return await self._threads.run(console.active().in_context(
             functools.partial(_call_sync, activity.callable, activity.input_param, text, activity.name, token)))
 
     def shutdown(self) -> None:
-        self._threads.shutdown(wait=False, cancel_futures=True)
+        self._threads.shutdown()
         if self._processes is not None:
             self._processes.shutdown(wait=False, cancel_futures=True)
