@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import threading
 
 import pytest
@@ -21,7 +22,7 @@ def test_results_and_errors_come_back_to_their_futures_from_other_threads() -> N
         def boom() -> None:
             raise ValueError("the activity failed")
 
-        results = await asyncio.gather(*(pool.run(lambda n=n: square(n)) for n in range(200)))
+        results = await asyncio.gather(*(pool.run(functools.partial(square, n)) for n in range(200)))
         assert results == [(n * n, True) for n in range(200)]
         with pytest.raises(ValueError, match="the activity failed"):
             await pool.run(boom)
