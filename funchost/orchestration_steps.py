@@ -81,16 +81,20 @@ class OrchestrationSteps:
         store = self._store
 
         def write() -> None:
-            store.delete_messages(message_rows)
-            store.delete_activities(activity_rows)
+            if message_rows:
+                store.delete_messages(message_rows)
+            if activity_rows:
+                store.delete_activities(activity_rows)
             if terminal:
                 store.delete_messages_for(target)
                 store.delete_activities_for(target)
             for child in plan.children:
                 store.put_instance(child, now_s, now_s)
-            store.put_instance(new, created, now_s)
-            store.add_messages([m.row() for m in plan.messages])
-            store.add_activities(plan.activities)
+            store.update_instance(new, created, now_s)  # its row was written when it started
+            if plan.messages:
+                store.add_messages([m.row() for m in plan.messages])
+            if plan.activities:
+                store.add_activities(plan.activities)
 
         def after() -> None:
             self._apply(target, plan, used, created, now_s)

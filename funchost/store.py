@@ -340,6 +340,18 @@ class Store:
              _json_value(inst.output), _json_value(inst.custom_status), created, updated, parent,
              encode_history(inst), inst.meta.to_json()))
 
+    def update_instance(self, inst: Instance, created: float, updated: float) -> None:
+        """`put_instance` for an instance whose row exists (an episode's): an UPDATE of the columns an
+        execution changes, which leaves the row's `created` index entry alone (a REPLACE deletes and
+        re-inserts it). Writes the whole row if there is none after all."""
+        cur = self._db.execute(
+            "UPDATE instances SET execution_id = ?, status = ?, input = ?, output = ?, custom_status = ?, "
+            "updated = ?, history = ?, meta = ? WHERE instance_id = ?",
+            (inst.execution_id, inst.status, inst.input, _json_value(inst.output), _json_value(inst.custom_status),
+             updated, encode_history(inst), inst.meta.to_json(), inst.instance_id))
+        if cur.rowcount == 0:
+            self.put_instance(inst, created, updated)
+
     def get_instance(self, instance_id: str) -> InstanceRow | None:
         row = self._reader.execute(
             "SELECT instance_id, name, execution_id, status, input, output, custom_status, created, updated, "
