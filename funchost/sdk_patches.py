@@ -39,6 +39,7 @@ from __future__ import annotations
 import functools
 import importlib
 import json
+import operator
 import threading
 from collections import namedtuple
 from collections.abc import Iterator, Mapping
@@ -194,6 +195,7 @@ class _Prebuilt(threading.local):
 
 
 _prebuilt = _Prebuilt()
+_NO_FIELDS: dict[str, Any] = {}
 
 
 def _history_event_factory(history_event: type) -> Any:
@@ -210,20 +212,19 @@ def _history_event_factory(history_event: type) -> Any:
 
 def _history_events(history: list[dict[str, Any]], memo: list[Any], history_event: type) -> list[Any]:
     """A `HistoryEvent` per event of `history`: the memo's where it was built from that very dict object,
-    else a new one (then kept in the memo, which ends up matching `history` exactly)."""
-    events = []
-    for index, fields in enumerate(history):
-        if index < len(memo) and memo[index][0] is fields:
-            events.append(memo[index][1])
-            continue
-        made = history_event(**fields)
-        if index < len(memo):
-            memo[index] = (fields, made)
-        else:
-            memo.append((fields, made))
-        events.append(made)
-    del memo[len(history):]
-    return events
+    else a new one. The memo holds two lists, the event dicts and their HistoryEvents; it ends up
+    matching `history`. The common case (the history extends the memo's) is checked in C."""
+    if not memo:
+        memo[:] = [[], []]
+    dicts, events = memo
+    known = min(len(dicts), len(history))
+    if not all(map(operator.is_, dicts[:known], history[:known])):
+        known = next(i for i, (old, new) in enumerate(zip(dicts, history, strict=False)) if old is not new)
+    del dicts[known:], events[known:]
+    for fields in history[known:]:
+        dicts.append(fields)
+        events.append(history_event(**fields))
+    return list(events)
 
 
 def _reuse_history_events() -> bool:
@@ -243,10 +244,11 @@ def _reuse_history_events() -> bool:
         if not isinstance(json_string, OrchestrationContextText):
             return original.__func__(cls, json_string)
         value = json_string.value
+        events = _history_events(value["history"], json_string.memo, history_event)
         previous = _prebuilt.events
-        _prebuilt.events = iter(_history_events(value["history"], json_string.memo, history_event))
-        try:
-            return cls(**value)
+        _prebuilt.events = iter(events)
+        try:  # one empty placeholder per event: the constructor's HistoryEvent(**{}) takes the next prebuilt one
+            return cls(**{**value, "history": [_NO_FIELDS] * len(events)})
         finally:
             _prebuilt.events = previous
 

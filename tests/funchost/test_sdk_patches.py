@@ -213,7 +213,10 @@ def test_history_events_are_kept_between_episodes_only_for_the_same_event_object
               "Name": "o", "Input": None}
     memo: list[object] = []
     built = sdk_patches._history_events([first, second], memo, HistoryEvent)
+    assert sdk_patches._history_events([first, second, first], memo, HistoryEvent)[:2] == built  # extended
     again = sdk_patches._history_events([first, dict(second)], memo, HistoryEvent)
     assert again[0] is built[0] and again[1] is not built[1]  # an equal but other dict is built afresh
     assert vars(again[1]) == vars(built[1])
-    assert sdk_patches._history_events([first], memo, HistoryEvent)[0] is built[0] and len(memo) == 1
+    shorter = sdk_patches._history_events([first], memo, HistoryEvent)
+    assert shorter == [built[0]] and memo == [[first], [built[0]]]
+    assert sdk_patches._history_events([second], memo, HistoryEvent)[0] is not built[0]  # another first event
