@@ -213,6 +213,15 @@ class Instance:
     # the event it was made from before it is used.
     sdk_memo: list[Any] = field(default_factory=list, compare=False, repr=False)
 
+    def for_episode(self) -> Instance:
+        """A copy an episode may change: its own history list and replay meta (the events themselves, which
+        nothing mutates, and the encoding caches are shared). `dataclasses.replace` does the same, slower."""
+        return Instance(instance_id=self.instance_id, name=self.name, execution_id=self.execution_id,
+                        input=self.input, status=self.status, history=list(self.history),
+                        custom_status=self.custom_status, output=self.output, parent=self.parent,
+                        meta=self.meta.copy(), history_json=self.history_json,
+                        history_json_len=self.history_json_len, sdk_memo=self.sdk_memo)
+
 
 class OrchestrationContextText(str):
     """The orchestration context the engine hands the SDK's orchestrator handle: its JSON text, which

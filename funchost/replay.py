@@ -180,7 +180,7 @@ def run_episode(
     is in flight, only one completion is delivered per episode so that retry sequence numbers are
     assigned in the same order as the SDK assigns them during replay.
     """
-    inst = replace(instance, history=list(instance.history), meta=instance.meta.copy())
+    inst = instance.for_episode()
     selection = select_events(inst, pending)
     if selection.terminate is not None:
         return _terminate(inst, selection.terminate, list(range(len(pending))), now)

@@ -94,3 +94,17 @@ def test_iso_writes_what_strftime_writes() -> None:
                datetime(2026, 6, 1, 23, 30, tzinfo=timezone(timedelta(hours=-5))), datetime(999, 1, 1, tzinfo=UTC),
                datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)):
         assert iso(ts) == ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def test_for_episode_copies_what_an_episode_changes_and_equals_the_original() -> None:
+    from dataclasses import fields, replace
+
+    inst = Instance("i", "o", "e", '"x"', status="Running", history=[{"EventType": 12, "EventId": -1}],
+                    custom_status={"s": 1}, output=None, meta=ReplayMeta(action_ids=[0], next_id=1))
+    inst.history_json, inst.history_json_len = '[{"EventType":12,"EventId":-1}]', 1
+    copy = inst.for_episode()
+    expected = replace(inst, history=list(inst.history), meta=inst.meta.copy())
+    assert all(getattr(copy, f.name) == getattr(expected, f.name) for f in fields(Instance))
+    copy.history.append({"EventType": 13, "EventId": -1})
+    copy.meta.action_ids.append(1)
+    assert len(inst.history) == 1 and inst.meta.action_ids == [0] and copy.sdk_memo is inst.sdk_memo
