@@ -29,6 +29,14 @@ the `HistoryEvent` the memo holds for each event the previous episode already bu
 identity with the engine's event dict, which nothing mutates) and a new one for the others. The SDK
 never mutates a `HistoryEvent`. Any other text goes the SDK's way. Equal results: tested.
 
+A sixth (issue 14, `orchestration-actions`) targets the activity action every `call_activity` builds
+anew on every replay of an episode: its input is encoded through `df_dumps`, which builds a JSON
+encoder per call even for a plain number or string, and `to_json` fills its dict through three
+`hasattr`/`getattr` helper calls. In the action's module only, `df_dumps` writes the JSON of an
+exact `int`, `str`, `bool` or `None` itself, as the json module writes it (`int.__repr__`, the
+module's own ASCII string encoder, `true`/`false`/`null`), and hands anything else to the SDK's;
+`CallActivityAction.to_json` builds the same dict directly. Equal results: tested.
+
 The host applies them explicitly when it starts (`server.Host` and
 each activity worker process, as `config.HostConfig.sdk_patches` says); `FUNCHOST_SDK_PATCHES=0` leaves the SDK
 exactly as installed.
@@ -44,6 +52,7 @@ import threading
 from collections import namedtuple
 from collections.abc import Iterator, Mapping
 from datetime import datetime
+from json.encoder import encode_basestring_ascii  # type: ignore[attr-defined]
 from typing import Any
 
 from .model import OrchestrationContextText
@@ -54,6 +63,7 @@ NAMEDTUPLE_CACHE = "namedtuple-cache"
 STRICT_MODE_ONCE = "strict-mode-once"
 CODEC_REUSE = "codec-reuse"
 ORCHESTRATION_CONTEXT = "orchestration-context"
+ORCHESTRATION_ACTIONS = "orchestration-actions"
 
 _applied: set[str] = set()
 _attempted = False
@@ -113,6 +123,8 @@ def apply() -> frozenset[str]:
         _applied.add(CODEC_REUSE)
     if _reuse_history_events():
         _applied.add(ORCHESTRATION_CONTEXT)
+    if _direct_activity_actions():
+        _applied.add(ORCHESTRATION_ACTIONS)
     return applied()
 
 
@@ -253,4 +265,46 @@ def _reuse_history_events() -> bool:
             _prebuilt.events = previous
 
     setattr(context_class, "from_json", classmethod(from_json))  # noqa: B010
+    return True
+
+
+def _scalar_dumps(original: Any) -> Any:
+    """`df_dumps` with the JSON of an exact int, str, bool or None written directly, as the json module
+    writes it; any other value goes to `original`."""
+    def dumps(value: Any) -> str:
+        kind = type(value)
+        if kind is int:
+            return int.__repr__(value)
+        if kind is str:
+            return encode_basestring_ascii(value)
+        if value is None:
+            return "null"
+        if kind is bool:
+            return "true" if value else "false"
+        result: str = original(value)
+        return result
+
+    return functools.wraps(original)(dumps)
+
+
+def _direct_activity_actions() -> bool:
+    """The activity action's input encoding and `to_json` without the generic helpers (module docstring)."""
+    try:
+        module = importlib.import_module("azure.durable_functions.models.actions.CallActivityAction")
+    except ImportError:  # pragma: no cover - the SDK is a hard dependency of the host
+        return False
+    action_class = getattr(module, "CallActivityAction", None)
+    original_dumps = getattr(module, "df_dumps", None)
+    original_to_json = getattr(action_class, "to_json", None)
+    if action_class is None or original_dumps is None or original_to_json is None:
+        return False
+    setattr(module, "df_dumps", _scalar_dumps(original_dumps))  # noqa: B010
+
+    def to_json(self: Any) -> dict[str, Any]:
+        if type(self) is not action_class:
+            result: dict[str, Any] = original_to_json(self)
+            return result
+        return {"actionType": self.action_type, "functionName": self.function_name, "input": self.input_}
+
+    setattr(action_class, "to_json", functools.wraps(original_to_json)(to_json))  # noqa: B010
     return True

@@ -64,7 +64,7 @@ def test_speedups_are_applied_once() -> None:
 
 
 def test_opt_out_leaves_the_sdk_as_installed() -> None:
-    """In a fresh process, `FUNCHOST_SDK_PATCHES=0` applies nothing; any other value applies all five."""
+    """In a fresh process, `FUNCHOST_SDK_PATCHES=0` applies nothing; any other value applies all six."""
     script = (
         "import importlib, json, os, sys\n"
         "from funchost import sdk_patches\n"
@@ -81,7 +81,7 @@ def test_opt_out_leaves_the_sdk_as_installed() -> None:
     assert results["0"] == {"names": [], "untouched": True}
     assert results["1"] == {"names": sorted([sdk_patches.TIMESTAMP_PARSE, sdk_patches.NAMEDTUPLE_CACHE,
                                              sdk_patches.STRICT_MODE_ONCE, sdk_patches.CODEC_REUSE,
-                                             sdk_patches.ORCHESTRATION_CONTEXT]),
+                                             sdk_patches.ORCHESTRATION_CONTEXT, sdk_patches.ORCHESTRATION_ACTIONS]),
                             "untouched": False}
     assert not sdk_patches.enabled({"FUNCHOST_SDK_PATCHES": " 0 "}) and sdk_patches.enabled({})
 
@@ -199,7 +199,8 @@ def test_orchestration_context_patch_gives_the_answers_of_the_sdk_as_installed()
         out = subprocess.run([sys.executable, "-c", _EPISODES_SCRIPT, value], cwd=ROOT, capture_output=True,
                              text=True, check=True, timeout=120)
         runs[value] = json.loads(out.stdout)
-    assert runs["0"]["names"] == [] and sdk_patches.ORCHESTRATION_CONTEXT in runs["1"]["names"]
+    assert runs["0"]["names"] == []
+    assert {sdk_patches.ORCHESTRATION_CONTEXT, sdk_patches.ORCHESTRATION_ACTIONS} <= set(runs["1"]["names"])
     assert len(runs["1"]["answers"]) > 2 * len(runs["1"]["histories"])  # several episodes per orchestration
     assert runs["1"]["answers"] == runs["0"]["answers"]
     assert runs["1"]["histories"] == runs["0"]["histories"]
@@ -220,3 +221,20 @@ def test_history_events_are_kept_between_episodes_only_for_the_same_event_object
     shorter = sdk_patches._history_events([first], memo, HistoryEvent)
     assert shorter == [built[0]] and memo == [[first], [built[0]]]
     assert sdk_patches._history_events([second], memo, HistoryEvent)[0] is not built[0]  # another first event
+
+
+def test_activity_actions_encode_and_serialize_as_the_sdk_as_installed() -> None:
+    from azure.durable_functions.models.actions.CallActivityAction import CallActivityAction
+    from azure.functions._durable_functions import df_dumps
+
+    assert sdk_patches.ORCHESTRATION_ACTIONS in sdk_patches.apply()
+    action_module = importlib.import_module("azure.durable_functions.models.actions.CallActivityAction")
+    assert action_module.df_dumps is not df_dumps  # the action module sees the fast path
+    values: list[object] = [*CODEC_VALUES, True, False, 10**30, -0.0, "\ud800 lone", "tab\tquote\"", _Note("n"),
+                            (1, 2)]
+    for value in values:
+        assert action_module.df_dumps(value) == df_dumps(value), value  # byte for byte
+        action = CallActivityAction("say_hello", value)
+        assert action.input_ == df_dumps(value)
+        expected = {"actionType": action.action_type, "functionName": "say_hello", "input": action.input_}
+        assert action.to_json() == expected and list(action.to_json()) == list(expected)
