@@ -35,7 +35,10 @@ encoder per call even for a plain number or string, and `to_json` fills its dict
 `hasattr`/`getattr` helper calls. In the action's module only, `df_dumps` writes the JSON of an
 exact `int`, `str`, `bool` or `None` itself, as the json module writes it (`int.__repr__`, the
 module's own ASCII string encoder, `true`/`false`/`null`), and hands anything else to the SDK's;
-`CallActivityAction.to_json` builds the same dict directly. Equal results: tested.
+`CallActivityAction.to_json` builds the same dict directly. In the orchestration executor's module
+only, `df_loads` of a task result without an expected type reads a plain JSON integer (ASCII digits,
+no leading zero, at most 18) or `null` itself, after the same one-time advisory the SDK gives, in
+loose typing mode; anything else goes to the SDK's. Equal results: tested.
 
 The host applies them explicitly when it starts (`server.Host` and
 each activity worker process, as `config.HostConfig.sdk_patches` says); `FUNCHOST_SDK_PATCHES=0` leaves the SDK
@@ -307,4 +310,37 @@ def _direct_activity_actions() -> bool:
         return {"actionType": self.action_type, "functionName": self.function_name, "input": self.input_}
 
     setattr(action_class, "to_json", functools.wraps(original_to_json)(to_json))  # noqa: B010
+    return _scalar_result_loads()
+
+
+def _plain_int(text: str) -> bool:
+    """True for the JSON text of an integer that `int()` reads to the same value: [-]digits, no leading zero."""
+    digits = text[1:] if text[:1] == "-" else text
+    return 0 < len(digits) <= 18 and digits.isascii() and digits.isdigit() and (digits[0] != "0" or len(digits) == 1)
+
+
+def _scalar_result_loads() -> bool:
+    """The executor module's `df_loads` with plain integer and null results read directly (loose mode only)."""
+    try:
+        executor = importlib.import_module("azure.durable_functions.models.TaskOrchestrationExecutor")
+        codec = importlib.import_module("azure.functions._durable_functions")
+    except ImportError:  # pragma: no cover - the SDK is a hard dependency of the host
+        return False
+    original = getattr(executor, "df_loads", None)
+    notify = getattr(codec, "_notify_no_expected_type", None)
+    strict = getattr(codec, "_is_strict_mode", None)
+    if original is None or notify is None or strict is None or strict():
+        return False
+
+    def loads(text: Any, expected_type: type | None = None) -> Any:
+        if expected_type is None and type(text) is str:
+            if _plain_int(text):
+                notify()
+                return int(text)
+            if text == "null":
+                notify()
+                return None
+        return original(text, expected_type=expected_type)
+
+    setattr(executor, "df_loads", functools.wraps(original)(loads))  # noqa: B010
     return True

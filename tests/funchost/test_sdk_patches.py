@@ -238,3 +238,25 @@ def test_activity_actions_encode_and_serialize_as_the_sdk_as_installed() -> None
         assert action.input_ == df_dumps(value)
         expected = {"actionType": action.action_type, "functionName": "say_hello", "input": action.input_}
         assert action.to_json() == expected and list(action.to_json()) == list(expected)
+
+
+def test_task_results_decode_as_the_sdk_as_installed() -> None:
+    from azure.functions._durable_functions import df_loads
+
+    assert sdk_patches.ORCHESTRATION_ACTIONS in sdk_patches.apply()
+    executor = importlib.import_module("azure.durable_functions.models.TaskOrchestrationExecutor")
+    assert executor.df_loads is not df_loads
+    texts = ["0", "7", "-7", "16", "123456789012345678", "1234567890123456789", "-0", "01", "1.5", "1e3", " 1",
+             "1 ", "\u0661", "null", "true", '"16"', "[1]", '{"a": 1}', "NaN", "-", ""]
+    for text in texts:
+        try:
+            expected: object = ("value", df_loads(text))
+        except ValueError as exc:
+            expected = ("error", type(exc).__name__)
+        try:
+            got: object = ("value", executor.df_loads(text))
+        except ValueError as exc:
+            got = ("error", type(exc).__name__)
+        assert _same(got, expected), text
+        assert type(got[1]) is type(expected[1]), text  # type: ignore[index]
+    assert executor.df_loads("5", expected_type=int) == 5
