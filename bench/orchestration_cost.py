@@ -2,13 +2,14 @@
 
 `python -m bench.orchestration_cost [--count N] [--rounds R] [--before REV] [--profile FILE]` wires a
 host's store, dispatcher, activity runner, telemetry (metrics) and console (to /dev/null) in one
-process exactly as `funchost.server.Host` does, starts N `five_activities` orchestrations of
-bench/app from 32 concurrent starters through `Dispatcher.start_orchestration`, waits for each to
-complete, and prints the process CPU microseconds per orchestration (all threads: the loop, the
-activity threads, the store's writer). No HTTP and no load client share the process, so this is far
-steadier than the HTTP benchmark on a shared machine. With `--before REV` the same measurement also
-runs, alternately, on the code of commit REV (exported with `git archive`) and the after/before ratio
-is printed; `--profile FILE` writes a cProfile of one round of the working tree.
+process as `funchost.server.Host` does (with the collector settings of `funchost start`), starts N
+`five_activities` orchestrations of bench/app from 32 concurrent starters through
+`Dispatcher.start_orchestration`, waits for each to complete, and prints the process CPU
+microseconds per orchestration (all threads: the loop, the activity threads, the store's writer).
+No HTTP and no load client share the process, so this is steadier than the HTTP benchmark on a
+shared machine. With `--before REV` the same measurement also runs, alternately, on the code of
+commit REV (exported with `git archive`) and the after/before ratio is printed; `--profile FILE`
+writes a cProfile of one round of the working tree.
 """
 
 from __future__ import annotations
@@ -49,6 +50,12 @@ async def _run(count: int, data: Path) -> float:
     dispatcher = Dispatcher(store, functions, runner, observability.host_telemetry)
     observability.observe(dispatcher)
     dispatcher.start()
+    try:  # as `funchost start` does once the host runs (trees from before it have no such module)
+        from funchost import gc_tuning
+    except ImportError:
+        pass
+    else:
+        gc_tuning.tune_for_host()
 
     async def batch(prefix: str, n: int) -> None:
         next_index = 0

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import NoReturn
 
-from . import console
+from . import console, gc_tuning
 from .config import HostConfig, build_for_start
 from .errors import AppLoadError, FunchostError, UnsafeBindError
 from .local_settings import parse_cors
@@ -172,6 +172,7 @@ async def _serve(config: HostConfig, began: float) -> int:
     except BaseException:
         await host.stop(grace_s=0)
         raise
+    gc_tuning.tune_for_host()
     print("Functions:\n")
     for line in host.routes():
         print(f"        {line}")

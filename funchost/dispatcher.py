@@ -23,7 +23,6 @@ import time
 import uuid
 from collections.abc import Callable, Iterable
 
-from . import gc_tuning
 from .activities import ActivityRunner
 from .activity_runs import ActivityRuns
 from .discovery import FunctionSet
@@ -97,7 +96,6 @@ class Dispatcher:
             log.info("recovered %d in-flight activities; running them again (at-least-once)", len(recovered))
         self._tasks = [asyncio.create_task(self._pump(), name="funchost-pump"),
                        asyncio.create_task(self._mailboxes.run_timers(), name="funchost-timers")]
-        gc_tuning.tune_for_host()
 
     async def stop(self, grace_s: float = 5.0) -> None:
         """Stop taking work, let in-flight activities finish for `grace_s`, commit, fail waiters."""

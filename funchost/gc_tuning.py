@@ -4,7 +4,8 @@ Measured (issue 14, `bench.orchestration_cost` with `gc.callbacks` timing the co
 Python's defaults the collector took 80-120 us of each five-activity orchestration's ~1.7 ms of host
 CPU, scanning, every 700 allocations, the young objects of the work in flight and, in the older
 generations, the modules, the app and the SDK, which are never garbage. `tune_for_host`, run once
-when the dispatcher starts (after the app is loaded and the store recovered), collects once, then
+by `funchost start` when the host has started (the app loaded, the store recovered; hosts made in
+process, as tests do, keep the interpreter's settings), collects once, then
 freezes every object alive at that point (`gc.freeze`: the collector no longer scans them; they
 are still freed by reference counting) and lets the youngest generation grow to GEN0_THRESHOLD
 allocations between collections (most of the host's objects are freed by reference counting long

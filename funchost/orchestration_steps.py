@@ -121,6 +121,10 @@ class OrchestrationSteps:
         self._instances.notify(InstanceRow(new, created, now_s))
         if mailboxes.has_messages(target):
             mailboxes.mark_ready(target)
+        elif not plan.activities and not self._activities.running_for(target):
+            # Waiting for a timer, an event or a child: the SDK objects kept for the next episode would
+            # only hold memory meanwhile; that episode builds them again.
+            new.sdk_memo.clear()
 
     def _drop_messages(self, target: str, messages: list[Message]) -> None:
         """Messages for an instance that is not live (finished or purged) are deleted unread."""
