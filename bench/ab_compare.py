@@ -1,17 +1,20 @@
 """Before/after of a hot-path change, side by side in one session (issue 14): two hosts, the same load.
 
-`python -m bench.ab_compare --before REV [--workload record_performance|signals] [--chunks N] [--size N]`
-exports the commit REV of this repository (`git archive`) to a temporary folder, starts a host from
-it ("before") and one from the working tree ("after"), both serving the same app (the project's
-app for record_performance, bench/app for signals), and sends the same load in chunks to each in
+`python -m bench.ab_compare --before REV [--workload record_performance|signals|orchestrations] [--chunks N]
+[--size N]` exports the commit REV of this repository (`git archive`) to a temporary folder, starts a host
+from it ("before") and one from the working tree ("after"), both serving the same app (the project's
+app for record_performance, bench/app for signals and orchestrations), and sends the same load in chunks to each in
 turn, alternating the order, so that the drifts of a shared machine hit both alike. Reported per
 side: requests/s and host CPU microseconds per request over all chunks, and the after/before
-ratios chunk by adjacent chunk (median). Both hosts share this venv's installed libraries.
+ratios chunk by adjacent chunk (median). Both hosts share this venv's installed libraries. For
+orchestrations a "request" is one five-activity orchestration (bench.orchestrations: started over HTTP,
+its completion polled), and the rate is orchestrations completed per second.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import statistics
 import subprocess
@@ -29,6 +32,7 @@ from tests.hostproc import HostProcess
 
 from .common import APP_ROOT, REPO_ROOT, log
 from .load import SignalPlan, run_plan
+from .orchestrations import run_once
 from .record_performance import run_load
 
 
@@ -79,21 +83,34 @@ def one_chunk(host: HostProcess, workload: str, size: int, offset: int) -> tuple
     if workload == "record_performance":
         done = run_load(host.base, size, 500, offset=offset)
         per_s = float(done["per_s"] or 0)
+    elif workload == "orchestrations":
+        return _orchestration_chunk(host, size)
     else:
         run = run_plan(host.base, SignalPlan(prefix=f"ab-{uuid.uuid4().hex[:6]}-", keys=1000, signals=size))
         per_s = run.acked / run.applied_s if run.applied_s else 0.0
     return per_s, (_cpu(host) - before) / size * 1e6
 
 
+def _orchestration_chunk(host: HostProcess, size: int) -> tuple[float, float]:
+    """(orchestrations completed/s, host CPU us per orchestration) of `size` five-activity orchestrations."""
+    run = asyncio.run(run_once(host, size))
+    if run.completed != run.started or run.last_completed is None or run.host_cpu_s is None:
+        raise RuntimeError(f"orchestrations did not finish: {run.completed} of {run.started}")
+    return run.completed / (run.last_completed - run.first_start), run.host_cpu_s / size * 1e6
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.ab_compare", description=__doc__)
     parser.add_argument("--before", required=True, help="the commit to compare the working tree with")
-    parser.add_argument("--workload", default="record_performance", choices=["record_performance", "signals"])
+    parser.add_argument("--workload", default="record_performance", choices=["record_performance", "signals",
+                                                                            "orchestrations"])
     parser.add_argument("--chunks", type=int, default=6)
     parser.add_argument("--size", type=int, default=2000, help="requests per chunk")
     args = parser.parse_args()
     app = REPO_ROOT if args.workload == "record_performance" else APP_ROOT
-    env = {**os.environ, "FUNCTIONS_WORKER_PROCESS_COUNT": "2"}
+    # Orchestrations as bench.orchestrations runs them: sync activities on the host's threads.
+    env = dict(os.environ) if args.workload == "orchestrations" else \
+        {**os.environ, "FUNCTIONS_WORKER_PROCESS_COUNT": "2"}
     results: dict[str, list[tuple[float, float]]] = {"before": [], "after": []}
     with ExitStack() as stack:
         tree = stack.enter_context(exported(args.before))
@@ -103,7 +120,7 @@ def main() -> None:
         for host in hosts.values():
             host.start()
             stack.callback(host.stop)
-            one_chunk(host, args.workload, 500, 10**7)  # warm-up
+            one_chunk(host, args.workload, 100 if args.workload == "orchestrations" else 500, 10**7)  # warm-up
         for chunk in range(args.chunks):
             log(f"ab_compare: chunk {chunk + 1} of {args.chunks}")
             for side in ("before", "after") if chunk % 2 == 0 else ("after", "before"):

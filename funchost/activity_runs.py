@@ -49,6 +49,10 @@ class ActivityRuns:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    def running_for(self, instance_id: str) -> bool:
+        """Whether an activity of the instance is running (started and not finished)."""
+        return instance_id in self._tokens
+
     def cancel(self, instance_id: str) -> None:
         """Flip the cancellation tokens of the instance's activities (they may stop early)."""
         for token in list(self._tokens.get(instance_id, ())):

@@ -43,7 +43,11 @@ SCHEDULING_EVENTS = frozenset({
 
 def iso(ts: datetime) -> str:
     """ISO-8601 UTC with microseconds and a `Z`, as the SDK parses and writes timestamps."""
-    return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    if ts.tzinfo is not UTC:
+        ts = ts.astimezone(UTC)
+    if ts.year >= 1000:  # isoformat is twice as fast as strftime, and pads the year alike from 1000 on
+        return ts.isoformat(timespec="microseconds")[:-6] + "Z"
+    return ts.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def iso_seconds(ts: datetime) -> str:

@@ -9,10 +9,11 @@ them); action kinds are the integers the Durable SDK writes in its orchestrator 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import IntEnum, StrEnum
 from typing import Any
 
+from . import fastjson
 from .history import EventType, HistoryEvent
 
 InstanceId = str  # an orchestration instance id, or an entity's scheduler id `@name@key`
@@ -160,7 +161,7 @@ class ReplayMeta:
         }
         if self.input_is_value:  # written only when set: stores from before the flag read as False
             raw["v"] = True
-        return json.dumps(raw)
+        return fastjson.dumps(raw)
 
     @classmethod
     def from_json(cls, text: str | None) -> ReplayMeta:
@@ -175,7 +176,9 @@ class ReplayMeta:
         )
 
     def copy(self) -> ReplayMeta:
-        return ReplayMeta.from_json(self.to_json())
+        """An independent copy (what `from_json(to_json())` gives, without the text in between)."""
+        return ReplayMeta(list(self.action_ids), self.next_id, {k: replace(g) for k, g in self.retry.items()},
+                          dict(self.owner), self.input_is_value)
 
 
 @dataclass(frozen=True)
@@ -205,6 +208,35 @@ class Instance:
     # each episode encodes just its new events (see encode_history).
     history_json: str | None = field(default=None, compare=False, repr=False)
     history_json_len: int = field(default=0, compare=False, repr=False)
+    # Whatever the SDK codec keeps of this execution's history between episodes (opaque here; see
+    # OrchestrationContextText). Shared by the copies an episode makes: each entry is checked against
+    # the event it was made from before it is used.
+    sdk_memo: list[Any] = field(default_factory=list, compare=False, repr=False)
+
+    def for_episode(self) -> Instance:
+        """A copy an episode may change: its own history list and replay meta (the events themselves, which
+        nothing mutates, and the encoding caches are shared). `dataclasses.replace` does the same, slower."""
+        return Instance(instance_id=self.instance_id, name=self.name, execution_id=self.execution_id,
+                        input=self.input, status=self.status, history=list(self.history),
+                        custom_status=self.custom_status, output=self.output, parent=self.parent,
+                        meta=self.meta.copy(), history_json=self.history_json,
+                        history_json_len=self.history_json_len, sdk_memo=self.sdk_memo)
+
+
+class OrchestrationContextText(str):
+    """The orchestration context the engine hands the SDK's orchestrator handle: its JSON text, which
+    is all the SDK reads as installed, carrying the `value` that text decodes to (the history is the
+    instance's own list of events, which nothing mutates) and the instance's `memo`, so that a codec
+    in the host (`sdk_patches`) may skip decoding what the engine already holds decoded."""
+
+    value: dict[str, Any]
+    memo: list[Any]
+
+    def __new__(cls, text: str, value: dict[str, Any], memo: list[Any]) -> OrchestrationContextText:
+        made = super().__new__(cls, text)
+        made.value = value
+        made.memo = memo
+        return made
 
 
 def input_value(inst: Instance) -> Any:
@@ -217,14 +249,17 @@ def input_value(inst: Instance) -> Any:
 
 
 def encode_history(inst: Instance) -> str:
-    """The history as JSON, extending the cached encoding of its prefix instead of re-encoding it all."""
+    """The history as JSON, extending the cached encoding of its prefix instead of re-encoding it all.
+
+    The host builds every history event itself (ints, strings, nested objects of strings), so
+    orjson encodes them (`fastjson`); the text decodes to the same values as the json module's."""
     cached, known = inst.history_json, inst.history_json_len
     if cached is None or known > len(inst.history):
-        full = json.dumps(inst.history, separators=(",", ":"))
+        full = fastjson.dumps(inst.history)
     elif known == len(inst.history):
         full = cached
     else:
-        tail = ",".join(json.dumps(e, separators=(",", ":")) for e in inst.history[known:])
+        tail = ",".join(map(fastjson.dumps, inst.history[known:]))
         full = f"{cached[:-1]}{',' if known else ''}{tail}]"
     inst.history_json, inst.history_json_len = full, len(inst.history)
     return full

@@ -81,16 +81,20 @@ class OrchestrationSteps:
         store = self._store
 
         def write() -> None:
-            store.delete_messages(message_rows)
-            store.delete_activities(activity_rows)
+            if message_rows:
+                store.delete_messages(message_rows)
+            if activity_rows:
+                store.delete_activities(activity_rows)
             if terminal:
                 store.delete_messages_for(target)
                 store.delete_activities_for(target)
             for child in plan.children:
                 store.put_instance(child, now_s, now_s)
-            store.put_instance(new, created, now_s)
-            store.add_messages([m.row() for m in plan.messages])
-            store.add_activities(plan.activities)
+            store.update_instance(new, created, now_s)  # its row was written when it started
+            if plan.messages:
+                store.add_messages([m.row() for m in plan.messages])
+            if plan.activities:
+                store.add_activities(plan.activities)
 
         def after() -> None:
             self._apply(target, plan, used, created, now_s)
@@ -117,6 +121,10 @@ class OrchestrationSteps:
         self._instances.notify(InstanceRow(new, created, now_s))
         if mailboxes.has_messages(target):
             mailboxes.mark_ready(target)
+        elif not plan.activities and not self._activities.running_for(target):
+            # Waiting for a timer, an event or a child: the SDK objects kept for the next episode would
+            # only hold memory meanwhile; that episode builds them again.
+            new.sdk_memo.clear()
 
     def _drop_messages(self, target: str, messages: list[Message]) -> None:
         """Messages for an instance that is not live (finished or purged) are deleted unread."""

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from . import fastjson
 from .errors import not_a_function_message
 from .history import SCHEDULING_EVENTS, EventType, HistoryEvent, event, parse_iso
 from .model import (
@@ -33,6 +34,7 @@ from .model import (
     TERMINATED,
     ActionKind,
     Instance,
+    OrchestrationContextText,
     ParentRef,
     Registry,
     ReplayMeta,
@@ -178,7 +180,7 @@ def run_episode(
     is in flight, only one completion is delivered per episode so that retry sequence numbers are
     assigned in the same order as the SDK assigns them during replay.
     """
-    inst = replace(instance, history=list(instance.history), meta=instance.meta.copy())
+    inst = instance.for_episode()
     selection = select_events(inst, pending)
     if selection.terminate is not None:
         return _terminate(inst, selection.terminate, list(range(len(pending))), now)
@@ -220,7 +222,9 @@ def _invoke(inst: Instance, orchestrator: OrchestratorHandle) -> tuple[dict[str,
         "upperSchemaVersion": 1,
         "upperSchemaVersionNew": 2,
     }
-    context = '{"history":' + encode_history(inst) + "," + json.dumps(rest)[1:]
+    # The SDK as installed parses the text; the host's codec patch takes the values it carries instead.
+    context = OrchestrationContextText('{"history":' + encode_history(inst) + "," + fastjson.dumps(rest)[1:],
+                                       {"history": inst.history, **rest}, inst.sdk_memo)
     try:
         result = orchestrator(context)
     except Exception as exc:  # user code failed: the SDK raises with its state after a marker
@@ -261,16 +265,28 @@ def _custom_status_error(custom_status: Any) -> str | None:
     return None
 
 
-def flatten_actions(actions: Any) -> Iterator[dict[str, Any]]:
+def flatten_actions(actions: Any) -> list[dict[str, Any]]:
     """Atomic actions depth-first in list order (V1 lists of lists and V2 compound actions alike)."""
-    if isinstance(actions, list):
-        for item in actions:
-            yield from flatten_actions(item)
-    elif isinstance(actions, dict):
-        if actions.get("actionType") in (Action.WHEN_ALL, Action.WHEN_ANY):
-            yield from flatten_actions(actions.get("compoundActions") or [])
+    out: list[dict[str, Any]] = []
+    _flatten_into(actions, out)
+    return out
+
+
+def _flatten_into(actions: Any, out: list[dict[str, Any]]) -> None:
+    if isinstance(actions, dict):
+        actions = [actions]
+    elif not isinstance(actions, list):
+        return
+    for item in actions:
+        if isinstance(item, dict) and item.get("actionType") not in _COMPOUND:
+            out.append(item)
+        elif isinstance(item, dict):
+            _flatten_into(item.get("compoundActions") or [], out)
         else:
-            yield actions
+            _flatten_into(item, out)
+
+
+_COMPOUND = (Action.WHEN_ALL, Action.WHEN_ANY)
 
 
 def _apply_state(
@@ -336,8 +352,8 @@ def _check_determinism(actions: list[dict[str, Any]], meta: ReplayMeta,
             return missing_action_error(past, event_id)
         action = replayable[position]
         spec = ACTION_SPECS.get(action.get("actionType", -1))
-        expected = spec.recorded_as if spec is not None else None
-        if expected != past["EventType"] or _action_name(action).lower() != _event_name(past).lower():
+        if spec is None or spec.recorded_as != past["EventType"] or \
+                spec.name_of(action).lower() != _event_name(past).lower():
             return mismatched_action_error(past, action, event_id, _action_name(action))
     return None
 

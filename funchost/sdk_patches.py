@@ -25,6 +25,28 @@ A fifth (issue 14) changes no SDK code: entity batches run on the SDK's entity c
 without the JSON envelope the SDK's entity handle reads and writes (`funchost/entity_direct.py`;
 the same results and state texts: tested).
 
+A sixth (issue 14, `orchestration-context`): the SDK's `DurableOrchestrationContext.from_json`
+parses the context text the engine just encoded and builds a `HistoryEvent` (parsing its timestamp)
+for every event of the history, on every episode, although all but the episode's new events are
+the same as in the previous one. The engine hands the SDK an `OrchestrationContextText` (`model`):
+the same text, carrying the values it decodes to and a per-instance memo. The patched `from_json`
+takes those values instead of parsing the text, and the context's constructor (whose one call
+per event to `HistoryEvent` is routed, in that module only, through `_history_event`) receives
+the `HistoryEvent` the memo holds for each event the previous episode already built (checked by
+identity with the engine's event dict, which nothing mutates) and a new one for the others. The SDK
+never mutates a `HistoryEvent`. Any other text goes the SDK's way. Equal results: tested.
+
+A seventh (issue 14, `orchestration-actions`) targets the activity action every `call_activity` builds
+anew on every replay of an episode: its input is encoded through `df_dumps`, which builds a JSON
+encoder per call even for a plain number or string, and `to_json` fills its dict through three
+`hasattr`/`getattr` helper calls. In the action's module only, `df_dumps` writes the JSON of an
+exact `int`, `str`, `bool` or `None` itself, as the json module writes it (`int.__repr__`, the
+module's own ASCII string encoder, `true`/`false`/`null`), and hands anything else to the SDK's;
+`CallActivityAction.to_json` builds the same dict directly. In the orchestration executor's module
+only, `df_loads` of a task result without an expected type reads a plain JSON integer (ASCII digits,
+no leading zero, at most 18) or `null` itself, after the same one-time advisory the SDK gives, in
+loose typing mode; anything else goes to the SDK's. Equal results: tested.
+
 The host applies them explicitly when it starts (`server.Host` and
 each activity worker process, as `config.HostConfig.sdk_patches` says); `FUNCHOST_SDK_PATCHES=0` leaves the SDK
 exactly as installed.
@@ -35,15 +57,18 @@ from __future__ import annotations
 import functools
 import importlib
 import json
+import operator
 import threading
 from collections import namedtuple
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import datetime
+from json.encoder import encode_basestring_ascii  # type: ignore[attr-defined]
 from typing import Any
 
 from . import fastjson
+from .model import OrchestrationContextText
 
-_ascii_string: Any = json.encoder.encode_basestring_ascii  # what JSONEncoder.encode uses for a str
+_ascii_string: Any = encode_basestring_ascii  # what JSONEncoder.encode uses for a str
 
 ENV_VAR = "FUNCHOST_SDK_PATCHES"
 TIMESTAMP_PARSE = "timestamp-parse"
@@ -51,6 +76,8 @@ NAMEDTUPLE_CACHE = "namedtuple-cache"
 STRICT_MODE_ONCE = "strict-mode-once"
 CODEC_REUSE = "codec-reuse"
 ENTITY_DIRECT = "entity-direct"
+ORCHESTRATION_CONTEXT = "orchestration-context"
+ORCHESTRATION_ACTIONS = "orchestration-actions"
 
 _applied: set[str] = set()
 _attempted = False
@@ -112,6 +139,10 @@ def apply() -> frozenset[str]:
 
     if entity_direct.enable():
         _applied.add(ENTITY_DIRECT)
+    if _reuse_history_events():
+        _applied.add(ORCHESTRATION_CONTEXT)
+    if _direct_activity_actions():
+        _applied.add(ORCHESTRATION_ACTIONS)
     return applied()
 
 
@@ -194,4 +225,147 @@ def _reuse_codec_coders() -> bool:
     if getattr(codec, "json", None) is not json or hook is None or default is None or strict is None or strict():
         return False
     setattr(codec, "json", _ReusingJson(hook, default))  # noqa: B010
+    return True
+
+
+class _Prebuilt(threading.local):
+    """Per thread: the `HistoryEvent`s the context being constructed receives, in history order."""
+
+    events: Iterator[Any] | None = None
+
+
+_prebuilt = _Prebuilt()
+_NO_FIELDS: dict[str, Any] = {}
+
+
+def _history_event_factory(history_event: type) -> Any:
+    """What the context module calls as `HistoryEvent(**fields)`: the next prebuilt event while the patched
+    `from_json` constructs a context on this thread, else a new `HistoryEvent` as the SDK builds it."""
+    def make(**fields: Any) -> Any:
+        events = _prebuilt.events
+        if events is not None:
+            return next(events)
+        return history_event(**fields)
+
+    return make
+
+
+def _history_events(history: list[dict[str, Any]], memo: list[Any], history_event: type) -> list[Any]:
+    """A `HistoryEvent` per event of `history`: the memo's where it was built from that very dict object,
+    else a new one. The memo holds two lists, the event dicts and their HistoryEvents; it ends up
+    matching `history`. The common case (the history extends the memo's) is checked in C."""
+    if not memo:
+        memo[:] = [[], []]
+    dicts, events = memo
+    known = min(len(dicts), len(history))
+    if not all(map(operator.is_, dicts[:known], history[:known])):
+        known = next(i for i, (old, new) in enumerate(zip(dicts, history, strict=False)) if old is not new)
+    del dicts[known:], events[known:]
+    for fields in history[known:]:
+        dicts.append(fields)
+        events.append(history_event(**fields))
+    return list(events)
+
+
+def _reuse_history_events() -> bool:
+    """Give `DurableOrchestrationContext.from_json` the engine's decoded context (see the module docstring)."""
+    try:
+        module = importlib.import_module("azure.durable_functions.models.DurableOrchestrationContext")
+    except ImportError:  # pragma: no cover - the SDK is a hard dependency of the host
+        return False
+    context_class = getattr(module, "DurableOrchestrationContext", None)
+    history_event = getattr(module, "HistoryEvent", None)
+    original = getattr(context_class, "from_json", None)
+    if context_class is None or not isinstance(history_event, type) or original is None:
+        return False
+    setattr(module, "HistoryEvent", _history_event_factory(history_event))  # noqa: B010
+
+    def from_json(cls: type, json_string: Any) -> Any:
+        if not isinstance(json_string, OrchestrationContextText):
+            return original.__func__(cls, json_string)
+        value = json_string.value
+        events = _history_events(value["history"], json_string.memo, history_event)
+        previous = _prebuilt.events
+        _prebuilt.events = iter(events)
+        try:  # one empty placeholder per event: the constructor's HistoryEvent(**{}) takes the next prebuilt one
+            return cls(**{**value, "history": [_NO_FIELDS] * len(events)})
+        finally:
+            _prebuilt.events = previous
+
+    setattr(context_class, "from_json", classmethod(from_json))  # noqa: B010
+    return True
+
+
+def _scalar_dumps(original: Any) -> Any:
+    """`df_dumps` with the JSON of an exact int, str, bool or None written directly, as the json module
+    writes it; any other value goes to `original`."""
+    def dumps(value: Any) -> str:
+        kind = type(value)
+        if kind is int:
+            return int.__repr__(value)
+        if kind is str:
+            return encode_basestring_ascii(value)
+        if value is None:
+            return "null"
+        if kind is bool:
+            return "true" if value else "false"
+        result: str = original(value)
+        return result
+
+    return functools.wraps(original)(dumps)
+
+
+def _direct_activity_actions() -> bool:
+    """The activity action's input encoding and `to_json` without the generic helpers (module docstring)."""
+    try:
+        module = importlib.import_module("azure.durable_functions.models.actions.CallActivityAction")
+    except ImportError:  # pragma: no cover - the SDK is a hard dependency of the host
+        return False
+    action_class = getattr(module, "CallActivityAction", None)
+    original_dumps = getattr(module, "df_dumps", None)
+    original_to_json = getattr(action_class, "to_json", None)
+    if action_class is None or original_dumps is None or original_to_json is None:
+        return False
+    setattr(module, "df_dumps", _scalar_dumps(original_dumps))  # noqa: B010
+
+    def to_json(self: Any) -> dict[str, Any]:
+        if type(self) is not action_class:
+            result: dict[str, Any] = original_to_json(self)
+            return result
+        return {"actionType": self.action_type, "functionName": self.function_name, "input": self.input_}
+
+    setattr(action_class, "to_json", functools.wraps(original_to_json)(to_json))  # noqa: B010
+    return _scalar_result_loads()
+
+
+def _plain_int(text: str) -> bool:
+    """True for the JSON text of an integer that `int()` reads to the same value: [-]digits, no leading zero."""
+    digits = text[1:] if text[:1] == "-" else text
+    return 0 < len(digits) <= 18 and digits.isascii() and digits.isdigit() and (digits[0] != "0" or len(digits) == 1)
+
+
+def _scalar_result_loads() -> bool:
+    """The executor module's `df_loads` with plain integer and null results read directly (loose mode only)."""
+    try:
+        executor = importlib.import_module("azure.durable_functions.models.TaskOrchestrationExecutor")
+        codec = importlib.import_module("azure.functions._durable_functions")
+    except ImportError:  # pragma: no cover - the SDK is a hard dependency of the host
+        return False
+    original = getattr(executor, "df_loads", None)
+    notify = getattr(codec, "_notify_no_expected_type", None)
+    strict = getattr(codec, "_is_strict_mode", None)
+    if original is None or notify is None or strict is None or strict():
+        return False
+
+    def loads(text: Any, expected_type: type | None = None) -> Any:
+        if expected_type is None and type(text) is str:
+            if _plain_int(text):
+                notify()
+                return int(text)
+            if text == "null":
+                notify()
+                return None
+        return original(text, expected_type=expected_type)
+
+    setattr(executor, "df_loads", functools.wraps(original)(loads))  # noqa: B010
     return True

@@ -340,8 +340,20 @@ class Store:
             "INSERT OR REPLACE INTO instances (instance_id, name, execution_id, status, input, output, "
             "custom_status, created, updated, parent, history, meta) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
             (inst.instance_id, inst.name, inst.execution_id, inst.status, inst.input,
-             json.dumps(inst.output), json.dumps(inst.custom_status), created, updated, parent,
+             _json_value(inst.output), _json_value(inst.custom_status), created, updated, parent,
              encode_history(inst), inst.meta.to_json()))
+
+    def update_instance(self, inst: Instance, created: float, updated: float) -> None:
+        """`put_instance` for an instance whose row exists (an episode's): an UPDATE of the columns an
+        execution changes, which leaves the row's `created` index entry alone (a REPLACE deletes and
+        re-inserts it). Writes the whole row if there is none after all."""
+        cur = self._db.execute(
+            "UPDATE instances SET execution_id = ?, status = ?, input = ?, output = ?, custom_status = ?, "
+            "updated = ?, history = ?, meta = ? WHERE instance_id = ?",
+            (inst.execution_id, inst.status, inst.input, _json_value(inst.output), _json_value(inst.custom_status),
+             updated, encode_history(inst), inst.meta.to_json(), inst.instance_id))
+        if cur.rowcount == 0:
+            self.put_instance(inst, created, updated)
 
     def get_instance(self, instance_id: str) -> InstanceRow | None:
         row = self._reader.execute(
@@ -476,6 +488,11 @@ class Store:
     def put_timer_status(self, status: TimerStatusRow) -> None:
         self._db.execute("INSERT OR REPLACE INTO timer_status (name, last, next, last_updated) VALUES (?, ?, ?, ?)",
                          (status.name, status.last, status.next, status.last_updated))
+
+
+def _json_value(value: Any) -> str:
+    """`json.dumps(value)`, with the common None answered without a call into the encoder."""
+    return "null" if value is None else json.dumps(value)
 
 
 def _instance_filter(q: InstanceQuery) -> tuple[list[str], list[Any]]:

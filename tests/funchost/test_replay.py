@@ -200,3 +200,12 @@ def test_incremental_history_encoding_matches_a_full_encoding(functions: Functio
     assert inst.history_json_len == len(inst.history)
     fresh = Instance("x", "o", "e", None, history=list(inst.history))
     assert json.loads(replay.encode_history(fresh)) == inst.history
+
+
+def test_flatten_actions_takes_atomic_actions_depth_first_from_v1_lists_and_v2_compounds() -> None:
+    a, b, c, d = ({"actionType": 0, "functionName": n} for n in "abcd")
+    v2 = [a, {"actionType": 12, "compoundActions": [b, {"actionType": 11, "compoundActions": [c]}]}, d]
+    assert replay.flatten_actions(v2) == [a, b, c, d]
+    assert replay.flatten_actions([[a], [b, c], [], [d]]) == [a, b, c, d]  # V1: one list per episode
+    assert replay.flatten_actions({"actionType": 12, "compoundActions": [a, b]}) == [a, b]
+    assert replay.flatten_actions(None) == [] and replay.flatten_actions([None, "x", a]) == [a]

@@ -64,7 +64,7 @@ def test_speedups_are_applied_once() -> None:
 
 
 def test_opt_out_leaves_the_sdk_as_installed() -> None:
-    """In a fresh process, `FUNCHOST_SDK_PATCHES=0` applies nothing; any other value applies all four."""
+    """In a fresh process, `FUNCHOST_SDK_PATCHES=0` applies nothing; any other value applies all six."""
     script = (
         "import importlib, json, os, sys\n"
         "from funchost import sdk_patches\n"
@@ -81,7 +81,8 @@ def test_opt_out_leaves_the_sdk_as_installed() -> None:
     assert results["0"] == {"names": [], "untouched": True}
     assert results["1"] == {"names": sorted([sdk_patches.TIMESTAMP_PARSE, sdk_patches.NAMEDTUPLE_CACHE,
                                              sdk_patches.STRICT_MODE_ONCE, sdk_patches.CODEC_REUSE,
-                                             sdk_patches.ENTITY_DIRECT]),
+                                             sdk_patches.ENTITY_DIRECT, sdk_patches.ORCHESTRATION_CONTEXT,
+                                             sdk_patches.ORCHESTRATION_ACTIONS]),
                             "untouched": False}
     assert not sdk_patches.enabled({"FUNCHOST_SDK_PATCHES": " 0 "}) and sdk_patches.enabled({})
 
@@ -159,3 +160,105 @@ def test_entity_state_round_trip_is_unchanged_by_the_codec_patch() -> None:
     context = json.dumps({"self": {"name": "counter", "key": "k"}, "state": state, "exists": True, "batch": []})
     ctx, batch = DurableEntityContext.from_json(context)
     assert batch == [] and ctx.get_state(dict) == json.loads(state)
+
+
+_EPISODES_SCRIPT = """
+import json, sys
+from funchost import sdk_patches
+from funchost.discovery import load_app
+from tests.funchost import test_replay
+
+names = sdk_patches.apply_from({"FUNCHOST_SDK_PATCHES": sys.argv[1]})
+functions = load_app(test_replay.APP)
+answers = []
+handles = {}
+for name in test_replay.CASES:
+    handle = functions.orchestrator(name)
+    def recording(context, handle=handle):
+        try:
+            answer = handle(context)
+        except Exception as exc:
+            answers.append(["raised", str(exc)])
+            raise
+        answers.append(["returned", answer])
+        return answer
+    handles[name] = recording
+functions.orchestrator = lambda name: handles[name]
+histories = {}
+for name, input_text in test_replay.CASES.items():
+    inst = test_replay.drive(functions, name, input_text)
+    histories[name] = [inst.status, inst.output, inst.history]
+print(json.dumps({"names": sorted(names), "answers": answers, "histories": histories}))
+"""
+
+
+def test_orchestration_context_patch_gives_the_answers_of_the_sdk_as_installed() -> None:
+    """Every episode of the golden orchestrations (activities, fan-out, entities, retries, continue-as-new,
+    timers) gets the same answer text from the orchestrator handle, and ends in the same history, with
+    the patches (the engine's decoded context and the HistoryEvents kept between episodes) and without."""
+    runs = {}
+    for value in ("0", "1"):
+        out = subprocess.run([sys.executable, "-c", _EPISODES_SCRIPT, value], cwd=ROOT, capture_output=True,
+                             text=True, check=True, timeout=120)
+        runs[value] = json.loads(out.stdout)
+    assert runs["0"]["names"] == []
+    assert {sdk_patches.ORCHESTRATION_CONTEXT, sdk_patches.ORCHESTRATION_ACTIONS} <= set(runs["1"]["names"])
+    assert len(runs["1"]["answers"]) > 2 * len(runs["1"]["histories"])  # several episodes per orchestration
+    assert runs["1"]["answers"] == runs["0"]["answers"]
+    assert runs["1"]["histories"] == runs["0"]["histories"]
+
+
+def test_history_events_are_kept_between_episodes_only_for_the_same_event_objects() -> None:
+    from azure.durable_functions.models.history.HistoryEvent import HistoryEvent
+
+    first = {"EventType": 12, "EventId": -1, "IsPlayed": False, "Timestamp": "2026-01-01T00:00:00.000000Z"}
+    second = {"EventType": 0, "EventId": -1, "IsPlayed": False, "Timestamp": "2026-01-01T00:00:00.000000Z",
+              "Name": "o", "Input": None}
+    memo: list[object] = []
+    built = sdk_patches._history_events([first, second], memo, HistoryEvent)
+    assert sdk_patches._history_events([first, second, first], memo, HistoryEvent)[:2] == built  # extended
+    again = sdk_patches._history_events([first, dict(second)], memo, HistoryEvent)
+    assert again[0] is built[0] and again[1] is not built[1]  # an equal but other dict is built afresh
+    assert vars(again[1]) == vars(built[1])
+    shorter = sdk_patches._history_events([first], memo, HistoryEvent)
+    assert shorter == [built[0]] and memo == [[first], [built[0]]]
+    assert sdk_patches._history_events([second], memo, HistoryEvent)[0] is not built[0]  # another first event
+
+
+def test_activity_actions_encode_and_serialize_as_the_sdk_as_installed() -> None:
+    from azure.durable_functions.models.actions.CallActivityAction import CallActivityAction
+    from azure.functions._durable_functions import df_dumps
+
+    assert sdk_patches.ORCHESTRATION_ACTIONS in sdk_patches.apply()
+    action_module = importlib.import_module("azure.durable_functions.models.actions.CallActivityAction")
+    assert action_module.df_dumps is not df_dumps  # the action module sees the fast path
+    values: list[object] = [*CODEC_VALUES, True, False, 10**30, -0.0, "\ud800 lone", "tab\tquote\"", _Note("n"),
+                            (1, 2)]
+    for value in values:
+        assert action_module.df_dumps(value) == df_dumps(value), value  # byte for byte
+        action = CallActivityAction("say_hello", value)
+        assert action.input_ == df_dumps(value)
+        expected = {"actionType": action.action_type, "functionName": "say_hello", "input": action.input_}
+        assert action.to_json() == expected and list(action.to_json()) == list(expected)
+
+
+def test_task_results_decode_as_the_sdk_as_installed() -> None:
+    from azure.functions._durable_functions import df_loads
+
+    assert sdk_patches.ORCHESTRATION_ACTIONS in sdk_patches.apply()
+    executor = importlib.import_module("azure.durable_functions.models.TaskOrchestrationExecutor")
+    assert executor.df_loads is not df_loads
+    texts = ["0", "7", "-7", "16", "123456789012345678", "1234567890123456789", "-0", "01", "1.5", "1e3", " 1",
+             "1 ", "\u0661", "null", "true", '"16"', "[1]", '{"a": 1}', "NaN", "-", ""]
+    for text in texts:
+        try:
+            expected: object = ("value", df_loads(text))
+        except ValueError as exc:
+            expected = ("error", type(exc).__name__)
+        try:
+            got: object = ("value", executor.df_loads(text))
+        except ValueError as exc:
+            got = ("error", type(exc).__name__)
+        assert _same(got, expected), text
+        assert type(got[1]) is type(expected[1]), text  # type: ignore[index]
+    assert executor.df_loads("5", expected_type=int) == 5

@@ -62,3 +62,24 @@ def test_instance_queries_filter_by_status_prefix_time_and_page(tmp_path: Path) 
     window = store.query_instances(InstanceQuery(created_from=101.0, created_to=103.0))
     assert [r.instance.instance_id for r in window] == ["id-1", "id-2", "id-3"]
     assert store.query_instances(InstanceQuery(prefix="%")) == []  # no LIKE wildcards from input
+
+
+def test_update_instance_writes_what_put_instance_writes_and_keeps_created(tmp_path: Path) -> None:
+    from funchost.model import ParentRef
+
+    store = Store(tmp_path / "s.sqlite3")
+    parent = ParentRef("parent", "pe", 3)
+    first = Instance("child", "o", "e1", '"in"', status="Running", parent=parent,
+                     history=[{"EventType": 12, "EventId": -1}])
+    with store.transaction():
+        store.put_instance(first, created=100.0, updated=100.0)
+    later = Instance("child", "o", "e2", '"again"', status="Completed", parent=parent, output={"n": [1, 2]},
+                     custom_status="done", history=[{"EventType": 12, "EventId": -1}, {"EventType": 1, "EventId": -1}])
+    with store.transaction():
+        store.update_instance(later, created=999.0, updated=150.0)
+        store.update_instance(Instance("new", "o", "e", None, status="Running"), created=160.0, updated=160.0)
+    row = store.get_instance("child")
+    assert row is not None and (row.created, row.updated) == (100.0, 150.0)  # created stays the first one's
+    assert row.instance == later
+    fresh = store.get_instance("new")  # no row yet: written whole
+    assert fresh is not None and (fresh.created, fresh.instance.status) == (160.0, "Running")
