@@ -334,7 +334,8 @@ def _sites_secondary(ctx: RuleContext, prog: Progression) -> list[int]:
         if target.root_pc == ctx.key.tonic_pc or not is_diatonic(target.without_bass(), ctx.key):
             continue
         before = prog[i - 1].chord
-        if before.is_dominant and (before.root_pc - target.root_pc) % 12 in (7, 1):
+        # A dominant already leading into the target (a fifth or half step above, or II7 -> ii7 on its root).
+        if before.is_dominant and (before.root_pc - target.root_pc) % 12 in (0, 7, 1):
             continue
         sites.append(i)
     return sites
@@ -544,7 +545,12 @@ def _resolving_dominant(prog: Progression, index: int) -> bool:
     """A V (triad or seventh) falling a fifth or a half step into the next chord: borrowing a minor v
     for it would leave its ii-V without a dominant."""
     chord = prog[index].chord
-    if index + 1 >= len(prog) or chord.family not in (DOMINANT, MAJOR):
+    if chord.family not in (DOMINANT, MAJOR):
+        return False
+    before = prog[index - 1].chord if index > 0 else None
+    if before is not None and before.family in (MINOR, HALF_DIMINISHED) and (before.root_pc - chord.root_pc) % 12 == 7:
+        return True  # the V of a ii-V, even one that does not resolve (a ii-V vamp)
+    if index + 1 >= len(prog):
         return False
     return (chord.root_pc - prog[index + 1].chord.root_pc) % 12 in (7, 1)
 

@@ -87,7 +87,7 @@ _JAZZ = StyleProfile(
     texture=(0.1, 0.6, 1.0, 0.8),
     density=0.55,
     chromatic_penalty=0.05,
-    voicings={"drop2": 0.0, "shell": 0.15, "drop3": 0.2, "open": 0.8, "triad": 0.9, "power": 2.0},
+    voicings={"drop2": 0.0, "shell": 0.05, "drop3": 0.1, "open": 0.8, "triad": 0.9, "power": 2.0},
     feel="medium swing, walking bass feel, four-to-the-bar comping (Freddie Green) or Charleston rhythm",
     technique_tips=(
         "Comp with short, detached chords on beats 2 and 4, or the Charleston rhythm (1 and the and of 2).",
@@ -248,7 +248,7 @@ _BLUES = StyleProfile(
     texture=(0.2, 0.9, 1.0, 0.5),
     density=0.4,
     chromatic_penalty=0.1,
-    voicings={"shell": 0.0, "drop3": 0.2, "drop2": 0.2, "open": 0.3, "triad": 0.6, "power": 0.5},
+    voicings={"shell": 0.0, "drop3": 0.3, "drop2": 0.6, "open": 0.3, "triad": 0.6, "power": 0.5},
     feel="shuffle or slow blues: swung eighths, accents on 2 and 4",
     technique_tips=(
         "Use three-note shells (root, 3rd, 7th) on the low strings and slide into them from a half step.",
