@@ -100,14 +100,15 @@ class RuleContext:
 
     @property
     def arrival_origins(self) -> tuple[int, ...]:
-        """Input chords spice-up keeps on their root and out of the dominant family: an opening tonic
-        and every chord an input dominant resolves into down a fifth (the relative major of a minor tune)."""
+        """Input chords spice-up keeps on their root and out of the dominant family (unless they were
+        dominants, like a blues I7): an opening tonic and every chord an input dominant resolves into
+        down a fifth (the relative major of a minor tune)."""
         if not self.keep_arrivals or not self.original:
             return ()
         chords = [slot.chord for slot in self.original]
         kept = []
         first = chords[0]
-        if first.root_pc == self.key.tonic_pc and not first.is_dominant:
+        if first.root_pc == self.key.tonic_pc:  # a blues tonic is a dominant, and it is still the tonic
             kept.append(0)
         for index in range(1, len(chords)):
             before, chord = chords[index - 1], chords[index]
@@ -295,10 +296,13 @@ def colour_options(ctx: RuleContext, prog: Progression, index: int, cadence: boo
     neighbours = {prog[i].symbol for i in (index - 1, index + 1) if 0 <= i < len(prog)}
     following = prog[index + 1].chord if index + 1 < len(prog) else None
     to_minor = _into_minor(ctx, chord, following)
+    resolving = chord.is_dominant and following is not None and (chord.root_pc - following.root_pc) % 12 in (7, 1)
     for quality, weight in ctx.style.palette(context):
         candidate = chord.with_quality(quality)
         if candidate.symbol in neighbours:
             continue  # a colour that repeats the chord next to it is no change a player hears
+        if resolving and candidate.family not in (DOMINANT, SUSPENDED):
+            continue  # a dominant that resolves keeps its function (a blues I7 leading to IV stays a 7th)
         if to_minor and candidate.family in (DOMINANT, SUSPENDED) and any(i in candidate.intervals
                                                                           for i in ("9", "13")):
             continue  # a dominant resolving to a minor chord takes b9/b13, not the natural 9th or 13th
@@ -561,7 +565,8 @@ def _apply_interchange(ctx: RuleContext, prog: Progression, index: int, rng: ran
     if borrowing is None:
         return None
     degree, palette = borrowing
-    options = [(q, w) for q, w in palette if parse_chord("C" + q).complexity <= ctx.max_complexity]
+    options = [(q, w) for q, w in palette if parse_chord("C" + q).complexity <= ctx.max_complexity
+               and not (ctx.max_complexity <= 1 and q == "m7b5")]  # a borrowed iiø7 is not beginner harmony
     quality = weighted_choice(rng, options)
     if quality is None:
         return None
@@ -636,6 +641,11 @@ def _sites_pedal(ctx: RuleContext, prog: Progression) -> list[int]:
 
 def _apply_pedal(ctx: RuleContext, prog: Progression, index: int, rng: random.Random) -> Progression | None:
     chord = prog[index].chord
+    following = prog[index + 1].chord if index + 1 < len(prog) else None
+    if chord.is_dominant and following is not None and following.family in (MINOR, HALF_DIMINISHED):
+        # Into a minor chord the sus sound keeps the minor key's b9 and b13: Fm7/G, not F/G or Dm7/G.
+        upper = _for_key(ctx, interval_above(chord.root, "b7", ctx.key.prefer_flats))
+        return _replace(ctx, prog, index, f"{upper}m7/{chord.root}", "pedal-point")
     if chord.is_dominant:
         if rng.random() < 0.5:
             upper = _for_key(ctx, interval_above(chord.root, "b7", ctx.key.prefer_flats))
@@ -808,9 +818,12 @@ def violations(ctx: RuleContext, prog: Progression) -> list[str]:
 
 
 def _into_minor(ctx: RuleContext, chord: Chord, following: Chord | None) -> bool:
-    """Whether the chord falls a fifth into a minor chord, or is the V that ends a minor-key progression."""
+    """Whether the chord falls a fifth into a minor chord, or is the V of a minor key (wherever it goes:
+    its natural 9th and 13th would clash with the key's b6 and b2)."""
+    if ctx.key.mode == "minor" and _degree(ctx, chord) == 7:
+        return True
     if following is None:
-        return ctx.key.mode == "minor" and _degree(ctx, chord) == 7
+        return False
     return following.family in (MINOR, HALF_DIMINISHED) and (chord.root_pc - following.root_pc) % 12 == 7
 
 
@@ -837,8 +850,8 @@ def _arrival_violations(ctx: RuleContext, prog: Progression) -> list[str]:
         return []
     for slot in prog:
         if slot.origin in arrivals and slot.rule:
-            new = slot.chord
-            if new.root_pc != ctx.original[slot.origin].chord.root_pc or new.family in (DOMINANT, SUSPENDED):
+            new, old = slot.chord, ctx.original[slot.origin].chord
+            if new.root_pc != old.root_pc or (new.family in (DOMINANT, SUSPENDED) and not old.is_dominant):
                 return [f"the arrival chord {ctx.original[slot.origin].symbol} was replaced"]
     return []
 

@@ -14,18 +14,21 @@ from collections.abc import Sequence
 from harmony.keys import Key, numeral_degree
 
 _MAJOR_TEMPLATES: dict[str, tuple[str, ...]] = {
-    "jazz": ("Imaj7 vi7 ii7 V7", "ii7 V7 Imaj7 Imaj7", "Imaj7 VI7 ii7 V7", "iii7 VI7 ii7 V7"),
-    "bossa-nova": ("Imaj7 II7 ii7 V7", "Imaj7 Imaj7 ii7 V7", "ii7 V7 Imaj7 VI7"),
-    "neo-soul": ("IVmaj7 iii7 ii7 Imaj7", "Imaj7 iii7 vi7 IVmaj7", "ii7 iii7 IVmaj7 V7"),
-    "gospel": ("I vi7 ii7 V7", "I IV I V7", "IV iii7 ii7 I"),
-    "pop": ("I V vi IV", "vi IV I V", "I vi IV V", "I IV vi V"),
+    "jazz": ("Imaj7 vi7 ii7 V7", "ii7 V7 Imaj7 Imaj7", "Imaj7 VI7 ii7 V7", "iii7 VI7 ii7 V7",
+             "Imaj7 #i°7 ii7 V7", "IVmaj7 iv7 iii7 VI7", "Imaj7 I7 IVmaj7 iv7"),
+    "bossa-nova": ("Imaj7 II7 ii7 V7", "Imaj7 Imaj7 ii7 V7", "ii7 V7 Imaj7 VI7", "Imaj7 vi7 ii7 V7",
+                   "Imaj7 #i°7 ii7 V7", "IVmaj7 iv7 iii7 VI7"),
+    "neo-soul": ("IVmaj7 iii7 ii7 Imaj7", "Imaj7 iii7 vi7 IVmaj7", "ii7 iii7 IVmaj7 V7", "IVmaj7 V7 iii7 vi7",
+                 "Imaj7 IVmaj7 iii7 vi7"),
+    "gospel": ("I vi7 ii7 V7", "I IV I V7", "IV iii7 ii7 I", "I I7 IV #iv°7", "I iii7 IV V7", "IV V7 iii7 vi7"),
+    "pop": ("I V vi IV", "vi IV I V", "I vi IV V", "I IV vi V", "I iii IV V", "IV I V vi"),
 }
 _MINOR_TEMPLATES: dict[str, tuple[str, ...]] = {
-    "jazz": ("iiø7 V7 i7 i7", "i7 iv7 iiø7 V7", "i7 bVImaj7 iiø7 V7"),
-    "bossa-nova": ("i7 iv7 bVII7 bIIImaj7", "i7 i7 iiø7 V7"),
-    "neo-soul": ("i7 iv7 bVIImaj7 bVImaj7", "i7 bIIImaj7 iv7 V7"),
-    "gospel": ("i7 iv7 V7 i7", "i7 bVImaj7 iv7 V7"),
-    "pop": ("i bVI bIII bVII", "i iv bVII bIII", "i bVII bVI bVII"),
+    "jazz": ("iiø7 V7 i7 i7", "i7 iv7 iiø7 V7", "i7 bVImaj7 iiø7 V7", "i7 i7 iv7 V7", "i7 bVII7 bVImaj7 V7"),
+    "bossa-nova": ("i7 iv7 bVII7 bIIImaj7", "i7 i7 iiø7 V7", "i7 iv7 iiø7 V7", "i7 bVImaj7 iiø7 V7"),
+    "neo-soul": ("i7 iv7 bVIImaj7 bVImaj7", "i7 bIIImaj7 iv7 V7", "i7 bVImaj7 bVII7 i7", "iv7 bVII7 bIIImaj7 bVImaj7"),
+    "gospel": ("i7 iv7 V7 i7", "i7 bVImaj7 iv7 V7", "i7 iv7 bVII7 bIIImaj7", "bVImaj7 bVII7 i7 i7"),
+    "pop": ("i bVI bIII bVII", "i iv bVII bIII", "i bVII bVI bVII", "i bVI bVII i"),
 }
 _BLUES_MAJOR_12 = "I7 IV7 I7 I7 IV7 IV7 I7 I7 V7 IV7 I7 V7"
 _BLUES_MINOR_12 = "i7 i7 i7 i7 iv7 iv7 i7 i7 bVI7 V7 i7 V7"

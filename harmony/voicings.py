@@ -428,8 +428,8 @@ def _fallback(chord: Chord) -> list[Voicing]:
     required, named = defining_tones(chord)
     wanted = [members[i] for i in [*required, *named[:1], "1", chord.fifth or "5"] if i in members]
     tones = [pc for pc in dict.fromkeys(wanted) if pc != chord.bass_pc]
-    for max_span in (MAX_SPAN, MAX_SPAN + 1):
-        spread = _spread_voicings(chord, tones, max_span)
+    for max_span, clear in ((MAX_SPAN, True), (MAX_SPAN + 1, True), (MAX_SPAN, False), (MAX_SPAN + 1, False)):
+        spread = _spread_voicings(chord, tones, max_span, clear)
         if spread:
             return spread[:8]
     upper = [members[i] for i in (chord.third, chord.seventh, chord.fifth) if i is not None and i in members]
@@ -443,9 +443,9 @@ def _fallback(chord: Chord) -> list[Voicing]:
     return (clean or found)[:8]
 
 
-def _spread_voicings(chord: Chord, tones: Sequence[int], max_span: int) -> list[Voicing]:
+def _spread_voicings(chord: Chord, tones: Sequence[int], max_span: int, clear: bool) -> list[Voicing]:
     """The bass under two to four of `tones` (in priority order) in open spacing, every shape that covers
-    the chord and sounds clear, fewest strings first."""
+    the chord (and, with `clear`, sounds clear), three upper notes first."""
     found: list[Voicing] = []
     for size in (3, 2, 4):
         for subset in itertools.combinations(tones, min(size, len(tones))):
@@ -455,7 +455,7 @@ def _spread_voicings(chord: Chord, tones: Sequence[int], max_span: int) -> list[
                         continue
                     for frets in _fret_set(strings, [chord.bass_pc, *order], close=False, max_span=max_span):
                         shape = _to_voicing(chord.symbol, "shell", strings, frets)
-                        if shape not in found and covers(chord, shape) and sounds_clear(shape):
+                        if shape not in found and covers(chord, shape) and (sounds_clear(shape) or not clear):
                             found.append(shape)
         if found:
             return found
