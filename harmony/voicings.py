@@ -165,6 +165,16 @@ def voice_tones(chord: Chord) -> list[int]:
     return pcs
 
 
+def rootless_tones(chord: Chord) -> list[int]:
+    """The rootless four-note set of a ninth chord (3rd, 5th, 7th, 9th: the pianist's and comping
+    guitarist's voicing; the bassist has the root), or [] when the chord is no plain ninth chord."""
+    members = dict(zip(chord.intervals, chord.pitch_classes, strict=True))
+    tensions = [t for t in _TENSION_PRIORITY if t in members]
+    if chord.bass or chord.third is None or chord.seventh is None or chord.fifth != "5" or len(tensions) != 1:
+        return []
+    return [members[i] for i in (chord.third, "5", chord.seventh, tensions[0])]
+
+
 def covers(chord: Chord, voicing: Voicing) -> bool:
     """Whether the voicing sounds the chord and sounds right: only its tones (and bass), one note per string,
     every chord-defining tone (`defining_tones`), the slash bass lowest, no minor-9th clash and a bass
@@ -401,6 +411,7 @@ def voicings_for(symbol: str) -> tuple[Voicing, ...]:
     chord = parse_chord(symbol)
     # Library shapes first: a fingering that is also a known open chord keeps the friendlier label.
     candidates = [*_library_voicings(chord), *_drop_voicings(chord, voice_tones(chord)),
+                  *_drop_voicings(chord, rootless_tones(chord)),
                   *_shell_voicings(chord), *_triad_voicings(chord), *_power_voicings(chord)]
     seen: set[tuple[int | None, ...]] = set()
     result = []
