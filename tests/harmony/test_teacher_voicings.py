@@ -112,7 +112,7 @@ def test_every_voicing_sounds_the_tones_that_define_its_chord() -> None:
     missing = []
     for where, _, chord, notes in _voiced():
         played = {pitch.pitchClass for _, _, pitch in notes}
-        needed = [name for name in ("m3", "M3", "P4", "M2") if name in chord.tones][:1]
+        needed: list[str] = [name for name in ("m3", "M3", "P4", "M2") if name in chord.tones][:1]
         dominant_eleventh = chord.is_dominant and "P11" in chord.tones
         if dominant_eleventh:
             needed = []  # a dominant 11 leaves out its 3rd
