@@ -112,13 +112,14 @@ def test_every_voicing_sounds_the_tones_that_define_its_chord() -> None:
     missing = []
     for where, _, chord, notes in _voiced():
         played = {pitch.pitchClass for _, _, pitch in notes}
-        needed: list[str] = [name for name in ("m3", "M3", "P4", "M2") if name in chord.tones][:1]
-        dominant_eleventh = chord.is_dominant and "P11" in chord.tones
-        if dominant_eleventh:
+        thirds = ("m3", "M3", "P4", "M2")
+        sevenths = ("m7", "M7", "d7")
+        needed = [str(name) for name in thirds if name in chord.tones][:1]
+        if chord.is_dominant and "P11" in chord.tones:
             needed = []  # a dominant 11 leaves out its 3rd
-        needed += [name for name in ("m7", "M7", "d7") if name in chord.tones][:1] or (
+        needed += [str(name) for name in sevenths if name in chord.tones][:1] or (
             ["M6"] if "M6" in chord.tones else [])
-        needed += [name for name in ("d5", "A5") if name in chord.tones]
+        needed += [str(name) for name in ("d5", "A5") if name in chord.tones]
         absent = [name for name in needed if chord.tones[name].pitchClass not in played]
         if absent:
             missing.append(f"{where} lacks {absent}")
