@@ -30,13 +30,16 @@ _MINOR_TEMPLATES: dict[str, tuple[str, ...]] = {
     "gospel": ("i7 iv7 V7 i7", "i7 bVImaj7 iv7 V7", "i7 iv7 bVII7 bIIImaj7", "bVImaj7 bVII7 i7 i7"),
     "pop": ("i bVI bIII bVII", "i iv bVII bIII", "i bVII bVI bVII", "i bVI bVII i"),
 }
-_BLUES_MAJOR_12 = "I7 IV7 I7 I7 IV7 IV7 I7 I7 V7 IV7 I7 V7"
-_BLUES_MINOR_12 = "i7 i7 i7 i7 iv7 iv7 i7 i7 bVI7 V7 i7 V7"
+# Blues forms, each with its variants (slow and quick change, the 8-bar forms); a seed picks one.
+_BLUES_MAJOR_12 = ("I7 IV7 I7 I7 IV7 IV7 I7 I7 V7 IV7 I7 V7", "I7 I7 I7 I7 IV7 IV7 I7 I7 V7 IV7 I7 V7",
+                   "I7 IV7 I7 I7 IV7 #iv°7 I7 VI7 ii7 V7 I7 V7")
+_BLUES_MINOR_12 = ("i7 i7 i7 i7 iv7 iv7 i7 i7 bVI7 V7 i7 V7", "i7 iv7 i7 i7 iv7 iv7 i7 i7 bVI7 V7 i7 V7",
+                   "i7 iv7 i7 i7 iv7 iv7 i7 bVI7 iiø7 V7 i7 V7")
 # Longer blues forms go on with a jazz-blues chorus and a turnaround, so no four bars come back as they were.
-_BLUES_MAJOR_MORE = "I7 I7 I7 I7 IV7 #iv°7 I7 VI7 ii7 V7 I7 V7 I7 VI7 ii7 V7 iii7 VI7 ii7 V7"
-_BLUES_MINOR_MORE = "i7 iv7 i7 i7 iv7 bVII7 i7 bVI7 iiø7 V7 i7 V7 i7 bVI7 iiø7 V7 iv7 bVII7 bVI7 V7"
-_BLUES_MAJOR_8 = "I7 I7 IV7 IV7 I7 V7 I7 V7"
-_BLUES_MINOR_8 = "i7 i7 iv7 iv7 i7 V7 i7 V7"
+_BLUES_MAJOR_MORE = "I7 VI7 ii7 V7 IV7 #iv°7 ii7 V7 iii7 VI7 ii7 V7 I7 I7 IV7 V7 I7 VI7 IV7 V7"
+_BLUES_MINOR_MORE = "i7 bVI7 iiø7 V7 iv7 bVII7 i7 V7 i7 bVII7 bVI7 V7 iv7 iv7 bVI7 V7 i7 iv7 bVI7 V7"
+_BLUES_MAJOR_8 = ("I7 I7 IV7 IV7 I7 V7 I7 V7", "I7 V7 IV7 IV7 I7 V7 I7 V7", "I7 IV7 I7 VI7 ii7 V7 I7 V7")
+_BLUES_MINOR_8 = ("i7 i7 iv7 iv7 i7 V7 i7 V7", "i7 iv7 i7 i7 bVI7 V7 i7 V7", "i7 iv7 i7 bVI7 iiø7 V7 i7 V7")
 _MODAL_TEMPLATES: dict[str, tuple[str, ...]] = {
     "dorian": ("i7 IV7 i7 IV7", "i7 ii7 i7 IV7"),
     "mixolydian": ("I bVII IV I", "I7 bVII IV I7"),
@@ -76,9 +79,11 @@ def choose_template(style: str, key: Key, bars: int, rng: random.Random) -> list
     if style == "blues" and key.mode in ("major", "minor"):  # a mode keeps its own scale, not the blues form
         minor = key.is_minor
         if bars < 12:
-            form = _BLUES_MINOR_8 if minor else _BLUES_MAJOR_8
+            forms = _BLUES_MINOR_8 if minor else _BLUES_MAJOR_8
+            form = forms[rng.randrange(len(forms))]
         else:
-            form = (_BLUES_MINOR_12 + " " + _BLUES_MINOR_MORE) if minor else (_BLUES_MAJOR_12 + " " + _BLUES_MAJOR_MORE)
+            forms = _BLUES_MINOR_12 if minor else _BLUES_MAJOR_12
+            form = forms[rng.randrange(len(forms))] + " " + (_BLUES_MINOR_MORE if minor else _BLUES_MAJOR_MORE)
         cells = form.split()
         return [cells[i % len(cells)] for i in range(bars)]
     if key.mode in _MODAL_TEMPLATES:
