@@ -514,9 +514,15 @@ def pc_distance(first: str, second: str) -> float:
 
 
 def _with_bass(shapes: tuple[Voicing, ...], bass: str) -> tuple[Voicing, ...]:
+    """The shapes with the bass the style asks for; for the bossa-nova thumb ("root-or-fifth") the root or
+    fifth on the 6th or 5th string where the chord has such a shape."""
     if not bass:
         return shapes
-    kept = tuple(shape for shape in shapes if lowest_is_root(shape, allow_fifth=bass == "root-or-fifth"))
+    thumb = bass == "root-or-fifth"
+    kept = tuple(shape for shape in shapes if lowest_is_root(shape, allow_fifth=thumb))
+    if thumb:
+        low = tuple(shape for shape in kept if min(shape.notes, key=lambda note: note[2])[0] >= 5)
+        kept = low or kept
     return kept or shapes
 
 
