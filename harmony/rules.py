@@ -303,6 +303,8 @@ def colour_options(ctx: RuleContext, prog: Progression, index: int, cadence: boo
             continue  # a colour that repeats the chord next to it is no change a player hears
         if resolving and candidate.family not in (DOMINANT, SUSPENDED):
             continue  # a dominant that resolves keeps its function (a blues I7 leading to IV stays a 7th)
+        if minor_key_clash(ctx, candidate, following, chord):
+            continue
         if to_minor and candidate.family in (DOMINANT, SUSPENDED) and any(i in candidate.intervals
                                                                           for i in ("9", "13")):
             continue  # a dominant resolving to a minor chord takes b9/b13, not the natural 9th or 13th
@@ -349,7 +351,9 @@ def _apply_secondary(ctx: RuleContext, prog: Progression, index: int, rng: rando
     target = prog[index].chord
     root = _for_key(ctx, interval_above(target.root, "5", ctx.key.prefer_flats))
     context = "dominant-to-minor" if target.family == MINOR else "dominant-to-major"
-    quality = weighted_choice(rng, _dominant_palette(ctx, context)) or "7"
+    palette = [(q, w) for q, w in _dominant_palette(ctx, context)
+               if not minor_key_clash(ctx, parse_chord(root + q), target)]
+    quality = weighted_choice(rng, palette) or "7"
     symbol = root + quality
     before = prog[index - 1]
     replaceable = (index - 1 > 0 and before.chord.root_pc != ctx.key.tonic_pc and not before.chord.bass
@@ -812,9 +816,53 @@ def violations(ctx: RuleContext, prog: Progression) -> list[str]:
     problems.extend(_repeat_violations(ctx, prog))
     problems.extend(_arrival_violations(ctx, prog))
     problems.extend(_minor_dominant_violations(ctx, prog))
+    problems.extend(_minor_key_tension_violations(ctx, prog))
     if ctx.keep_alterations:
         problems.extend(_alteration_violations(ctx, prog))
+        problems.extend(_new_dominant_violations(ctx, prog))
     return problems
+
+
+def _minor_key_tension_violations(ctx: RuleContext, prog: Progression) -> list[str]:
+    """In a minor key a changed dominant falling a fifth (V/V, V/iv ...) takes only the natural 9th or 13th
+    the key's harmonic minor has: D13 in C minor puts E against the key's Eb (D7b9 is the sound)."""
+    for index, slot in enumerate(prog[:-1]):
+        if not slot.rule:
+            continue
+        old = ctx.original[slot.origin].chord if 0 <= slot.origin < len(ctx.original) else None
+        clash = minor_key_clash(ctx, slot.chord, prog[index + 1].chord, old)
+        if clash:
+            return [f"{slot.chord} puts its natural {clash} against the minor key"]
+    return []
+
+
+def minor_key_clash(ctx: RuleContext, chord: Chord, following: Chord | None, old: Chord | None = None) -> str | None:
+    """The natural 9 or 13 of a dominant falling a fifth in a minor key that the key's harmonic minor does
+    not have (and the input chord `old` did not have), else None."""
+    if ctx.key.mode != "minor" or following is None or not chord.is_dominant:
+        return None
+    if (chord.root_pc - following.root_pc) % 12 != 7:
+        return None
+    kept = old.pitch_classes if old is not None else ()
+    for interval, pc in zip(chord.intervals, chord.pitch_classes, strict=True):
+        if interval in ("9", "13") and pc not in ctx.key.harmonic_scale and pc not in kept:
+            return interval
+    return None
+
+
+def _new_dominant_violations(ctx: RuleContext, prog: Progression) -> list[str]:
+    """Spice-up turns a minor chord of the tune into a dominant on its root (Fm7 -> F13) only when that
+    dominant resolves, down a fifth or a half step, into the next chord: otherwise the tune's colour is lost."""
+    for index, slot in enumerate(prog):
+        if not slot.rule or not 0 <= slot.origin < len(ctx.original) or not slot.chord.is_dominant:
+            continue
+        old = ctx.original[slot.origin].chord
+        if old.family not in (MINOR, HALF_DIMINISHED) or old.root_pc != slot.chord.root_pc:
+            continue
+        following = prog[index + 1].chord if index + 1 < len(prog) else None
+        if following is None or not _resolves(slot.chord, following):
+            return [f"{old} became the unresolved dominant {slot.chord}"]
+    return []
 
 
 def _into_minor(ctx: RuleContext, chord: Chord, following: Chord | None) -> bool:

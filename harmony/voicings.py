@@ -48,7 +48,9 @@ _OPEN_SHAPES = (
     ("G", "320003"), ("G7", "320001"), ("Gmaj7", "320002"), ("G6", "320000"), ("G/B", "x20003"),
     ("A", "x02220"), ("Am", "x02210"), ("A7", "x02020"), ("Am7", "x02010"), ("Amaj7", "x02120"),
     ("Asus2", "x02200"), ("Asus4", "x02230"), ("A5", "x022xx"), ("Fmaj7", "xx3210"), ("B7", "x21202"),
-    ("Am/G", "302210"),
+    ("Am/G", "302210"), ("D7sus4", "xx0213"), ("A7sus4", "x02030"), ("E7sus4", "020200"), ("Bm7", "x20202"),
+    ("E9", "020102"), ("Gsus4", "330013"), ("Dm6", "xx0201"), ("Am6", "x02212"), ("Em6", "022020"),
+    ("C6", "x32210"), ("C/E", "032010"),
 )
 # Movable barre shapes as fret offsets from the root fret (None = muted), strings 6 -> 1.
 _E_SHAPES: dict[str, tuple[int | None, ...]] = {
@@ -534,6 +536,8 @@ def _for_beginner(shapes: tuple[Voicing, ...]) -> tuple[Voicing, ...]:
 
 # A move of the hand by more than this many frets costs extra: comping stays in one region of the neck.
 HAND_SHIFT_FREE = 4
+# The highest bass note (MIDI, D3) a bossa-nova thumb plays without cost: above it the bass line thins out.
+THUMB_HIGHEST = 50
 
 
 def choose_voicings(symbols: Sequence[str], favor_close: bool = True,
@@ -545,7 +549,8 @@ def choose_voicings(symbols: Sequence[str], favor_close: bool = True,
     position, plus a fret's worth per fret beyond `HAND_SHIFT_FREE`); the default weight is 0.4 with
     `favor_close`, 0.03 without. `bass` = "root" keeps only voicings whose bass-string note is the root
     (strumming, beginners), "root-or-fifth" also allows the fifth (the bossa-nova thumb); a chord with
-    no such voicing keeps all of its own. `beginner` keeps a chord's open shapes where it has any and
+    no such voicing keeps all of its own, and the thumb's bass note costs more the higher it sits above
+    `THUMB_HIGHEST`. `beginner` keeps a chord's open shapes where it has any and
     prefers the low positions (the first frets a beginner knows) for the others.
     """
     if not symbols:
@@ -560,6 +565,8 @@ def choose_voicings(symbols: Sequence[str], favor_close: bool = True,
         cost = costs.get(voicing.kind, 1.0) + 0.04 * max(0, voicing.position - 9) + 0.02 * voicing.span
         if beginner:
             cost += 0.1 * max(0, voicing.position - 3)
+        if bass == "root-or-fifth":
+            cost += 0.1 * max(0, voicing.pitches[0] - THUMB_HIGHEST)  # the thumb's bass stays low
         if voicing.kind in ("drop2", "triad") and voicing.frets[0] is not None:
             cost += 0.3  # close voicings on the low strings sound muddy
         if voicing.kind in ("drop3", "shell") and voicing.pitches[0] % 12 != parse_chord(voicing.chord).bass_pc:

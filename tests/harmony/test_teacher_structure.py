@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 
+import music21
 import pytest
 
 from harmony.agent import run_local
@@ -90,3 +91,56 @@ def test_a_beginner_in_a_major_key_gets_no_borrowed_half_diminished_chords() -> 
                                       "skillLevel": "beginner", "bars": 8, "seed": 40 + number, "budgetMs": 200})
         families = [chord.family for chord in _chords(result["progression"])]
         assert "half-diminished" not in families, (style, result["progression"])
+
+
+def _harmonic_minor(key_name: str) -> set[int]:
+    tonic = key_name.split()[0].replace("b", "-")
+    scale = music21.scale.HarmonicMinorScale(tonic)
+    return {pitch.pitchClass for pitch in scale.getPitches(f"{tonic}4", f"{tonic}5")}
+
+
+def test_a_secondary_dominant_in_a_minor_key_keeps_to_harmonic_minor() -> None:
+    """D13 in C minor puts E against the key's Eb: a new dominant falling a fifth takes the b9 (D7b9) or a
+    13th the harmonic minor has, not a natural 9th or 13th outside it."""
+    clashes = []
+    checked = 0
+    for label, task, body, result in corpus_results():
+        if not result["key"].endswith(" minor"):
+            continue
+        scale = _harmonic_minor(result["key"])
+        inputs = body["progression"].replace("|", " ").split() if task != "create" else []
+        chords = _chords(result["progression"])
+        for index, (chord, following) in enumerate(itertools.pairwise(chords)):
+            origin = result["timeline"][index]["input"]
+            kept = origin is not None and origin < len(inputs) and inputs[origin] == chord.symbol
+            if kept or not chord.is_dominant or not _falls_a_fifth(chord, following):
+                continue
+            checked += 1
+            outside = [name for name in ("M9", "M13") if name in chord.tones
+                       and chord.tones[name].pitchClass not in scale]
+            if outside:
+                clashes.append(f"{label}: {chord.symbol} {outside}")
+    assert checked >= 10
+    assert clashes == []
+
+
+def test_spice_up_turns_a_minor_chord_into_a_dominant_only_where_it_resolves() -> None:
+    """Fm7 -> F13 in Blue Bossa loses the tune's minor iv unless F13 goes somewhere (down a fifth or a half step)."""
+    lost = []
+    for label, task, body, result in corpus_results():
+        if task != "spice-up":
+            continue
+        inputs = _chords(body["progression"].replace("|", " ").split())
+        final = _chords(result["progression"])
+        for index, entry in enumerate(result["timeline"]):
+            origin = entry["input"]
+            if origin is None:
+                continue
+            was, now = inputs[origin], final[index]
+            same_root = now.root.pitchClass == was.root.pitchClass
+            if was.family in ("minor", "half-diminished") and now.is_dominant and same_root:
+                following = final[index + 1] if index + 1 < len(final) else None
+                step = semitones_up(following.root, now.root) if following is not None else None
+                if step not in (7, 1):
+                    lost.append(f"{label}: {was.symbol} became {now.symbol}")
+    assert lost == []

@@ -32,7 +32,8 @@ OPEN_SHAPES = {
     "C": "x32010", "Cmaj7": "x32000", "C7": "x32310", "D": "xx0232", "Dm": "xx0231", "D7": "xx0212",
     "Dmaj7": "xx0222", "Dm7": "xx0211", "E": "022100", "Em": "022000", "E7": "020100", "Em7": "022030",
     "G": "320003", "G7": "320001", "A": "x02220", "Am": "x02210", "A7": "x02020", "Am7": "x02010",
-    "Amaj7": "x02120", "Fmaj7": "xx3210", "B7": "x21202",
+    "Amaj7": "x02120", "Fmaj7": "xx3210", "B7": "x21202", "D7sus4": "xx0213", "A7sus4": "x02030",
+    "E7sus4": "020200", "Bm7": "x20202", "Dm6": "xx0201", "Am6": "x02212",
 }
 # The lowest pitch (MIDI) at which each small interval between adjacent voices still sounds clear.
 LOW_INTERVAL_LIMITS = {1: "E3", 2: "Eb3", 3: "C3", 4: "Bb2", 5: "A2", 6: "B2"}
