@@ -544,9 +544,18 @@ def _sites_interchange(ctx: RuleContext, prog: Progression) -> list[int]:
     if not ctx.allow_modal_interchange:
         return []
     cadence = set(ctx.cadence_origins)
+    originals = [slot.chord for slot in ctx.original]
+    ii_v = {i for i in range(1, len(originals)) if _is_ii_v(originals[i - 1], originals[i])}
     return [i for i, slot in enumerate(prog)
-            if editable(ctx, slot) and slot.origin not in cadence and not slot.chord.bass
+            if editable(ctx, slot) and slot.origin not in cadence and slot.origin not in ii_v and not slot.chord.bass
             and _borrowing(ctx, slot.chord) is not None and not _resolving_dominant(prog, i)]
+
+
+def _is_ii_v(before: Chord, chord: Chord) -> bool:
+    """A minor (or half-diminished) chord a fifth above the dominant that follows it: the V of a ii-V
+    keeps its dominant, whatever happened to the ii since."""
+    return (before.family in (MINOR, HALF_DIMINISHED) and chord.family in (DOMINANT, MAJOR)
+            and (before.root_pc - chord.root_pc) % 12 == 7)
 
 
 def _resolving_dominant(prog: Progression, index: int) -> bool:
@@ -555,8 +564,7 @@ def _resolving_dominant(prog: Progression, index: int) -> bool:
     chord = prog[index].chord
     if chord.family not in (DOMINANT, MAJOR):
         return False
-    before = prog[index - 1].chord if index > 0 else None
-    if before is not None and before.family in (MINOR, HALF_DIMINISHED) and (before.root_pc - chord.root_pc) % 12 == 7:
+    if index > 0 and _is_ii_v(prog[index - 1].chord, chord):
         return True  # the V of a ii-V, even one that does not resolve (a ii-V vamp)
     if index + 1 >= len(prog):
         return False

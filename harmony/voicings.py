@@ -205,7 +205,7 @@ def defining_tones(chord: Chord) -> tuple[list[str], list[str]]:
     Needed: the 3rd (or sus 2nd/4th), the 7th or 6th, the altered 5th of half-diminished, diminished,
     augmented and altered dominant chords (a m7b5 without its b5 sounds as m7). A dominant 11 drops its
     3rd. The named tension: any altered one the symbol names, else the highest natural number (the 13
-    of a 13th chord, not just its 9th).
+    of a 13th chord, not just its 9th). (A slash chord also wants its root: see `voicings_for`.)
     """
     members = dict(zip(chord.intervals, chord.pitch_classes, strict=True))
     if chord.family == "power":
@@ -223,12 +223,16 @@ def defining_tones(chord: Chord) -> tuple[list[str], list[str]]:
 
 
 def has_minor_ninth_clash(chord: Chord, voicing: Voicing) -> bool:
-    """Two voices a minor 9th (or a compound of it) apart, except the b9 above a dominant's root."""
+    """Two voices a minor 9th (or a compound of it) apart, except the b9 above a dominant's root and the
+    root above a slash bass a half step below it (C/B in a descending bass line: the line is the point)."""
     pitches = sorted(voicing.pitches)
     root = chord.root_pc
+    passing_bass = chord.bass is not None and (root - chord.bass_pc) % 12 == 1
     for low, high in itertools.combinations(pitches, 2):
         span = high - low
         if span >= 13 and span % 12 == 1 and not (chord.is_dominant and low % 12 == root):
+            if passing_bass and low % 12 == chord.bass_pc and high % 12 == root:
+                continue
             return True
     return False
 
@@ -424,6 +428,12 @@ def voicings_for(symbol: str) -> tuple[Voicing, ...]:
         result.append(voicing)
     if not result:
         result = _fallback(chord)
+    if chord.bass and chord.bass_pc != chord.root_pc:
+        # Over another bass the root says which chord it is: Am11/G without its A is Gsus4.
+        def has_root(shape: Voicing) -> bool:
+            return chord.root_pc in {pitch % 12 for pitch in shape.pitches}
+
+        result = [shape for shape in result if has_root(shape)] or _fallback(chord, has_root) or result
     return tuple(result)
 
 
@@ -433,18 +443,21 @@ _SPREAD_SETS: tuple[tuple[int, ...], ...] = (
 )
 
 
-def _fallback(chord: Chord) -> list[Voicing]:
+def _fallback(chord: Chord, keep: Callable[[Voicing], bool] | None = None) -> list[Voicing]:
     """For chords no template fits (e.g. exotic slash chords): the bass under the chord's defining tones
     and its root in open spacing, the first that sound right (every covering shape that fits the hand,
-    then, if none, one fret wider); else guide tones over the bass without a minor-9th clash."""
+    then, if none, one fret wider); else guide tones over the bass without a minor-9th clash. With `keep`,
+    only shapes it accepts (and [] when there is none)."""
     members = dict(zip(chord.intervals, chord.pitch_classes, strict=True))
     required, named = defining_tones(chord)
     wanted = [members[i] for i in [*required, *named[:1], "1", chord.fifth or "5"] if i in members]
     tones = [pc for pc in dict.fromkeys(wanted) if pc != chord.bass_pc]
     for max_span, clear in ((MAX_SPAN, True), (MAX_SPAN + 1, True), (MAX_SPAN, False), (MAX_SPAN + 1, False)):
-        spread = _spread_voicings(chord, tones, max_span, clear)
+        spread = _spread_voicings(chord, tones, max_span, clear, keep)
         if spread:
             return spread[:8]
+    if keep is not None:
+        return []
     upper = [members[i] for i in (chord.third, chord.seventh, chord.fifth) if i is not None and i in members]
     upper = [pc for pc in upper if pc != chord.bass_pc][:2] or [members["1"]]
     found = []
@@ -456,7 +469,8 @@ def _fallback(chord: Chord) -> list[Voicing]:
     return (clean or found)[:8]
 
 
-def _spread_voicings(chord: Chord, tones: Sequence[int], max_span: int, clear: bool) -> list[Voicing]:
+def _spread_voicings(chord: Chord, tones: Sequence[int], max_span: int, clear: bool,
+                     keep: Callable[[Voicing], bool] | None = None) -> list[Voicing]:
     """The bass under two to four of `tones` (in priority order) in open spacing, every shape that covers
     the chord (and, with `clear`, sounds clear), three upper notes first."""
     found: list[Voicing] = []
@@ -468,7 +482,9 @@ def _spread_voicings(chord: Chord, tones: Sequence[int], max_span: int, clear: b
                         continue
                     for frets in _fret_set(strings, [chord.bass_pc, *order], close=False, max_span=max_span):
                         shape = _to_voicing(chord.symbol, "shell", strings, frets)
-                        if shape not in found and covers(chord, shape) and (sounds_clear(shape) or not clear):
+                        if shape in found or not covers(chord, shape) or (clear and not sounds_clear(shape)):
+                            continue
+                        if keep is None or keep(shape):
                             found.append(shape)
         if found:
             return found

@@ -20,7 +20,7 @@ import pytest
 
 from harmony.agent import run_local
 from harmony.voicings import voicings_for
-from tests.harmony.auditor import Tones, read_chord
+from tests.harmony.auditor import Tones, read_chord, semitones_up
 
 CORPUS = json.loads((Path(__file__).parent / "data" / "standards.json").read_text())["tunes"]
 STYLES = ["jazz", "bossa-nova", "neo-soul", "gospel", "blues", "pop"]
@@ -137,13 +137,18 @@ def test_every_half_diminished_voicing_has_its_flat_five() -> None:
 
 
 def test_no_minor_ninth_between_voices_except_the_b9_over_a_dominant_root() -> None:
+    """Nor between any two voices, except a dominant's b9 over its root and the root over a slash bass a
+    half step below it (C/B in a descending line)."""
     clashes = []
     for where, _, chord, notes in _voiced():
         for (_, _, low), (_, _, high) in itertools.combinations(notes, 2):
             span = high.midi - low.midi
             if span >= 13 and span % 12 == 1:
                 b9_over_root = chord.is_dominant and low.pitchClass == chord.root.pitchClass
-                if not b9_over_root:
+                passing_bass = (chord.bass is not None and low.pitchClass == chord.bass.pitchClass
+                                and semitones_up(chord.bass, chord.root) == 1
+                                and high.pitchClass == chord.root.pitchClass)
+                if not (b9_over_root or passing_bass):
                     clashes.append(f"{where}: {low.nameWithOctave}-{high.nameWithOctave}")
     assert clashes == []
 
@@ -273,3 +278,17 @@ def test_adjacent_voicings_stay_in_one_region_of_the_neck() -> None:
 ])
 def test_the_shapes_teachers_give_are_available(symbol: str, tab: str) -> None:
     assert tab in {shape.tab for shape in voicings_for(symbol)}
+
+
+def test_a_slash_chord_keeps_the_root_of_its_upper_chord() -> None:
+    """Am11/G voiced G-C-D-G is Gsus4, Cmaj9/E without C is Em: the chord over the bass keeps its root."""
+    rootless = []
+    checked = 0
+    for where, _, chord, notes in _voiced():
+        if chord.bass is None or chord.bass.pitchClass == chord.root.pitchClass:
+            continue
+        checked += 1
+        if chord.root.pitchClass not in {pitch.pitchClass for _, _, pitch in notes}:
+            rootless.append(where)
+    assert checked >= 5
+    assert rootless == []
