@@ -547,7 +547,8 @@ def _sites_interchange(ctx: RuleContext, prog: Progression) -> list[int]:
     originals = [slot.chord for slot in ctx.original]
     ii_v = {i for i in range(1, len(originals)) if _is_ii_v(originals[i - 1], originals[i])}
     return [i for i, slot in enumerate(prog)
-            if editable(ctx, slot) and slot.origin not in cadence and slot.origin not in ii_v and not slot.chord.bass
+            if editable(ctx, slot) and slot.origin >= 0 and slot.origin not in cadence and slot.origin not in ii_v
+            and not slot.chord.bass
             and _borrowing(ctx, slot.chord) is not None and not _resolving_dominant(prog, i)]
 
 

@@ -91,8 +91,20 @@ def choose_template(style: str, key: Key, bars: int, rng: random.Random) -> list
     else:
         table = _MINOR_TEMPLATES if key.is_minor else _MAJOR_TEMPLATES
         options = table.get(style, table["pop"])
-    first = options[rng.randrange(len(options))].split()
+    openers = [option for option in options if style not in _OPEN_ON_TONIC or _opens_a_tune(option)]
+    first = openers[rng.randrange(len(openers))].split()
     return fit_template(first, bars, key.mode, _variations(options, first, rng))
+
+
+# Styles whose tunes open on the tonic or its ii (a jazz or bossa standard states its key first); the
+# other templates still come later in a longer progression.
+_OPEN_ON_TONIC = frozenset({"jazz", "bossa-nova"})
+
+
+def _opens_a_tune(template: str) -> bool:
+    """Whether the template starts on I (i) or on ii (iiø): a fitting first bar for a jazz or bossa tune."""
+    match = _NUMERAL_RE.match(template.split()[0])
+    return match is not None and not match.group(1) and match.group(2) in ("I", "i", "ii")
 
 
 def _variations(options: tuple[str, ...], first: list[str], rng: random.Random) -> list[list[str]]:

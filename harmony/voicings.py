@@ -177,6 +177,23 @@ def rootless_tones(chord: Chord) -> list[int]:
     return [members[i] for i in (chord.third, "5", chord.seventh, tensions[0])]
 
 
+def slash_rooted_tones(chord: Chord) -> list[list[int]]:
+    """Four-note sets for a slash chord that keep the upper chord's root: bass, root, 3rd and 7th, and bass,
+    root, 3rd and the named tension (so Cmaj13/G can sound as G-C-E-A, not only as a rootless E-B-A)."""
+    if not chord.bass or chord.bass_pc == chord.root_pc or chord.third is None:
+        return []
+    members = dict(zip(chord.intervals, chord.pitch_classes, strict=True))
+    _, named = defining_tones(chord)
+    sets = []
+    for top in (chord.seventh, *named[:1]):
+        if top is not None and top in members:
+            tones = [chord.bass_pc, *dict.fromkeys(pc for pc in (members["1"], members[chord.third], members[top])
+                                                   if pc != chord.bass_pc)]
+            if len(set(tones)) == 4:
+                sets.append(tones)
+    return sets
+
+
 def covers(chord: Chord, voicing: Voicing) -> bool:
     """Whether the voicing sounds the chord and sounds right: only its tones (and bass), one note per string,
     every chord-defining tone (`defining_tones`), the slash bass lowest, no minor-9th clash and a bass
@@ -418,6 +435,7 @@ def voicings_for(symbol: str) -> tuple[Voicing, ...]:
     # Library shapes first: a fingering that is also a known open chord keeps the friendlier label.
     candidates = [*_library_voicings(chord), *_drop_voicings(chord, voice_tones(chord)),
                   *_drop_voicings(chord, rootless_tones(chord)),
+                  *(shape for tones in slash_rooted_tones(chord) for shape in _drop_voicings(chord, tones)),
                   *_shell_voicings(chord), *_triad_voicings(chord), *_power_voicings(chord)]
     seen: set[tuple[int | None, ...]] = set()
     result = []
@@ -433,6 +451,7 @@ def voicings_for(symbol: str) -> tuple[Voicing, ...]:
         def has_root(shape: Voicing) -> bool:
             return chord.root_pc in {pitch % 12 for pitch in shape.pitches}
 
+        # The root matters more than one fret: a rooted shape may take a fifth fret (see `_fallback`).
         result = [shape for shape in result if has_root(shape)] or _fallback(chord, has_root) or result
     return tuple(result)
 
@@ -446,13 +465,13 @@ _SPREAD_SETS: tuple[tuple[int, ...], ...] = (
 def _fallback(chord: Chord, keep: Callable[[Voicing], bool] | None = None) -> list[Voicing]:
     """For chords no template fits (e.g. exotic slash chords): the bass under the chord's defining tones
     and its root in open spacing, the first that sound right (every covering shape that fits the hand,
-    then, if none, one fret wider); else guide tones over the bass without a minor-9th clash. With `keep`,
-    only shapes it accepts (and [] when there is none)."""
+    clear in the low register if it can be, then, if none, one fret wider); else guide tones over the
+    bass without a minor-9th clash. With `keep`, only shapes it accepts (and [] when there is none)."""
     members = dict(zip(chord.intervals, chord.pitch_classes, strict=True))
     required, named = defining_tones(chord)
     wanted = [members[i] for i in [*required, *named[:1], "1", chord.fifth or "5"] if i in members]
     tones = [pc for pc in dict.fromkeys(wanted) if pc != chord.bass_pc]
-    for max_span, clear in ((MAX_SPAN, True), (MAX_SPAN + 1, True), (MAX_SPAN, False), (MAX_SPAN + 1, False)):
+    for max_span, clear in ((MAX_SPAN, True), (MAX_SPAN, False), (MAX_SPAN + 1, True), (MAX_SPAN + 1, False)):
         spread = _spread_voicings(chord, tones, max_span, clear, keep)
         if spread:
             return spread[:8]
