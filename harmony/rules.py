@@ -301,8 +301,8 @@ def colour_options(ctx: RuleContext, prog: Progression, index: int, cadence: boo
         candidate = chord.with_quality(quality)
         if candidate.symbol in neighbours:
             continue  # a colour that repeats the chord next to it is no change a player hears
-        if resolving and candidate.family not in (DOMINANT, SUSPENDED):
-            continue  # a dominant that resolves keeps its function (a blues I7 leading to IV stays a 7th)
+        if resolving and (candidate.family not in (DOMINANT, SUSPENDED) or candidate.seventh is None):
+            continue  # a dominant that resolves keeps its function and its 7th (a blues I7 leading to IV stays a 7th)
         if minor_key_clash(ctx, candidate, following, chord):
             continue
         if to_minor and candidate.family in (DOMINANT, SUSPENDED) and any(i in candidate.intervals
@@ -547,7 +547,7 @@ def _sites_interchange(ctx: RuleContext, prog: Progression) -> list[int]:
     originals = [slot.chord for slot in ctx.original]
     ii_v = {i for i in range(1, len(originals)) if _is_ii_v(originals[i - 1], originals[i])}
     return [i for i, slot in enumerate(prog)
-            if editable(ctx, slot) and slot.origin >= 0 and slot.origin not in cadence and slot.origin not in ii_v
+            if editable(ctx, slot) and slot.origin > 0 and slot.origin not in cadence and slot.origin not in ii_v
             and not slot.chord.bass
             and _borrowing(ctx, slot.chord) is not None and not _resolving_dominant(prog, i)]
 
@@ -639,7 +639,7 @@ def _sites_pedal(ctx: RuleContext, prog: Progression) -> list[int]:
     sites = []
     for i, slot in enumerate(prog):
         chord = slot.chord
-        if not editable(ctx, slot) or chord.bass:
+        if not editable(ctx, slot) or chord.bass or slot.origin < 0:  # an inserted chord keeps the role it came for
             continue
         following = prog[i + 1].chord if i + 1 < len(prog) else None
         dominant_pedal = (chord.is_dominant and chord.third == "3" and following is not None
@@ -656,9 +656,9 @@ def _apply_pedal(ctx: RuleContext, prog: Progression, index: int, rng: random.Ra
     chord = prog[index].chord
     following = prog[index + 1].chord if index + 1 < len(prog) else None
     if chord.is_dominant and following is not None and following.family in (MINOR, HALF_DIMINISHED):
-        # Into a minor chord the sus sound keeps the minor key's b9 and b13: Fm7/G, not F/G or Dm7/G.
-        upper = _for_key(ctx, interval_above(chord.root, "b7", ctx.key.prefer_flats))
-        return _replace(ctx, prog, index, f"{upper}m7/{chord.root}", "pedal-point")
+        # F/G and Dm7/G put the natural 9th against a minor target, and Fm7/G sets a b9 over the bass:
+        # into a minor chord the V stays a V.
+        return None
     if chord.is_dominant:
         if rng.random() < 0.5:
             upper = _for_key(ctx, interval_above(chord.root, "b7", ctx.key.prefer_flats))

@@ -93,21 +93,24 @@ def test_a_beginner_in_a_major_key_gets_no_borrowed_half_diminished_chords() -> 
         assert "half-diminished" not in families, (style, result["progression"])
 
 
-def _harmonic_minor(key_name: str) -> set[int]:
+def _minor_key_tones(key_name: str) -> set[int]:
+    """The natural minor scale with its raised 7th (harmonic minor's leading tone), from music21."""
     tonic = key_name.split()[0].replace("b", "-")
-    scale = music21.scale.HarmonicMinorScale(tonic)
-    return {pitch.pitchClass for pitch in scale.getPitches(f"{tonic}4", f"{tonic}5")}
+    tones: set[int] = set()
+    for scale in (music21.scale.MinorScale(tonic), music21.scale.HarmonicMinorScale(tonic)):
+        tones |= {pitch.pitchClass for pitch in scale.getPitches(f"{tonic}4", f"{tonic}5")}
+    return tones
 
 
-def test_a_secondary_dominant_in_a_minor_key_keeps_to_harmonic_minor() -> None:
+def test_a_secondary_dominant_in_a_minor_key_keeps_to_the_key() -> None:
     """D13 in C minor puts E against the key's Eb: a new dominant falling a fifth takes the b9 (D7b9) or a
-    13th the harmonic minor has, not a natural 9th or 13th outside it."""
+    9th or 13th the key has (natural minor and its leading tone), not one outside it."""
     clashes = []
     checked = 0
     for label, task, body, result in corpus_results():
         if not result["key"].endswith(" minor"):
             continue
-        scale = _harmonic_minor(result["key"])
+        scale = _minor_key_tones(result["key"])
         inputs = body["progression"].replace("|", " ").split() if task != "create" else []
         chords = _chords(result["progression"])
         for index, (chord, following) in enumerate(itertools.pairwise(chords)):
