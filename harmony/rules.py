@@ -546,10 +546,20 @@ def _sites_interchange(ctx: RuleContext, prog: Progression) -> list[int]:
     cadence = set(ctx.cadence_origins)
     originals = [slot.chord for slot in ctx.original]
     ii_v = {i for i in range(1, len(originals)) if _is_ii_v(originals[i - 1], originals[i])}
-    return [i for i, slot in enumerate(prog)
-            if editable(ctx, slot) and slot.origin > 0 and slot.origin not in cadence and slot.origin not in ii_v
-            and not slot.chord.bass
-            and _borrowing(ctx, slot.chord) is not None and not _resolving_dominant(prog, i)]
+    sites = []
+    for i, slot in enumerate(prog):
+        if (not editable(ctx, slot) or slot.origin <= 0 or slot.origin in cadence or slot.origin in ii_v
+                or slot.chord.bass or _resolving_dominant(prog, i)):
+            continue
+        borrowing = _borrowing(ctx, slot.chord)
+        if borrowing is None:
+            continue
+        if slot.origin + 1 in ii_v and borrowing[0] != _degree(ctx, slot.chord):
+            continue  # the ii of a ii-V may turn iiø7, not move to another root (Abmaj7 before D7)
+        if i > 0 and prog[i - 1].origin < 0 and prog[i - 1].chord.is_dominant:
+            continue  # an inserted dominant was put there to lead into this very chord
+        sites.append(i)
+    return sites
 
 
 def _is_ii_v(before: Chord, chord: Chord) -> bool:

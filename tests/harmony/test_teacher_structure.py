@@ -147,3 +147,23 @@ def test_spice_up_turns_a_minor_chord_into_a_dominant_only_where_it_resolves() -
                 if step not in (7, 1):
                     lost.append(f"{label}: {was.symbol} became {now.symbol}")
     assert lost == []
+
+
+def test_modal_interchange_keeps_the_ii_of_a_ii_v_on_its_root() -> None:
+    """Borrowing may turn the ii of a ii-V into iiø7 (Dm7b5 G7); moving it to another root (Abmaj7 D7 for
+    Am7 D7) leaves a dominant a tritone from what precedes it."""
+    moved = []
+    for label, task, body, result in corpus_results():
+        if task == "create":
+            continue
+        inputs = _chords(body["progression"].replace("|", " ").split())
+        for change in result["changes"]:
+            origin = result["timeline"][change["index"]]["input"]
+            if change["rule"] != "modal-interchange" or origin is None or origin + 1 >= len(inputs):
+                continue
+            ii, v = inputs[origin], inputs[origin + 1]
+            now = _chords([change["to"]])[0]
+            is_ii_v = ii.family in ("minor", "half-diminished") and v.is_dominant and _falls_a_fifth(ii, v)
+            if is_ii_v and now.root.pitchClass != ii.root.pitchClass:
+                moved.append(f"{label}: {ii.symbol} became {now.symbol} before {v.symbol}")
+    assert moved == []
