@@ -358,9 +358,9 @@ def _apply_secondary(ctx: RuleContext, prog: Progression, index: int, rng: rando
     before = prog[index - 1]
     replaceable = (index - 1 > 0 and before.chord.root_pc != ctx.key.tonic_pc and not before.chord.bass
                    and before.chord.family in (MINOR, MAJOR, DOMINANT))
-    if before.chord.root_pc == parse_chord(symbol).root_pc and replaceable:
-        if not editable(ctx, before):
-            return None
+    if before.chord.root_pc == parse_chord(symbol).root_pc:
+        if not replaceable or not editable(ctx, before):
+            return None  # Dm7b5 D7 G7: a dominant squeezed in after a chord on its own root is clutter
         return _replace(ctx, prog, index - 1, symbol, "secondary-dominant")
     if _bar_size(prog, before.bar) >= MAX_CHORDS_PER_BAR or _bar_locked(ctx, prog, before.bar):
         return None
@@ -381,6 +381,8 @@ def _explain_secondary(ctx: RuleContext, prog: Progression, index: int) -> str:
         return f"{chord} is a secondary dominant leading out of the progression."
     target = degree_numeral(following, ctx.key)
     step = (chord.root_pc - following.root_pc) % 12
+    if step == 1 and following.family == DIMINISHED:
+        return f"{chord} slides down a half step into the passing {following}: the bass walks down chromatically."
     if step == 1:
         return (f"{chord} slides down a half step into {following}: a dominant approaching {target} "
                 f"chromatically (subV7/{target}).")
@@ -651,6 +653,8 @@ def _sites_pedal(ctx: RuleContext, prog: Progression) -> list[int]:
         chord = slot.chord
         if not editable(ctx, slot) or chord.bass or slot.origin < 0:  # an inserted chord keeps the role it came for
             continue
+        if i > 0 and prog[i - 1].origin < 0 and _is_ii_v(prog[i - 1].chord, chord):
+            continue  # a related ii was inserted for this V: Dm11 Dm9/G would say the same thing twice
         following = prog[i + 1].chord if i + 1 < len(prog) else None
         dominant_pedal = (chord.is_dominant and chord.third == "3" and following is not None
                           and (chord.root_pc - following.root_pc) % 12 == 7)
@@ -926,6 +930,11 @@ def _arrival_violations(ctx: RuleContext, prog: Progression) -> list[str]:
 def _repeat_violations(ctx: RuleContext, prog: Progression) -> list[str]:
     """A change may not make a chord repeat its neighbour unless the input repeated it there (Cm7 | Cm7)."""
     for first, second in itertools.pairwise(prog):
+        inserted = first.origin < 0 or second.origin < 0
+        same_dominant = (first.chord.is_dominant and second.chord.is_dominant
+                         and first.chord.root_pc == second.chord.root_pc)
+        if inserted and same_dominant:
+            return [f"{first.symbol} and {second.symbol} are one dominant twice"]  # D9 D13: no change a player hears
         if first.symbol != second.symbol or not (first.rule or second.rule):
             continue
         both_input = first.origin >= 0 and second.origin >= 0

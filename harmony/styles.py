@@ -248,7 +248,7 @@ _BLUES = StyleProfile(
     texture=(0.2, 0.9, 1.0, 0.5),
     density=0.4,
     chromatic_penalty=0.1,
-    voicings={"shell": 0.0, "open": 0.3, "power": 0.5, "drop3": 0.6, "drop2": 0.7, "triad": 0.8},
+    voicings={"shell": 0.0, "open": 0.3, "power": 0.5, "drop3": 0.8, "drop2": 0.9, "triad": 1.0},
     feel="shuffle or slow blues: swung eighths, accents on 2 and 4",
     technique_tips=(
         "Use three-note shells (root, 3rd, 7th) on the low strings and slide into them from a half step.",
