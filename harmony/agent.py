@@ -78,7 +78,7 @@ def voice(request: Mapping[str, Any], state: Mapping[str, Any]) -> list[dict[str
     shapes = choose_voicings([slot.symbol for slot in best.slots],
                              favor_close=bool(request.get("favorCloseVoicings", True)),
                              type_costs=voicing_costs(request), move_weight=0.1 if beginner else None,
-                             bass=voicing_bass(request))
+                             bass=voicing_bass(request), beginner=beginner)
     return [shape.to_json() for shape in shapes]
 
 

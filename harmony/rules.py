@@ -100,14 +100,15 @@ class RuleContext:
 
     @property
     def arrival_origins(self) -> tuple[int, ...]:
-        """Input chords spice-up keeps on their root and out of the dominant family: an opening tonic
-        and every chord an input dominant resolves into down a fifth (the relative major of a minor tune)."""
+        """Input chords spice-up keeps on their root and out of the dominant family (unless they were
+        dominants, like a blues I7): an opening tonic and every chord an input dominant resolves into
+        down a fifth (the relative major of a minor tune)."""
         if not self.keep_arrivals or not self.original:
             return ()
         chords = [slot.chord for slot in self.original]
         kept = []
         first = chords[0]
-        if first.root_pc == self.key.tonic_pc and not first.is_dominant:
+        if first.root_pc == self.key.tonic_pc:  # a blues tonic is a dominant, and it is still the tonic
             kept.append(0)
         for index in range(1, len(chords)):
             before, chord = chords[index - 1], chords[index]
@@ -295,10 +296,15 @@ def colour_options(ctx: RuleContext, prog: Progression, index: int, cadence: boo
     neighbours = {prog[i].symbol for i in (index - 1, index + 1) if 0 <= i < len(prog)}
     following = prog[index + 1].chord if index + 1 < len(prog) else None
     to_minor = _into_minor(ctx, chord, following)
+    resolving = chord.is_dominant and following is not None and (chord.root_pc - following.root_pc) % 12 in (7, 1)
     for quality, weight in ctx.style.palette(context):
         candidate = chord.with_quality(quality)
         if candidate.symbol in neighbours:
             continue  # a colour that repeats the chord next to it is no change a player hears
+        if resolving and (candidate.family not in (DOMINANT, SUSPENDED) or candidate.seventh is None):
+            continue  # a dominant that resolves keeps its function and its 7th (a blues I7 leading to IV stays a 7th)
+        if minor_key_clash(ctx, candidate, following, chord):
+            continue
         if to_minor and candidate.family in (DOMINANT, SUSPENDED) and any(i in candidate.intervals
                                                                           for i in ("9", "13")):
             continue  # a dominant resolving to a minor chord takes b9/b13, not the natural 9th or 13th
@@ -334,7 +340,8 @@ def _sites_secondary(ctx: RuleContext, prog: Progression) -> list[int]:
         if target.root_pc == ctx.key.tonic_pc or not is_diatonic(target.without_bass(), ctx.key):
             continue
         before = prog[i - 1].chord
-        if before.is_dominant and (before.root_pc - target.root_pc) % 12 in (7, 1):
+        # A dominant already leading into the target (a fifth or half step above, or II7 -> ii7 on its root).
+        if before.is_dominant and (before.root_pc - target.root_pc) % 12 in (0, 7, 1):
             continue
         sites.append(i)
     return sites
@@ -344,14 +351,16 @@ def _apply_secondary(ctx: RuleContext, prog: Progression, index: int, rng: rando
     target = prog[index].chord
     root = _for_key(ctx, interval_above(target.root, "5", ctx.key.prefer_flats))
     context = "dominant-to-minor" if target.family == MINOR else "dominant-to-major"
-    quality = weighted_choice(rng, _dominant_palette(ctx, context)) or "7"
+    palette = [(q, w) for q, w in _dominant_palette(ctx, context)
+               if not minor_key_clash(ctx, parse_chord(root + q), target)]
+    quality = weighted_choice(rng, palette) or "7"
     symbol = root + quality
     before = prog[index - 1]
     replaceable = (index - 1 > 0 and before.chord.root_pc != ctx.key.tonic_pc and not before.chord.bass
                    and before.chord.family in (MINOR, MAJOR, DOMINANT))
-    if before.chord.root_pc == parse_chord(symbol).root_pc and replaceable:
-        if not editable(ctx, before):
-            return None
+    if before.chord.root_pc == parse_chord(symbol).root_pc:
+        if not replaceable or not editable(ctx, before):
+            return None  # Dm7b5 D7 G7: a dominant squeezed in after a chord on its own root is clutter
         return _replace(ctx, prog, index - 1, symbol, "secondary-dominant")
     if _bar_size(prog, before.bar) >= MAX_CHORDS_PER_BAR or _bar_locked(ctx, prog, before.bar):
         return None
@@ -372,6 +381,8 @@ def _explain_secondary(ctx: RuleContext, prog: Progression, index: int) -> str:
         return f"{chord} is a secondary dominant leading out of the progression."
     target = degree_numeral(following, ctx.key)
     step = (chord.root_pc - following.root_pc) % 12
+    if step == 1 and following.family == DIMINISHED:
+        return f"{chord} slides down a half step into the passing {following}: the bass walks down chromatically."
     if step == 1:
         return (f"{chord} slides down a half step into {following}: a dominant approaching {target} "
                 f"chromatically (subV7/{target}).")
@@ -535,16 +546,40 @@ def _sites_interchange(ctx: RuleContext, prog: Progression) -> list[int]:
     if not ctx.allow_modal_interchange:
         return []
     cadence = set(ctx.cadence_origins)
-    return [i for i, slot in enumerate(prog)
-            if editable(ctx, slot) and slot.origin not in cadence and not slot.chord.bass
-            and _borrowing(ctx, slot.chord) is not None and not _resolving_dominant(prog, i)]
+    originals = [slot.chord for slot in ctx.original]
+    ii_v = {i for i in range(1, len(originals)) if _is_ii_v(originals[i - 1], originals[i])}
+    sites = []
+    for i, slot in enumerate(prog):
+        if (not editable(ctx, slot) or slot.origin <= 0 or slot.origin in cadence or slot.origin in ii_v
+                or slot.chord.bass or _resolving_dominant(prog, i)):
+            continue
+        borrowing = _borrowing(ctx, slot.chord)
+        if borrowing is None:
+            continue
+        if slot.origin + 1 in ii_v and borrowing[0] != _degree(ctx, slot.chord):
+            continue  # the ii of a ii-V may turn iiø7, not move to another root (Abmaj7 before D7)
+        if i > 0 and prog[i - 1].origin < 0 and prog[i - 1].chord.is_dominant:
+            continue  # an inserted dominant was put there to lead into this very chord
+        sites.append(i)
+    return sites
+
+
+def _is_ii_v(before: Chord, chord: Chord) -> bool:
+    """A minor (or half-diminished) chord a fifth above the dominant that follows it: the V of a ii-V
+    keeps its dominant, whatever happened to the ii since."""
+    return (before.family in (MINOR, HALF_DIMINISHED) and chord.family in (DOMINANT, MAJOR)
+            and (before.root_pc - chord.root_pc) % 12 == 7)
 
 
 def _resolving_dominant(prog: Progression, index: int) -> bool:
     """A V (triad or seventh) falling a fifth or a half step into the next chord: borrowing a minor v
     for it would leave its ii-V without a dominant."""
     chord = prog[index].chord
-    if index + 1 >= len(prog) or chord.family not in (DOMINANT, MAJOR):
+    if chord.family not in (DOMINANT, MAJOR):
+        return False
+    if index > 0 and _is_ii_v(prog[index - 1].chord, chord):
+        return True  # the V of a ii-V, even one that does not resolve (a ii-V vamp)
+    if index + 1 >= len(prog):
         return False
     return (chord.root_pc - prog[index + 1].chord.root_pc) % 12 in (7, 1)
 
@@ -555,7 +590,8 @@ def _apply_interchange(ctx: RuleContext, prog: Progression, index: int, rng: ran
     if borrowing is None:
         return None
     degree, palette = borrowing
-    options = [(q, w) for q, w in palette if parse_chord("C" + q).complexity <= ctx.max_complexity]
+    options = [(q, w) for q, w in palette if parse_chord("C" + q).complexity <= ctx.max_complexity
+               and not (ctx.max_complexity <= 1 and q == "m7b5")]  # a borrowed iiø7 is not beginner harmony
     quality = weighted_choice(rng, options)
     if quality is None:
         return None
@@ -615,8 +651,10 @@ def _sites_pedal(ctx: RuleContext, prog: Progression) -> list[int]:
     sites = []
     for i, slot in enumerate(prog):
         chord = slot.chord
-        if not editable(ctx, slot) or chord.bass:
+        if not editable(ctx, slot) or chord.bass or slot.origin < 0:  # an inserted chord keeps the role it came for
             continue
+        if i > 0 and prog[i - 1].origin < 0 and _is_ii_v(prog[i - 1].chord, chord):
+            continue  # a related ii was inserted for this V: Dm11 Dm9/G would say the same thing twice
         following = prog[i + 1].chord if i + 1 < len(prog) else None
         dominant_pedal = (chord.is_dominant and chord.third == "3" and following is not None
                           and (chord.root_pc - following.root_pc) % 12 == 7)
@@ -630,6 +668,11 @@ def _sites_pedal(ctx: RuleContext, prog: Progression) -> list[int]:
 
 def _apply_pedal(ctx: RuleContext, prog: Progression, index: int, rng: random.Random) -> Progression | None:
     chord = prog[index].chord
+    following = prog[index + 1].chord if index + 1 < len(prog) else None
+    if chord.is_dominant and following is not None and following.family in (MINOR, HALF_DIMINISHED):
+        # F/G and Dm7/G put the natural 9th against a minor target, and Fm7/G sets a b9 over the bass:
+        # into a minor chord the V stays a V.
+        return None
     if chord.is_dominant:
         if rng.random() < 0.5:
             upper = _for_key(ctx, interval_above(chord.root, "b7", ctx.key.prefer_flats))
@@ -796,15 +839,62 @@ def violations(ctx: RuleContext, prog: Progression) -> list[str]:
     problems.extend(_repeat_violations(ctx, prog))
     problems.extend(_arrival_violations(ctx, prog))
     problems.extend(_minor_dominant_violations(ctx, prog))
+    problems.extend(_minor_key_tension_violations(ctx, prog))
     if ctx.keep_alterations:
         problems.extend(_alteration_violations(ctx, prog))
+        problems.extend(_new_dominant_violations(ctx, prog))
     return problems
 
 
+def _minor_key_tension_violations(ctx: RuleContext, prog: Progression) -> list[str]:
+    """In a minor key a changed dominant falling a fifth (V/V, V/iv ...) takes only the natural 9th or 13th
+    the key's harmonic minor has: D13 in C minor puts E against the key's Eb (D7b9 is the sound)."""
+    for index, slot in enumerate(prog[:-1]):
+        if not slot.rule:
+            continue
+        old = ctx.original[slot.origin].chord if 0 <= slot.origin < len(ctx.original) else None
+        clash = minor_key_clash(ctx, slot.chord, prog[index + 1].chord, old)
+        if clash:
+            return [f"{slot.chord} puts its natural {clash} against the minor key"]
+    return []
+
+
+def minor_key_clash(ctx: RuleContext, chord: Chord, following: Chord | None, old: Chord | None = None) -> str | None:
+    """The natural 9 or 13 of a dominant falling a fifth in a minor key that the key's harmonic minor does
+    not have (and the input chord `old` did not have), else None."""
+    if ctx.key.mode != "minor" or following is None or not chord.is_dominant:
+        return None
+    if (chord.root_pc - following.root_pc) % 12 != 7:
+        return None
+    kept = old.pitch_classes if old is not None else ()
+    for interval, pc in zip(chord.intervals, chord.pitch_classes, strict=True):
+        if interval in ("9", "13") and pc not in ctx.key.harmonic_scale and pc not in kept:
+            return interval
+    return None
+
+
+def _new_dominant_violations(ctx: RuleContext, prog: Progression) -> list[str]:
+    """Spice-up turns a minor chord of the tune into a dominant on its root (Fm7 -> F13) only when that
+    dominant resolves, down a fifth or a half step, into the next chord: otherwise the tune's colour is lost."""
+    for index, slot in enumerate(prog):
+        if not slot.rule or not 0 <= slot.origin < len(ctx.original) or not slot.chord.is_dominant:
+            continue
+        old = ctx.original[slot.origin].chord
+        if old.family not in (MINOR, HALF_DIMINISHED) or old.root_pc != slot.chord.root_pc:
+            continue
+        following = prog[index + 1].chord if index + 1 < len(prog) else None
+        if following is None or not _resolves(slot.chord, following):
+            return [f"{old} became the unresolved dominant {slot.chord}"]
+    return []
+
+
 def _into_minor(ctx: RuleContext, chord: Chord, following: Chord | None) -> bool:
-    """Whether the chord falls a fifth into a minor chord, or is the V that ends a minor-key progression."""
+    """Whether the chord falls a fifth into a minor chord, or is the V of a minor key (wherever it goes:
+    its natural 9th and 13th would clash with the key's b6 and b2)."""
+    if ctx.key.mode == "minor" and _degree(ctx, chord) == 7:
+        return True
     if following is None:
-        return ctx.key.mode == "minor" and _degree(ctx, chord) == 7
+        return False
     return following.family in (MINOR, HALF_DIMINISHED) and (chord.root_pc - following.root_pc) % 12 == 7
 
 
@@ -831,8 +921,8 @@ def _arrival_violations(ctx: RuleContext, prog: Progression) -> list[str]:
         return []
     for slot in prog:
         if slot.origin in arrivals and slot.rule:
-            new = slot.chord
-            if new.root_pc != ctx.original[slot.origin].chord.root_pc or new.family in (DOMINANT, SUSPENDED):
+            new, old = slot.chord, ctx.original[slot.origin].chord
+            if new.root_pc != old.root_pc or (new.family in (DOMINANT, SUSPENDED) and not old.is_dominant):
                 return [f"the arrival chord {ctx.original[slot.origin].symbol} was replaced"]
     return []
 
@@ -840,6 +930,11 @@ def _arrival_violations(ctx: RuleContext, prog: Progression) -> list[str]:
 def _repeat_violations(ctx: RuleContext, prog: Progression) -> list[str]:
     """A change may not make a chord repeat its neighbour unless the input repeated it there (Cm7 | Cm7)."""
     for first, second in itertools.pairwise(prog):
+        inserted = first.origin < 0 or second.origin < 0
+        same_dominant = (first.chord.is_dominant and second.chord.is_dominant
+                         and first.chord.root_pc == second.chord.root_pc)
+        if inserted and same_dominant:
+            return [f"{first.symbol} and {second.symbol} are one dominant twice"]  # D9 D13: no change a player hears
         if first.symbol != second.symbol or not (first.rule or second.rule):
             continue
         both_input = first.origin >= 0 and second.origin >= 0

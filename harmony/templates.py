@@ -14,26 +14,32 @@ from collections.abc import Sequence
 from harmony.keys import Key, numeral_degree
 
 _MAJOR_TEMPLATES: dict[str, tuple[str, ...]] = {
-    "jazz": ("Imaj7 vi7 ii7 V7", "ii7 V7 Imaj7 Imaj7", "Imaj7 VI7 ii7 V7", "iii7 VI7 ii7 V7"),
-    "bossa-nova": ("Imaj7 II7 ii7 V7", "Imaj7 Imaj7 ii7 V7", "ii7 V7 Imaj7 VI7"),
-    "neo-soul": ("IVmaj7 iii7 ii7 Imaj7", "Imaj7 iii7 vi7 IVmaj7", "ii7 iii7 IVmaj7 V7"),
-    "gospel": ("I vi7 ii7 V7", "I IV I V7", "IV iii7 ii7 I"),
-    "pop": ("I V vi IV", "vi IV I V", "I vi IV V", "I IV vi V"),
+    "jazz": ("Imaj7 vi7 ii7 V7", "ii7 V7 Imaj7 Imaj7", "Imaj7 VI7 ii7 V7", "iii7 VI7 ii7 V7",
+             "Imaj7 #i°7 ii7 V7", "IVmaj7 iv7 iii7 VI7", "Imaj7 I7 IVmaj7 iv7"),
+    "bossa-nova": ("Imaj7 II7 ii7 V7", "Imaj7 Imaj7 ii7 V7", "ii7 V7 Imaj7 VI7", "Imaj7 vi7 ii7 V7",
+                   "Imaj7 #i°7 ii7 V7", "IVmaj7 iv7 iii7 VI7"),
+    "neo-soul": ("IVmaj7 iii7 ii7 Imaj7", "Imaj7 iii7 vi7 IVmaj7", "ii7 iii7 IVmaj7 V7", "IVmaj7 V7 iii7 vi7",
+                 "Imaj7 IVmaj7 iii7 vi7"),
+    "gospel": ("I vi7 ii7 V7", "I IV I V7", "IV iii7 ii7 I", "I I7 IV #iv°7", "I iii7 IV V7", "IV V7 iii7 vi7"),
+    "pop": ("I V vi IV", "vi IV I V", "I vi IV V", "I IV vi V", "I iii IV V", "IV I V vi"),
 }
 _MINOR_TEMPLATES: dict[str, tuple[str, ...]] = {
-    "jazz": ("iiø7 V7 i7 i7", "i7 iv7 iiø7 V7", "i7 bVImaj7 iiø7 V7"),
-    "bossa-nova": ("i7 iv7 bVII7 bIIImaj7", "i7 i7 iiø7 V7"),
-    "neo-soul": ("i7 iv7 bVIImaj7 bVImaj7", "i7 bIIImaj7 iv7 V7"),
-    "gospel": ("i7 iv7 V7 i7", "i7 bVImaj7 iv7 V7"),
-    "pop": ("i bVI bIII bVII", "i iv bVII bIII", "i bVII bVI bVII"),
+    "jazz": ("iiø7 V7 i7 i7", "i7 iv7 iiø7 V7", "i7 bVImaj7 iiø7 V7", "i7 i7 iv7 V7", "i7 bVII7 bVImaj7 V7"),
+    "bossa-nova": ("i7 iv7 bVII7 bIIImaj7", "i7 i7 iiø7 V7", "i7 iv7 iiø7 V7", "i7 bVImaj7 iiø7 V7"),
+    "neo-soul": ("i7 iv7 bVIImaj7 bVImaj7", "i7 bIIImaj7 iv7 V7", "i7 bVImaj7 bVII7 i7", "iv7 bVII7 bIIImaj7 bVImaj7"),
+    "gospel": ("i7 iv7 V7 i7", "i7 bVImaj7 iv7 V7", "i7 iv7 bVII7 bIIImaj7", "bVImaj7 bVII7 i7 i7"),
+    "pop": ("i bVI bIII bVII", "i iv bVII bIII", "i bVII bVI bVII", "i bVI bVII i"),
 }
-_BLUES_MAJOR_12 = "I7 IV7 I7 I7 IV7 IV7 I7 I7 V7 IV7 I7 V7"
-_BLUES_MINOR_12 = "i7 i7 i7 i7 iv7 iv7 i7 i7 bVI7 V7 i7 V7"
+# Blues forms, each with its variants (slow and quick change, the 8-bar forms); a seed picks one.
+_BLUES_MAJOR_12 = ("I7 IV7 I7 I7 IV7 IV7 I7 I7 V7 IV7 I7 V7", "I7 I7 I7 I7 IV7 IV7 I7 I7 V7 IV7 I7 V7",
+                   "I7 IV7 I7 I7 IV7 #iv°7 I7 VI7 ii7 V7 I7 V7")
+_BLUES_MINOR_12 = ("i7 i7 i7 i7 iv7 iv7 i7 i7 bVI7 V7 i7 V7", "i7 iv7 i7 i7 iv7 iv7 i7 i7 bVI7 V7 i7 V7",
+                   "i7 iv7 i7 i7 iv7 iv7 i7 bVI7 iiø7 V7 i7 V7")
 # Longer blues forms go on with a jazz-blues chorus and a turnaround, so no four bars come back as they were.
-_BLUES_MAJOR_MORE = "I7 I7 I7 I7 IV7 #iv°7 I7 VI7 ii7 V7 I7 V7 I7 VI7 ii7 V7 iii7 VI7 ii7 V7"
-_BLUES_MINOR_MORE = "i7 iv7 i7 i7 iv7 bVII7 i7 bVI7 iiø7 V7 i7 V7 i7 bVI7 iiø7 V7 iv7 bVII7 bVI7 V7"
-_BLUES_MAJOR_8 = "I7 I7 IV7 IV7 I7 V7 I7 V7"
-_BLUES_MINOR_8 = "i7 i7 iv7 iv7 i7 V7 i7 V7"
+_BLUES_MAJOR_MORE = "I7 VI7 ii7 V7 IV7 #iv°7 ii7 V7 iii7 VI7 ii7 V7 I7 I7 IV7 V7 I7 VI7 IV7 V7"
+_BLUES_MINOR_MORE = "i7 bVI7 iiø7 V7 iv7 bVII7 i7 V7 i7 bVII7 bVI7 V7 iv7 iv7 bVI7 V7 i7 iv7 bVI7 V7"
+_BLUES_MAJOR_8 = ("I7 I7 IV7 IV7 I7 V7 I7 V7", "I7 V7 IV7 IV7 I7 V7 I7 V7", "I7 IV7 I7 VI7 ii7 V7 I7 V7")
+_BLUES_MINOR_8 = ("i7 i7 iv7 iv7 i7 V7 i7 V7", "i7 iv7 i7 i7 bVI7 V7 i7 V7", "i7 iv7 i7 bVI7 iiø7 V7 i7 V7")
 _MODAL_TEMPLATES: dict[str, tuple[str, ...]] = {
     "dorian": ("i7 IV7 i7 IV7", "i7 ii7 i7 IV7"),
     "mixolydian": ("I bVII IV I", "I7 bVII IV I7"),
@@ -73,9 +79,11 @@ def choose_template(style: str, key: Key, bars: int, rng: random.Random) -> list
     if style == "blues" and key.mode in ("major", "minor"):  # a mode keeps its own scale, not the blues form
         minor = key.is_minor
         if bars < 12:
-            form = _BLUES_MINOR_8 if minor else _BLUES_MAJOR_8
+            forms = _BLUES_MINOR_8 if minor else _BLUES_MAJOR_8
+            form = forms[rng.randrange(len(forms))]
         else:
-            form = (_BLUES_MINOR_12 + " " + _BLUES_MINOR_MORE) if minor else (_BLUES_MAJOR_12 + " " + _BLUES_MAJOR_MORE)
+            forms = _BLUES_MINOR_12 if minor else _BLUES_MAJOR_12
+            form = forms[rng.randrange(len(forms))] + " " + (_BLUES_MINOR_MORE if minor else _BLUES_MAJOR_MORE)
         cells = form.split()
         return [cells[i % len(cells)] for i in range(bars)]
     if key.mode in _MODAL_TEMPLATES:
@@ -83,8 +91,20 @@ def choose_template(style: str, key: Key, bars: int, rng: random.Random) -> list
     else:
         table = _MINOR_TEMPLATES if key.is_minor else _MAJOR_TEMPLATES
         options = table.get(style, table["pop"])
-    first = options[rng.randrange(len(options))].split()
+    openers = [option for option in options if style not in _OPEN_ON_TONIC or _opens_a_tune(option)]
+    first = openers[rng.randrange(len(openers))].split()
     return fit_template(first, bars, key.mode, _variations(options, first, rng))
+
+
+# Styles whose tunes open on the tonic or its ii (a jazz or bossa standard states its key first); the
+# other templates still come later in a longer progression.
+_OPEN_ON_TONIC = frozenset({"jazz", "bossa-nova"})
+
+
+def _opens_a_tune(template: str) -> bool:
+    """Whether the template starts on I (i) or on ii (iiø): a fitting first bar for a jazz or bossa tune."""
+    match = _NUMERAL_RE.match(template.split()[0])
+    return match is not None and not match.group(1) and match.group(2) in ("I", "i", "ii")
 
 
 def _variations(options: tuple[str, ...], first: list[str], rng: random.Random) -> list[list[str]]:

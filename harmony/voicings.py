@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import functools
 import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from harmony.chords import Chord, parse_chord
@@ -30,12 +30,12 @@ from harmony.chords import Chord, parse_chord
 STRINGS = (6, 5, 4, 3, 2, 1)
 OPEN_MIDI = {6: 40, 5: 45, 4: 50, 3: 55, 2: 59, 1: 64}  # E2 A2 D3 G3 B3 E4
 MAX_FRET = 15
-MAX_SPAN = 4
+MAX_SPAN = 3
 
 _DROP2_SETS = ((4, 3, 2, 1), (5, 4, 3, 2), (6, 5, 4, 3))
 _DROP3_SETS = ((6, 4, 3, 2), (5, 3, 2, 1))
 _SHELL_SETS = ((6, 4, 3), (6, 5, 4), (5, 4, 3), (5, 3, 2))
-_SHELL4_SETS = ((6, 4, 3, 2), (5, 4, 3, 2))
+_SHELL4_SETS = ((6, 4, 3, 2), (5, 4, 3, 2), (5, 3, 2, 1))
 _TRIAD_SETS = ((3, 2, 1), (4, 3, 2), (5, 4, 3), (6, 5, 4))
 _POWER_SETS = ((6, 5, 4), (5, 4, 3))
 _TENSION_PRIORITY = ("#9", "b13", "b9", "#11", "13", "11", "9")
@@ -48,7 +48,9 @@ _OPEN_SHAPES = (
     ("G", "320003"), ("G7", "320001"), ("Gmaj7", "320002"), ("G6", "320000"), ("G/B", "x20003"),
     ("A", "x02220"), ("Am", "x02210"), ("A7", "x02020"), ("Am7", "x02010"), ("Amaj7", "x02120"),
     ("Asus2", "x02200"), ("Asus4", "x02230"), ("A5", "x022xx"), ("Fmaj7", "xx3210"), ("B7", "x21202"),
-    ("Am/G", "302210"),
+    ("Am/G", "302210"), ("D7sus4", "xx0213"), ("A7sus4", "x02030"), ("E7sus4", "020200"), ("Bm7", "x20202"),
+    ("E9", "020102"), ("Gsus4", "330013"), ("Dm6", "xx0201"), ("Am6", "x02212"), ("Em6", "022020"),
+    ("C6", "x32210"), ("C/E", "032010"),
 )
 # Movable barre shapes as fret offsets from the root fret (None = muted), strings 6 -> 1.
 _E_SHAPES: dict[str, tuple[int | None, ...]] = {
@@ -165,6 +167,33 @@ def voice_tones(chord: Chord) -> list[int]:
     return pcs
 
 
+def rootless_tones(chord: Chord) -> list[int]:
+    """The rootless four-note set of a ninth chord (3rd, 5th, 7th, 9th: the pianist's and comping
+    guitarist's voicing; the bassist has the root), or [] when the chord is no plain ninth chord."""
+    members = dict(zip(chord.intervals, chord.pitch_classes, strict=True))
+    tensions = [t for t in _TENSION_PRIORITY if t in members]
+    if chord.bass or chord.third is None or chord.seventh is None or chord.fifth != "5" or len(tensions) != 1:
+        return []
+    return [members[i] for i in (chord.third, "5", chord.seventh, tensions[0])]
+
+
+def slash_rooted_tones(chord: Chord) -> list[list[int]]:
+    """Four-note sets for a slash chord that keep the upper chord's root: bass, root, 3rd and 7th, and bass,
+    root, 3rd and the named tension (so Cmaj13/G can sound as G-C-E-A, not only as a rootless E-B-A)."""
+    if not chord.bass or chord.bass_pc == chord.root_pc or chord.third is None:
+        return []
+    members = dict(zip(chord.intervals, chord.pitch_classes, strict=True))
+    _, named = defining_tones(chord)
+    sets = []
+    for top in (chord.seventh, *named[:1]):
+        if top is not None and top in members:
+            tones = [chord.bass_pc, *dict.fromkeys(pc for pc in (members["1"], members[chord.third], members[top])
+                                                   if pc != chord.bass_pc)]
+            if len(set(tones)) == 4:
+                sets.append(tones)
+    return sets
+
+
 def covers(chord: Chord, voicing: Voicing) -> bool:
     """Whether the voicing sounds the chord and sounds right: only its tones (and bass), one note per string,
     every chord-defining tone (`defining_tones`), the slash bass lowest, no minor-9th clash and a bass
@@ -193,7 +222,7 @@ def defining_tones(chord: Chord) -> tuple[list[str], list[str]]:
     Needed: the 3rd (or sus 2nd/4th), the 7th or 6th, the altered 5th of half-diminished, diminished,
     augmented and altered dominant chords (a m7b5 without its b5 sounds as m7). A dominant 11 drops its
     3rd. The named tension: any altered one the symbol names, else the highest natural number (the 13
-    of a 13th chord, not just its 9th).
+    of a 13th chord, not just its 9th). (A slash chord also wants its root: see `voicings_for`.)
     """
     members = dict(zip(chord.intervals, chord.pitch_classes, strict=True))
     if chord.family == "power":
@@ -211,12 +240,16 @@ def defining_tones(chord: Chord) -> tuple[list[str], list[str]]:
 
 
 def has_minor_ninth_clash(chord: Chord, voicing: Voicing) -> bool:
-    """Two voices a minor 9th (or a compound of it) apart, except the b9 above a dominant's root."""
+    """Two voices a minor 9th (or a compound of it) apart, except the b9 above a dominant's root and the
+    root above a slash bass a half step below it (C/B in a descending bass line: the line is the point)."""
     pitches = sorted(voicing.pitches)
     root = chord.root_pc
+    passing_bass = chord.bass is not None and (root - chord.bass_pc) % 12 == 1
     for low, high in itertools.combinations(pitches, 2):
         span = high - low
         if span >= 13 and span % 12 == 1 and not (chord.is_dominant and low % 12 == root):
+            if passing_bass and low % 12 == chord.bass_pc and high % 12 == root:
+                continue
             return True
     return False
 
@@ -234,6 +267,21 @@ def bass_reads_right(chord: Chord, voicing: Voicing) -> bool:
     if degree == "6" or (string == 6):
         return False
     return not (string == 5 and degree not in ("3", "b3", "5", "b7", "7"))
+
+
+# Low interval limits: the lowest MIDI pitch at which each small interval (in semitones) still sounds
+# clear; below it the two notes blur (a minor 3rd below C3, a major 2nd below Eb3 ...).
+LOW_INTERVAL_LIMITS = {1: 52, 2: 51, 3: 48, 4: 46, 5: 45, 6: 47, 8: 43, 9: 41}
+_STRUMMED_KINDS = frozenset({"open", "barre", "power"})
+
+
+def sounds_clear(voicing: Voicing) -> bool:
+    """Whether no two adjacent voices sit closer than the low interval limit allows (strummed open and
+    barre shapes and power chords are exempt: their low thirds are the sound of the instrument)."""
+    if voicing.kind in _STRUMMED_KINDS:
+        return True
+    pitches = voicing.pitches
+    return all(low >= LOW_INTERVAL_LIMITS.get(high - low, 0) for low, high in itertools.pairwise(pitches))
 
 
 def lowest_is_root(voicing: Voicing, allow_fifth: bool = False) -> bool:
@@ -257,7 +305,8 @@ def _fret_options(string: int, pc: int) -> list[int]:
     return [fret for fret in (first, first + 12) if fret <= MAX_FRET]
 
 
-def _fret_set(strings: Sequence[int], pcs: Sequence[int], close: bool = True) -> list[tuple[int, ...]]:
+def _fret_set(strings: Sequence[int], pcs: Sequence[int], close: bool = True,
+              max_span: int = MAX_SPAN) -> list[tuple[int, ...]]:
     """Every fretting of `pcs` (low to high) on `strings` that ascends in pitch and fits the hand."""
     results = []
     for frets in itertools.product(*(_fret_options(s, pc) for s, pc in zip(strings, pcs, strict=True))):
@@ -267,7 +316,7 @@ def _fret_set(strings: Sequence[int], pcs: Sequence[int], close: bool = True) ->
         if close and any(b - a >= 12 for a, b in itertools.pairwise(pitches)):
             continue
         fretted = [f for f in frets if f]
-        if fretted and max(fretted) - min(fretted) > MAX_SPAN:
+        if fretted and max(fretted) - min(fretted) > max_span:
             continue
         results.append(tuple(frets))
     return results
@@ -385,46 +434,80 @@ def voicings_for(symbol: str) -> tuple[Voicing, ...]:
     chord = parse_chord(symbol)
     # Library shapes first: a fingering that is also a known open chord keeps the friendlier label.
     candidates = [*_library_voicings(chord), *_drop_voicings(chord, voice_tones(chord)),
+                  *_drop_voicings(chord, rootless_tones(chord)),
+                  *(shape for tones in slash_rooted_tones(chord) for shape in _drop_voicings(chord, tones)),
                   *_shell_voicings(chord), *_triad_voicings(chord), *_power_voicings(chord)]
     seen: set[tuple[int | None, ...]] = set()
     result = []
     for voicing in candidates:
-        if voicing.frets in seen or not covers(chord, voicing):
+        if voicing.frets in seen or not covers(chord, voicing) or not sounds_clear(voicing):
             continue
         seen.add(voicing.frets)
         result.append(voicing)
     if not result:
         result = _fallback(chord)
+    if chord.bass and chord.bass_pc != chord.root_pc:
+        # Over another bass the root says which chord it is: Am11/G without its A is Gsus4.
+        def has_root(shape: Voicing) -> bool:
+            return chord.root_pc in {pitch % 12 for pitch in shape.pitches}
+
+        # The root matters more than one fret: a rooted shape may take a fifth fret (see `_fallback`).
+        result = [shape for shape in result if has_root(shape)] or _fallback(chord, has_root) or result
     return tuple(result)
 
 
-def _fallback(chord: Chord) -> list[Voicing]:
-    """For chords no template fits (e.g. exotic slash chords): the bass under the chord's defining tones in
-    open spacing, the first that sound right; else guide tones over the bass without a minor-9th clash."""
+_SPREAD_SETS: tuple[tuple[int, ...], ...] = (
+    (6, 4, 3), (5, 4, 3), (6, 5, 4), (5, 3, 2), (4, 3, 2),
+    (6, 4, 3, 2), (5, 4, 3, 2), (6, 5, 4, 3), (5, 3, 2, 1), (6, 4, 3, 2, 1), (5, 4, 3, 2, 1), (6, 5, 4, 3, 2),
+)
+
+
+def _fallback(chord: Chord, keep: Callable[[Voicing], bool] | None = None) -> list[Voicing]:
+    """For chords no template fits (e.g. exotic slash chords): the bass under the chord's defining tones
+    and its root in open spacing, the first that sound right (every covering shape that fits the hand,
+    clear in the low register if it can be, then, if none, one fret wider); else guide tones over the
+    bass without a minor-9th clash. With `keep`, only shapes it accepts (and [] when there is none)."""
     members = dict(zip(chord.intervals, chord.pitch_classes, strict=True))
     required, named = defining_tones(chord)
-    tones = [members[i] for i in [*required, *named[:1]] if i in members and members[i] != chord.bass_pc]
-    spread: list[Voicing] = []
-    for order in itertools.permutations(dict.fromkeys(tones).keys()):
-        sets: tuple[tuple[int, ...], ...] = ((6, 4, 3, 2), (5, 4, 3, 2), (6, 5, 4, 3), (5, 3, 2, 1), (6, 4, 3, 2, 1))
-        for spread_strings in sets:
-            if len(spread_strings) != len(order) + 1:
-                continue
-            for frets in _fret_set(spread_strings, [chord.bass_pc, *order], close=False):
-                shape = _to_voicing(chord.symbol, "shell", spread_strings, frets)
-                if covers(chord, shape):
-                    spread.append(shape)
-    if spread:
-        return spread[:8]
+    wanted = [members[i] for i in [*required, *named[:1], "1", chord.fifth or "5"] if i in members]
+    tones = [pc for pc in dict.fromkeys(wanted) if pc != chord.bass_pc]
+    for max_span, clear in ((MAX_SPAN, True), (MAX_SPAN, False), (MAX_SPAN + 1, True), (MAX_SPAN + 1, False)):
+        spread = _spread_voicings(chord, tones, max_span, clear, keep)
+        if spread:
+            return spread[:8]
+    if keep is not None:
+        return []
     upper = [members[i] for i in (chord.third, chord.seventh, chord.fifth) if i is not None and i in members]
     upper = [pc for pc in upper if pc != chord.bass_pc][:2] or [members["1"]]
     found = []
     for string_set in ((6, 4, 3), (5, 4, 3), (6, 5, 4), (5, 3, 2), (4, 3, 2)):
         strings = string_set[: len(upper) + 1]
-        for frets in _fret_set(strings, [chord.bass_pc, *upper], close=False):
+        for frets in _fret_set(strings, [chord.bass_pc, *upper], close=False, max_span=MAX_SPAN + 1):
             found.append(_to_voicing(chord.symbol, "shell", strings, frets))
     clean = [shape for shape in found if not has_minor_ninth_clash(chord, shape)]
     return (clean or found)[:8]
+
+
+def _spread_voicings(chord: Chord, tones: Sequence[int], max_span: int, clear: bool,
+                     keep: Callable[[Voicing], bool] | None = None) -> list[Voicing]:
+    """The bass under two to four of `tones` (in priority order) in open spacing, every shape that covers
+    the chord (and, with `clear`, sounds clear), three upper notes first."""
+    found: list[Voicing] = []
+    for size in (3, 2, 4):
+        for subset in itertools.combinations(tones, min(size, len(tones))):
+            for order in itertools.permutations(subset):
+                for strings in _SPREAD_SETS:
+                    if len(strings) != len(order) + 1:
+                        continue
+                    for frets in _fret_set(strings, [chord.bass_pc, *order], close=False, max_span=max_span):
+                        shape = _to_voicing(chord.symbol, "shell", strings, frets)
+                        if shape in found or not covers(chord, shape) or (clear and not sounds_clear(shape)):
+                            continue
+                        if keep is None or keep(shape):
+                            found.append(shape)
+        if found:
+            return found
+    return found
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -468,30 +551,57 @@ def pc_distance(first: str, second: str) -> float:
 
 
 def _with_bass(shapes: tuple[Voicing, ...], bass: str) -> tuple[Voicing, ...]:
+    """The shapes with the bass the style asks for; for the bossa-nova thumb ("root-or-fifth") the root or
+    fifth on the 6th or 5th string where the chord has such a shape."""
     if not bass:
         return shapes
-    kept = tuple(shape for shape in shapes if lowest_is_root(shape, allow_fifth=bass == "root-or-fifth"))
+    thumb = bass == "root-or-fifth"
+    kept = tuple(shape for shape in shapes if lowest_is_root(shape, allow_fifth=thumb))
+    if thumb:
+        low = tuple(shape for shape in kept if min(shape.notes, key=lambda note: note[2])[0] >= 5)
+        kept = low or kept
     return kept or shapes
+
+
+def _for_beginner(shapes: tuple[Voicing, ...]) -> tuple[Voicing, ...]:
+    """A beginner plays the open chord where the chord has one (never a barre or a closed shape instead)."""
+    opened = tuple(shape for shape in shapes if shape.kind == "open")
+    return opened or shapes
+
+
+# A move of the hand by more than this many frets costs extra: comping stays in one region of the neck.
+HAND_SHIFT_FREE = 4
+# The highest bass note (MIDI, D3) a bossa-nova thumb plays without cost: above it the bass line thins out.
+THUMB_HIGHEST = 50
 
 
 def choose_voicings(symbols: Sequence[str], favor_close: bool = True,
                     type_costs: Mapping[str, float] | None = None,
-                    move_weight: float | None = None, bass: str = "") -> list[Voicing]:
+                    move_weight: float | None = None, bass: str = "", beginner: bool = False) -> list[Voicing]:
     """One voicing per chord minimising type/position costs plus (weighted) movement between chords.
 
     A move costs `move_weight` x (semitones travelled per voice + a quarter of the change of hand
-    position); the default weight is 0.4 with `favor_close`, 0.03 without. `bass` = "root" keeps
-    only voicings whose bass-string note is the root (strumming, beginners), "root-or-fifth" also
-    allows the fifth (the bossa-nova thumb); a chord with no such voicing keeps all of its own.
+    position, plus a fret's worth per fret beyond `HAND_SHIFT_FREE`); the default weight is 0.4 with
+    `favor_close`, 0.03 without. `bass` = "root" keeps only voicings whose bass-string note is the root
+    (strumming, beginners), "root-or-fifth" also allows the fifth (the bossa-nova thumb); a chord with
+    no such voicing keeps all of its own, and the thumb's bass note costs more the higher it sits above
+    `THUMB_HIGHEST`. `beginner` keeps a chord's open shapes where it has any and
+    prefers the low positions (the first frets a beginner knows) for the others.
     """
     if not symbols:
         return []
     costs = type_costs or {}
     move_weight = move_weight if move_weight is not None else (0.4 if favor_close else 0.03)
     options = [_with_bass(voicings_for(symbol), bass) for symbol in symbols]
+    if beginner:
+        options = [_for_beginner(shapes) for shapes in options]
 
     def node_cost(voicing: Voicing) -> float:
         cost = costs.get(voicing.kind, 1.0) + 0.04 * max(0, voicing.position - 9) + 0.02 * voicing.span
+        if beginner:
+            cost += 0.1 * max(0, voicing.position - 3)
+        if bass == "root-or-fifth":
+            cost += 0.1 * max(0, voicing.pitches[0] - THUMB_HIGHEST)  # the thumb's bass stays low
         if voicing.kind in ("drop2", "triad") and voicing.frets[0] is not None:
             cost += 0.3  # close voicings on the low strings sound muddy
         if voicing.kind in ("drop3", "shell") and voicing.pitches[0] % 12 != parse_chord(voicing.chord).bass_pc:
@@ -500,8 +610,15 @@ def choose_voicings(symbols: Sequence[str], favor_close: bool = True,
 
     def move_cost(a: Voicing, b: Voicing) -> float:
         voices = max(len(a.notes), len(b.notes))
-        return move_weight * (movement(a, b) / voices + 0.25 * abs(a.position - b.position))
+        shift = abs(a.position - b.position)
+        return move_weight * (movement(a, b) / voices + 0.25 * shift + max(0, shift - HAND_SHIFT_FREE))
 
+    return _viterbi(options, node_cost, move_cost)
+
+
+def _viterbi(options: Sequence[Sequence[Voicing]], node_cost: Callable[[Voicing], float],
+             move_cost: Callable[[Voicing, Voicing], float]) -> list[Voicing]:
+    """The sequence (one option per chord) with the least total node and move cost; ties to the earlier option."""
     totals = [node_cost(v) for v in options[0]]
     back: list[list[int]] = []
     for index in range(1, len(options)):

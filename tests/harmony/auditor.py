@@ -433,7 +433,9 @@ def _clashes(chord: Tones, notes: Sequence[tuple[int, music21.pitch.Pitch]]) -> 
         span = high.midi - low.midi
         if span >= 13 and span % 12 == 1:
             dominant_b9 = chord.is_dominant and low.pitchClass == root_pc and "m9" in chord.tones
-            if not dominant_b9:
+            passing_bass = (chord.bass is not None and low.pitchClass == chord.bass.pitchClass  # C/B: the line
+                            and high.pitchClass == root_pc and (root_pc - chord.bass.pitchClass) % 12 == 1)
+            if not (dominant_b9 or passing_bass):
                 problems.append(f"minor-9th clash {lead_name(low)} under {lead_name(high)}")
     return problems
 

@@ -158,8 +158,8 @@ def test_plan_locks_and_key() -> None:
 
 def test_create_plans_a_template_of_the_right_length() -> None:
     plan = plan_search(validate_request("create", {"key": "Bb", "style": "blues", "bars": 12}))
-    assert [slot.symbol for slot in plan.config.original] == [
-        "Bb7", "Eb7", "Bb7", "Bb7", "Eb7", "Eb7", "Bb7", "Bb7", "F7", "Eb7", "Bb7", "F7"]
+    blues = [slot.symbol for slot in plan.config.original]  # one of the 12-bar forms (slow, quick change, jazz)
+    assert len(blues) == 12 and blues[0] == "Bb7" and blues[4] == "Eb7" and blues[-2:] == ["Bb7", "F7"]
     minor = plan_search(validate_request("create", {"key": "A minor", "style": "jazz", "bars": 16}))
     symbols = [slot.symbol for slot in minor.config.original]
     assert len(symbols) == 16 and symbols[-1].startswith("Am") and symbols[-2] == "E7"
