@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from harmony.agent import prepare, search_step
 from harmony.chords import parse_chord
 from harmony.errors import SearchStateError
 from harmony.keys import parse_key
@@ -103,6 +104,28 @@ def test_a_stopped_step_resumes_where_it_stopped() -> None:
     resumed = run(partial)
     straight = run(new_search(cfg, 1500))
     assert resumed.to_json() == straight.to_json()
+
+
+@pytest.mark.parametrize(("task", "body"), [
+    # Found by the generated scan: a per-step memory of seen chord sequences let the first rule that
+    # reached a sequence block a better-scored route to it, so one-iteration steps changed the answer.
+    ("spice-up", {"progression": ["E7alt", "Bmaj7#11", "Cm6", "Ebm", "Dmaj7", "F7sus4", "Ebm9"],
+                  "style": "blues", "seed": 255}),
+    ("spice-up", {"progression": ["Am6", "Dm7", "C", "Ebdim7", "Dm7b5", "E7#9", "Eb7b5"],
+                  "style": "bossa-nova", "seed": 963}),
+    ("reharmonize", {"progression": AUTUMN_LEAVES, "style": "jazz", "key": "G minor", "seed": 4}),
+])
+def test_starved_steps_end_on_the_same_result(task: str, body: dict[str, object]) -> None:
+    prepared = prepare(task, {**body, "budgetMs": 300}, "1970-01-01T00:00:00+00:00")
+    whole = run(SearchState.from_json(prepared["state"]))
+    starved = prepared["state"]
+    steps = 0
+    while not starved["done"]:
+        starved = search_step(starved, max_ms=0)  # a step starved of CPU runs a single iteration
+        steps += 1
+    assert steps > 100
+    assert starved["best"] == whole.to_json()["best"]
+    assert starved["beam"] == whole.to_json()["beam"]
 
 
 def test_cancelled_search_stops_at_once() -> None:
