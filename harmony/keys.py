@@ -120,8 +120,8 @@ class Key:
         pc %= 12
         spelled = self.spelled_scale()
         for name in spelled:
-            if pitch_class(name) == pc:
-                return simplify_note(name, self.prefer_flats)
+            if pitch_class(name) == pc:  # the key's own letter, Cb in Eb minor and E# in F# major included
+                return name if len(name) <= 2 else simplify_note(name, self.prefer_flats)
         flats = self.prefer_flats if raised is None else not raised
         return note_name(pc, flats)
 

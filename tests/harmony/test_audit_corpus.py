@@ -19,7 +19,9 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from harmony.agent import run_local
-from tests.harmony.auditor import audit, read_chord
+import music21
+
+from tests.harmony.auditor import OPEN_STRINGS, audit, music21_disagrees, read_chord, voicing_problems
 
 CORPUS = json.loads((Path(__file__).parent / "data" / "standards.json").read_text())["tunes"]
 STYLES = ["jazz", "bossa-nova", "neo-soul", "gospel", "blues", "pop"]
@@ -116,6 +118,51 @@ def test_the_auditor_catches_false_claims() -> None:
     assert any("names Am7 as the next chord" in f for f in findings)
     assert any("voicing 1" in f for f in findings)
     assert any("degree IV7" in f for f in findings)
+
+
+def test_the_auditor_reads_a_dominant_11_with_its_3rd_as_music21_does() -> None:
+    # The scan found the auditor reading D11 without F#, against music21's dominant-11th (and the
+    # engine's): its own cross-check then reported every 11th chord. A voicing may still leave the 3rd out.
+    eleven = read_chord("D11")
+    assert eleven is not None and eleven.family == "dominant"
+    assert {p.pitchClass for p in music21.harmony.ChordSymbol("D11").pitches} == eleven.pcs
+    assert music21_disagrees(eleven) is None
+    assert voicing_problems(eleven, _voicing("x-5-5-5-5-x", "D11"), "jazz", False) == []  # D G C E, no F#
+
+
+def test_the_auditor_does_not_take_music21s_reading_of_an_altered_13th() -> None:
+    # music21 drops the alteration of a 13th chord (F13#11 and F13b9 both read as F13), so it cannot
+    # referee those: the cross-check must not report them.
+    assert {p.name for p in music21.harmony.ChordSymbol("F13#11").pitches} == \
+        {p.name for p in music21.harmony.ChordSymbol("F13").pitches}
+    for symbol in ("F13#11", "Bb13b9", "E13#9"):
+        chord = read_chord(symbol)
+        assert chord is not None and music21_disagrees(chord) is None
+
+
+def test_a_change_may_name_the_users_chord_in_canonical_notation() -> None:
+    # `F#add9/Gb` puts the root in the bass: the engine writes it `F#add9`, which is the same chord.
+    result = run_local("reharmonize", {"progression": ["G#7", "F9sus4", "Ab7#5#9", "Dbm7", "F#add9/Gb", "F#m7",
+                                                       "F#m(maj9)"], "style": "pop", "seed": 5898,
+                                       "budgetMs": 300, "key": "D# phrygian"})
+    inputs = ["G#7", "F9sus4", "Ab7#5#9", "Dbm7", "F#add9/Gb", "F#m7", "F#m(maj9)"]
+    assert any(change["from"] == "F#add9" for change in result["changes"])
+    assert audit({"type": "reharmonize", "style": "pop", "key": "D# phrygian"}, result, inputs) == []
+    bad = json.loads(json.dumps(result))
+    bad["changes"][0]["from"] = "F#add9/C"
+    assert any("is not an input chord" in f for f in audit({"type": "reharmonize", "style": "pop"}, bad, inputs))
+
+
+def _voicing(tab: str, chord: str) -> dict[str, Any]:
+    """A voicing document as the engine writes one, for a tab in standard tuning (low E first)."""
+    frets = [None if f == "x" else int(f) for f in tab.split("-")]
+    strings = []
+    for number, fret in zip(range(6, 0, -1), frets, strict=True):
+        if fret is None:
+            continue
+        pitch = music21.pitch.Pitch(OPEN_STRINGS[number]).transpose(fret)
+        strings.append({"string": number, "fret": fret, "midi": pitch.midi, "note": pitch.name.replace("-", "b")})
+    return {"chord": chord, "tab": tab, "frets": frets, "strings": strings}
 
 
 @pytest.mark.parametrize("symbol", ["Bb6/9/F", "H7", "Cmaj7//E"])

@@ -116,3 +116,17 @@ def test_slash_chords_show_the_bass_degree() -> None:
 def test_diatonic_flags() -> None:
     analysis = analyse(chords("Dm7 G7 Cmaj7 A7"), Key("C"))
     assert [a.diatonic for a in analysis] == [True, True, True, False]
+
+
+@pytest.mark.parametrize(("key", "pc", "expected"), [
+    ("Eb minor", 11, "Cb"), ("Eb phrygian", 4, "Fb"), ("Gb major", 11, "Cb"), ("Bb locrian", 11, "Cb"),
+    ("F# major", 5, "E#"), ("A# minor", 0, "B#"), ("C# major", 0, "B#"), ("D# phrygian", 4, "E"),
+])
+def test_scale_notes_keep_the_keys_letter_in_every_mode(key: str, pc: int, expected: str) -> None:
+    # Found by the generated scan: Cb/Fb/E#/B# were respelled B/E/F/C, so the bVI of Eb minor read B13.
+    assert parse_key(key).spell(pc) == expected
+
+
+def test_a_chromatic_note_is_named_by_the_key_signature() -> None:
+    assert parse_key("F major").spell(11) == "B"  # not a scale note of F: no Cb
+    assert parse_key("G major").spell(5) == "F"  # not a scale note of G: no E#
