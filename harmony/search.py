@@ -3,8 +3,8 @@
 The search is a beam of the `BEAM_WIDTH` best distinct progressions found so far (the input is the
 first). Each iteration picks a parent from the beam, applies one rule chosen in proportion to the
 style's weight for it (or undoes one change), rejects results that break a constraint, scores the rest
-and keeps them if they beat the beam's worst (one per chord sequence). The best progression ever seen is kept apart, so its
-score never decreases: stop after any step and you hold the best answer so far.
+and keeps them if they beat the beam's worst (one per chord sequence). The best progression ever seen
+is kept apart, so its score never decreases: stop after any step and you hold the best answer so far.
 
 Determinism. Iteration `i` draws from `random.Random(f"{seed}:{i}")`, so an iteration does not depend
 on how the iterations were split into steps, and a step carries nothing forward but the serialised

@@ -14,13 +14,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import music21
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from harmony.agent import run_local
-import music21
-
 from tests.harmony.auditor import OPEN_STRINGS, audit, music21_disagrees, read_chord, voicing_problems
 
 CORPUS = json.loads((Path(__file__).parent / "data" / "standards.json").read_text())["tunes"]
