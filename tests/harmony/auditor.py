@@ -68,9 +68,11 @@ _TONE_WORDS = {"b9": "m9", "9th": "M9", "#9": "A9", "11th": "P11", "#11": "A11",
                "6th": "M6", "major 7th": "M7", "7th": "m7", "b5": "d5", "#5": "A5", "5th": "P5",
                "3rd": "M3", "minor 3rd": "m3", "suspended 4th": "P4", "suspended 2nd": "M2",
                "diminished 7th": "d7"}
-_OPEN_CHORDS = {  # open-position chords every beginner learns (standard tuning)
+# Open-position chords every beginner learns (standard tuning) whose open shape passes this auditor's own
+# checks: not Emaj7, whose open shape 0-2-1-1-0-0 puts D# a minor 9th under the top E.
+_OPEN_CHORDS = {
     "C", "Cmaj7", "C7", "Cadd9", "D", "Dm", "D7", "Dmaj7", "Dm7", "Dsus2", "Dsus4", "E", "Em", "E7", "Em7",
-    "Emaj7", "Esus4", "E7sus4", "G", "G7", "Gmaj7", "G6", "A", "Am", "A7", "Am7", "Amaj7", "Asus2", "Asus4",
+    "Esus4", "E7sus4", "G", "G7", "Gmaj7", "G6", "A", "Am", "A7", "Am7", "Amaj7", "Asus2", "Asus4",
     "A7sus4", "Fmaj7", "B7", "E5", "A5", "D5",
 }
 
