@@ -47,8 +47,8 @@ _OPEN_SHAPES = (
     ("Esus4", "022200"), ("E7sus4", "020200"), ("E5", "022xxx"),
     ("G", "320003"), ("G7", "320001"), ("Gmaj7", "320002"), ("G6", "320000"), ("G/B", "x20003"),
     ("A", "x02220"), ("Am", "x02210"), ("A7", "x02020"), ("Am7", "x02010"), ("Amaj7", "x02120"),
-    ("Asus2", "x02200"), ("Asus4", "x02230"), ("A7sus4", "x02030"), ("A5", "x022xx"), ("Fmaj7", "xx3210"), ("B7", "x21202"),
-    ("Am/G", "302210"),
+    ("Asus2", "x02200"), ("Asus4", "x02230"), ("A7sus4", "x02030"), ("A5", "x022xx"), ("Fmaj7", "xx3210"),
+    ("B7", "x21202"), ("Am/G", "302210"),
 )
 # Movable barre shapes as fret offsets from the root fret (None = muted), strings 6 -> 1.
 _E_SHAPES: dict[str, tuple[int | None, ...]] = {
