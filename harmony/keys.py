@@ -185,7 +185,8 @@ def infer_key(chords: Sequence[Chord]) -> Key:
     which opens on its I7 and has the IV7), 1.5 when the last chord is its V7 (a turnaround ends on the
     dominant of the key, not in its key), 0.4 per V7 of the key, 1.5 per V7-I cadence whose arrival does
     not move straight on as the ii of another dominant, and 0.5 more when a ii prepares it, and 2 for the
-    I7-IV7 pair of the blues. Ties go to major, then to the lower tonic pitch class.
+    I7-IV7 pair of the blues. Ties go to major, then to the lower tonic pitch class. The tonic is
+    spelled as the chords spell it where that makes a real key (Gb major, D# minor).
     """
     if not chords:
         return Key("C", "major")
@@ -198,7 +199,17 @@ def infer_key(chords: Sequence[Chord]) -> Key:
             rank = (round(score, 6), 1 if mode == "major" else 0, -tonic_pc)
             if best is None or rank > best:
                 best, best_key = rank, key
-    return best_key
+    return _as_written(best_key, chords)
+
+
+def _as_written(key: Key, chords: Sequence[Chord]) -> Key:
+    """`key` with its tonic spelled as the chords spell it (Gbmaj7 ... Cbmaj7 is in Gb, not F#), when that
+    spelling is a key a chart can be written in (no double accidental in its scale)."""
+    written = next((chord.root for chord in chords if chord.root_pc == key.tonic_pc), key.tonic)
+    if written == key.tonic:
+        return key
+    respelled = Key(written, key.mode)
+    return respelled if all(len(note) <= 2 for note in respelled.spelled_scale()) else key
 
 
 def _key_score(chords: Sequence[Chord], key: Key) -> float:

@@ -272,7 +272,8 @@ def _family_change_allowed(ctx: RuleContext, old: Chord, new: Chord, context: st
     chord, a sus dominant may take its third back, and a blues style turns I and IV into dominants."""
     families = {old.family, new.family}
     if context.startswith("dominant") or context == "cadence-dominant" or context == "suspended":
-        return families <= {MAJOR, DOMINANT, SUSPENDED}
+        # never back to a triad: Eb7 -> Eb or Ebsus4 drops the b7 that makes it resolve
+        return families <= {MAJOR, DOMINANT, SUSPENDED} and (old.seventh != "b7" or new.seventh == "b7")
     if ctx.blue_sevenths and context in ("tonic-major", "major", "cadence-tonic-major"):
         return families <= {MAJOR, DOMINANT}
     return False

@@ -23,8 +23,6 @@ from typing import Any
 
 import music21
 
-from tests.harmony.test_audit_corpus import SKILLS, STYLES, run_and_audit
-
 ROOTS = ("C", "C#", "Db", "D", "D#", "Eb", "E", "F", "F#", "Gb", "G", "G#", "Ab", "A", "A#", "Bb", "B")
 QUALITIES = (
     "", "m", "7", "maj7", "m7", "6", "m6", "9", "13", "m9", "maj9",  # the everyday ones, drawn more often
@@ -35,6 +33,8 @@ QUALITIES = (
 )
 MODES = ("major", "minor", "dorian", "phrygian", "lydian", "mixolydian", "locrian")
 TASKS = ("spice-up", "reharmonize", "create")
+STYLES = ("jazz", "bossa-nova", "neo-soul", "gospel", "blues", "pop")
+SKILLS = ("beginner", "intermediate", "advanced")
 BARS = (4, 8, 12, 16, 24, 32)
 
 
@@ -88,6 +88,8 @@ def kind_of(finding: str) -> str:
 
 def scan(runs: int, seed: int) -> tuple[Counter[str], dict[str, tuple[dict[str, Any], str]], int]:
     """(count per kind, an example per kind, runs with at least one finding)."""
+    from tests.harmony.test_audit_corpus import run_and_audit  # the test module imports this vocabulary
+
     rng = random.Random(seed)
     counts: Counter[str] = Counter()
     examples: dict[str, tuple[dict[str, Any], str]] = {}

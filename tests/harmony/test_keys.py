@@ -130,3 +130,11 @@ def test_scale_notes_keep_the_keys_letter_in_every_mode(key: str, pc: int, expec
 def test_a_chromatic_note_is_named_by_the_key_signature() -> None:
     assert parse_key("F major").spell(11) == "B"  # not a scale note of F: no Cb
     assert parse_key("G major").spell(5) == "F"  # not a scale note of G: no E#
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Gbmaj7 Cbmaj7 Abm7 Db7 Gbmaj7", Key("Gb", "major")), ("F#maj7 Bmaj7 C#7 F#maj7", Key("F#", "major")),
+    ("D#m G#m A#7 D#m", Key("D#", "minor")), ("Ebm Abm Bb7 Ebm", Key("Eb", "minor")),
+])
+def test_an_inferred_tonic_is_spelled_as_the_chords_spell_it(text: str, expected: Key) -> None:
+    assert infer_key(chords(text)) == expected
