@@ -393,11 +393,11 @@ def analyse(chords: Sequence[Chord], key: Key) -> list[ChordFunction]:
         following = chords[index + 1] if index + 1 < len(chords) else None
         previous = chords[index - 1] if index > 0 else None
         results.append(_analyse_one(chord, following, key, previous))
-    for index in range(1, len(results)):
-        chord, previous = chords[index], chords[index - 1]
+    for index in range(len(results)):
+        chord, previous = chords[index], chords[index - 1] if index > 0 else None
         if results[index].function == "chromatic" and chord.family == DIMINISHED:
-            step = (chord.root_pc - previous.root_pc) % 12
-            if step in (1, 11):
+            step = (chord.root_pc - previous.root_pc) % 12 if previous is not None else None
+            if previous is not None and step in (1, 11):
                 word = "ascending" if step == 1 else "descending"
                 results[index] = ChordFunction(chord.symbol, results[index].roman,
                                                f"passing diminished ({word} from {previous.symbol})", False)
@@ -451,6 +451,8 @@ def _analyse_one(chord: Chord, following: Chord | None, key: Key, previous: Chor
                                  f"tritone substitute resolving to {target}", False)
         if degree == 10 and (to_tonic or following is None) and not key.is_minor:
             return ChordFunction(chord.symbol, plain, "backdoor dominant", False)
+        if degree == 7 and (to_tonic or following is None):  # V7b5, V7#5: altered in its fifth, still V
+            return ChordFunction(chord.symbol, plain, "dominant", False)
     if chord.family == DIMINISHED and following is not None and not diatonic:
         step = (following.root_pc - chord.root_pc) % 12
         if step == 1:

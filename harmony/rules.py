@@ -251,8 +251,9 @@ def acceptable_colour(ctx: RuleContext, old: Chord, new: Chord, context: str) ->
         return False
     added = [(i, pc) for i, pc in zip(new.intervals, new.pitch_classes, strict=True) if i not in _CORE]
     if ctx.key.mode not in ("major", "minor") and new.root_pc == ctx.key.tonic_pc:
-        # A modal tonic is the mode: every tone it gains belongs to the mode's scale (no F# on E phrygian).
-        return all(pc in ctx.key.scale or pc in old.pitch_classes for _, pc in added)
+        # A modal tonic is the mode: every tone it gains belongs to the mode's scale (no F# on E phrygian,
+        # no A for the b5 of a D locrian D7b5), its chord tones as much as its tensions.
+        return all(pc in ctx.key.scale or pc in old.pitch_classes for pc in new.pitch_classes)
     if context.startswith("dominant") or context == "cadence-dominant":
         return True
     if is_diatonic(old, ctx.key):

@@ -619,10 +619,11 @@ def _check_changes(report: Result, request: Mapping[str, Any], result: Mapping[s
 
 def _same_chord(written: str, user: str) -> bool:
     """Whether `written` is the user's chord `user`, as written or in canonical notation: a slash bass
-    that doubles the root (`F#add9/Gb`) adds no note, so `F#add9` names the same chord."""
+    that doubles the root (`F#add9/Gb`) adds no note, so `F#add9` names the same chord, and the user's
+    `Dbm6/9/C` (ambiguous in a result, readable in a request) is written `Dbm69/C`."""
     if written == user:
         return True
-    ours, theirs = read_chord(written), read_chord(user)
+    ours, theirs = read_chord(written), read_chord(user.replace("6/9/", "69/"))
     return (ours is not None and theirs is not None and ours.all_pcs == theirs.all_pcs
             and ours.bass_pc == theirs.bass_pc and ours.root.pitchClass == theirs.root.pitchClass)
 

@@ -138,3 +138,16 @@ def test_a_chromatic_note_is_named_by_the_key_signature() -> None:
 ])
 def test_an_inferred_tonic_is_spelled_as_the_chords_spell_it(text: str, expected: Key) -> None:
     assert infer_key(chords(text)) == expected
+
+
+def test_an_opening_diminished_chord_on_the_next_chords_root_is_common_tone() -> None:
+    # Found by the scan: the common-tone reading skipped the first chord (G#dim7 G#6/9 was "chromatic").
+    result = analyse(chords("G#dim7 G#6/9 Cm7 F7"), Key("Bb", "major"))
+    assert result[0].function == "common-tone diminished"
+
+
+@pytest.mark.parametrize("text", ["Bb9b5/G# Eb13", "Bb7#5 Ebmaj7", "Bb7b5"])
+def test_a_five_altered_in_its_fifth_is_still_the_dominant(text: str) -> None:
+    # Found by the scan: Bb9b5 into Eb read "chromatic" (its b5 is outside the key, and no rule named V).
+    result = analyse(chords(text), Key("Eb", "major"))
+    assert result[0].function == "dominant" and result[0].roman.startswith("V")

@@ -73,6 +73,14 @@ def test_no_colour_turns_a_resolving_dominant_back_into_a_triad(style: str) -> N
                for r in outcomes("style-extension", triad, _, 1, require=False))
 
 
+def test_a_modal_tonic_keeps_its_altered_fifth() -> None:
+    # Found by the scan: D7b5 on the D locrian tonic was recoloured D7#9, whose A is outside the mode.
+    ctx, prog = context("D7b5 Ebmaj7 D7b5", "D locrian", "neo-soul")
+    for site in (0, 2):
+        for result in outcomes("style-extension", ctx, prog, site, require=False):
+            assert set(result[site].chord.pitch_classes) <= set(ctx.key.scale) | {2, 6, 8, 0}, result[site].symbol
+
+
 def test_style_extension_keeps_tensions_in_the_key() -> None:
     # Em7 is iii in C (Phrygian): its 9th, F#, is not in the key, so no Em9 or Em11.
     ctx, prog = context("Cmaj7 Em7 Am7 Dm7", "C")
