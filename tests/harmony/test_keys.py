@@ -151,3 +151,9 @@ def test_a_five_altered_in_its_fifth_is_still_the_dominant(text: str) -> None:
     # Found by the scan: Bb9b5 into Eb read "chromatic" (its b5 is outside the key, and no rule named V).
     result = analyse(chords(text), Key("Eb", "major"))
     assert result[0].function == "dominant" and result[0].roman.startswith("V")
+
+
+def test_the_altered_five_of_a_mode_is_its_dominant() -> None:
+    # The example: D7b5 into G in G mixolydian was analysed as chromatic.
+    result = analyse(chords("C D7b5 G"), Key("G", "mixolydian"))
+    assert (result[1].roman, result[1].function) == ("V7b5", "dominant")
