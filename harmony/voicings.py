@@ -406,7 +406,8 @@ def _fallback(chord: Chord) -> list[Voicing]:
     tones = [members[i] for i in [*required, *named[:1]] if i in members and members[i] != chord.bass_pc]
     spread: list[Voicing] = []
     for order in itertools.permutations(dict.fromkeys(tones).keys()):
-        sets: tuple[tuple[int, ...], ...] = ((6, 4, 3, 2), (5, 4, 3, 2), (6, 5, 4, 3), (5, 3, 2, 1), (6, 4, 3, 2, 1))
+        sets: tuple[tuple[int, ...], ...] = ((6, 4, 3, 2), (5, 4, 3, 2), (6, 5, 4, 3), (5, 3, 2, 1), (6, 4, 3, 2, 1),
+                                             (6, 4, 3), (5, 4, 3), (6, 5, 4))  # two tones over a bass: F#5/C
         for spread_strings in sets:
             if len(spread_strings) != len(order) + 1:
                 continue

@@ -266,3 +266,12 @@ def test_the_dominant_of_a_minor_key_takes_no_natural_9th_or_13th() -> None:
             checked += len(dominants)
             assert not any(c.has("M9", "M13") for c in dominants), (style, result["progression"])
     assert checked >= len(STYLES)
+
+
+def test_a_power_chord_over_a_bass_keeps_its_root() -> None:
+    # Found by the scan: F#5/C had no voicing but the last-resort guide tones over the bass, C# alone.
+    progression = ["F#5/C", "B5/D", "G5/E", "E5"]
+    for style in ("jazz", "pop"):
+        result = run_local("reharmonize", {"progression": progression, "style": style, "seed": 2, "budgetMs": 150})
+        findings = audit({"type": "reharmonize", "style": style}, result, progression)
+        assert [f for f in findings if f.startswith("voicing")] == [], findings
