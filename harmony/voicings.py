@@ -472,6 +472,10 @@ def _with_bass(shapes: tuple[Voicing, ...], bass: str) -> tuple[Voicing, ...]:
     if not bass:
         return shapes
     kept = tuple(shape for shape in shapes if lowest_is_root(shape, allow_fifth=bass == "root-or-fifth"))
+    if not kept and shapes:  # no template puts the root lowest (Bb9b5, G#7#5#9): spread it over the root
+        chord = parse_chord(shapes[0].chord)
+        kept = tuple(shape for shape in _fallback(chord) if covers(chord, shape)
+                     and lowest_is_root(shape, allow_fifth=bass == "root-or-fifth"))
     return kept or shapes
 
 

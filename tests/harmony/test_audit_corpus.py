@@ -275,3 +275,14 @@ def test_a_power_chord_over_a_bass_keeps_its_root() -> None:
         result = run_local("reharmonize", {"progression": progression, "style": style, "seed": 2, "budgetMs": 150})
         findings = audit({"type": "reharmonize", "style": style}, result, progression)
         assert [f for f in findings if f.startswith("voicing")] == [], findings
+
+
+@pytest.mark.parametrize("style", ["pop", "bossa-nova"])
+def test_root_bass_styles_get_the_root_lowest_for_rare_chords(style: str) -> None:
+    # Found by the scan: no drop or shell template of Bb9b5 or G#7#5#9 has the root lowest, and pop and
+    # bossa nova then took any voicing (the 3rd or 7th in the bass) instead of spreading it over the root.
+    progression = ["Bb9b5", "G#7#5#9", "C9b5", "Db9b5"]
+    result = run_local("reharmonize", {"progression": progression, "style": style, "seed": 1, "budgetMs": 150,
+                                       "lockFirstChord": True})
+    findings = audit({"type": "reharmonize", "style": style}, result, progression)
+    assert [f for f in findings if "in the bass where the style wants the root" in f] == [], findings
