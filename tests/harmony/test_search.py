@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -126,6 +130,26 @@ def test_starved_steps_end_on_the_same_result(task: str, body: dict[str, object]
     assert steps > 100
     assert starved["best"] == whole.to_json()["best"]
     assert starved["beam"] == whole.to_json()["beam"]
+
+
+_RUN_ONE = """
+import json
+from harmony.agent import run_local
+body = {"progression": ["Bb9b5/G#", "Ab6/9", "Ebmaj9", "C7#9", "Fm11"], "style": "neo-soul", "seed": 5,
+        "budgetMs": 300}
+print(json.dumps(run_local("spice-up", body), sort_keys=True))
+"""
+
+
+def test_a_result_does_not_depend_on_the_process() -> None:
+    # Two processes with different string-hash seeds (set and dict iteration orders) give the same answer.
+    outputs = []
+    for hash_seed in ("1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": hash_seed}
+        done = subprocess.run([sys.executable, "-c", _RUN_ONE], capture_output=True, text=True, env=env,
+                              check=True, cwd=Path(__file__).parents[2])
+        outputs.append(json.loads(done.stdout))
+    assert outputs[0] == outputs[1] and outputs[0]["progression"]
 
 
 def test_cancelled_search_stops_at_once() -> None:
