@@ -282,7 +282,7 @@ def _user_spellings(inputs: Sequence[str]) -> set[str]:
     """The note names the user wrote as roots and basses (a recoloured Abm7 stays Abm9 in F# minor)."""
     names = set()
     for symbol in inputs:
-        chord = read_chord(symbol)
+        chord = read_chord(symbol.replace("6/9/", "69/"))  # `Bb6/9/F` is readable in a request
         if chord is not None:
             names.add(lead_name(chord.root))
             if chord.bass is not None:
