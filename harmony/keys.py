@@ -120,8 +120,8 @@ class Key:
         pc %= 12
         spelled = self.spelled_scale()
         for name in spelled:
-            if pitch_class(name) == pc:
-                return simplify_note(name, self.prefer_flats)
+            if pitch_class(name) == pc:  # the key's own letter, Cb in Eb minor and E# in F# major included
+                return name if len(name) <= 2 else simplify_note(name, self.prefer_flats)
         flats = self.prefer_flats if raised is None else not raised
         return note_name(pc, flats)
 
@@ -185,7 +185,8 @@ def infer_key(chords: Sequence[Chord]) -> Key:
     which opens on its I7 and has the IV7), 1.5 when the last chord is its V7 (a turnaround ends on the
     dominant of the key, not in its key), 0.4 per V7 of the key, 1.5 per V7-I cadence whose arrival does
     not move straight on as the ii of another dominant, and 0.5 more when a ii prepares it, and 2 for the
-    I7-IV7 pair of the blues. Ties go to major, then to the lower tonic pitch class.
+    I7-IV7 pair of the blues. Ties go to major, then to the lower tonic pitch class. The tonic is
+    spelled as the chords spell it where that makes a real key (Gb major, D# minor).
     """
     if not chords:
         return Key("C", "major")
@@ -198,7 +199,17 @@ def infer_key(chords: Sequence[Chord]) -> Key:
             rank = (round(score, 6), 1 if mode == "major" else 0, -tonic_pc)
             if best is None or rank > best:
                 best, best_key = rank, key
-    return best_key
+    return _as_written(best_key, chords)
+
+
+def _as_written(key: Key, chords: Sequence[Chord]) -> Key:
+    """`key` with its tonic spelled as the chords spell it (Gbmaj7 ... Cbmaj7 is in Gb, not F#), when that
+    spelling is a key a chart can be written in (no double accidental in its scale)."""
+    written = next((chord.root for chord in chords if chord.root_pc == key.tonic_pc), key.tonic)
+    if written == key.tonic:
+        return key
+    respelled = Key(written, key.mode)
+    return respelled if all(len(note) <= 2 for note in respelled.spelled_scale()) else key
 
 
 def _key_score(chords: Sequence[Chord], key: Key) -> float:
@@ -382,11 +393,11 @@ def analyse(chords: Sequence[Chord], key: Key) -> list[ChordFunction]:
         following = chords[index + 1] if index + 1 < len(chords) else None
         previous = chords[index - 1] if index > 0 else None
         results.append(_analyse_one(chord, following, key, previous))
-    for index in range(1, len(results)):
-        chord, previous = chords[index], chords[index - 1]
+    for index in range(len(results)):
+        chord, previous = chords[index], chords[index - 1] if index > 0 else None
         if results[index].function == "chromatic" and chord.family == DIMINISHED:
-            step = (chord.root_pc - previous.root_pc) % 12
-            if step in (1, 11):
+            step = (chord.root_pc - previous.root_pc) % 12 if previous is not None else None
+            if previous is not None and step in (1, 11):
                 word = "ascending" if step == 1 else "descending"
                 results[index] = ChordFunction(chord.symbol, results[index].roman,
                                                f"passing diminished ({word} from {previous.symbol})", False)
@@ -440,6 +451,8 @@ def _analyse_one(chord: Chord, following: Chord | None, key: Key, previous: Chor
                                  f"tritone substitute resolving to {target}", False)
         if degree == 10 and (to_tonic or following is None) and not key.is_minor:
             return ChordFunction(chord.symbol, plain, "backdoor dominant", False)
+        if degree == 7 and (to_tonic or following is None):  # V7b5, V7#5: altered in its fifth, still V
+            return ChordFunction(chord.symbol, plain, "dominant", False)
     if chord.family == DIMINISHED and following is not None and not diatonic:
         step = (following.root_pc - chord.root_pc) % 12
         if step == 1:

@@ -252,8 +252,9 @@ def acceptable_colour(ctx: RuleContext, old: Chord, new: Chord, context: str) ->
         return False
     added = [(i, pc) for i, pc in zip(new.intervals, new.pitch_classes, strict=True) if i not in _CORE]
     if ctx.key.mode not in ("major", "minor") and new.root_pc == ctx.key.tonic_pc:
-        # A modal tonic is the mode: every tone it gains belongs to the mode's scale (no F# on E phrygian).
-        return all(pc in ctx.key.scale or pc in old.pitch_classes for _, pc in added)
+        # A modal tonic is the mode: every tone it gains belongs to the mode's scale (no F# on E phrygian,
+        # no A for the b5 of a D locrian D7b5), its chord tones as much as its tensions.
+        return all(pc in ctx.key.scale or pc in old.pitch_classes for pc in new.pitch_classes)
     if context.startswith("dominant") or context == "cadence-dominant":
         return True
     if is_diatonic(old, ctx.key):
@@ -273,7 +274,8 @@ def _family_change_allowed(ctx: RuleContext, old: Chord, new: Chord, context: st
     chord, a sus dominant may take its third back, and a blues style turns I and IV into dominants."""
     families = {old.family, new.family}
     if context.startswith("dominant") or context == "cadence-dominant" or context == "suspended":
-        return families <= {MAJOR, DOMINANT, SUSPENDED}
+        # never back to a triad: Eb7 -> Eb or Ebsus4 drops the b7 that makes it resolve
+        return families <= {MAJOR, DOMINANT, SUSPENDED} and (old.seventh != "b7" or new.seventh == "b7")
     if ctx.blue_sevenths and context in ("tonic-major", "major", "cadence-tonic-major"):
         return families <= {MAJOR, DOMINANT}
     return False

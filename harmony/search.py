@@ -3,11 +3,13 @@
 The search is a beam of the `BEAM_WIDTH` best distinct progressions found so far (the input is the
 first). Each iteration picks a parent from the beam, applies one rule chosen in proportion to the
 style's weight for it (or undoes one change), rejects results that break a constraint, scores the rest
-and keeps them if they beat the beam's worst. The best progression ever seen is kept apart, so its
-score never decreases: stop after any step and you hold the best answer so far.
+and keeps them if they beat the beam's worst (one per chord sequence). The best progression ever seen
+is kept apart, so its score never decreases: stop after any step and you hold the best answer so far.
 
 Determinism. Iteration `i` draws from `random.Random(f"{seed}:{i}")`, so an iteration does not depend
-on how the iterations were split into steps. `step(state, max_ms)` runs at most
+on how the iterations were split into steps, and a step carries nothing forward but the serialised
+state (no per-step memory of seen candidates, which once made a starved step change the answer).
+`step(state, max_ms)` runs at most
 `iterations_per_step` iterations; `max_ms` is only a safety valve (if a step is starved of CPU it
 returns early and the next step carries on from the same iteration). The result therefore depends on
 the input and the seed only, never on wall-clock timing, as long as the caller keeps stepping until
@@ -387,7 +389,7 @@ def step(state: SearchState, max_ms: float = STEP_NOMINAL_MS,
     beam = list(state.beam)
     best = state.best or beam[0]
     best_iteration = state.best_iteration
-    seen = {candidate.signature for candidate in beam}
+    scores: dict[Progression, float] = {}  # a memo of a pure function: how steps split cannot matter
     deadline = time.perf_counter() + 4 * max_ms / 1000
     target = min(state.total_iterations, state.iteration + state.per_step)
     iteration = state.iteration
@@ -401,10 +403,11 @@ def step(state: SearchState, max_ms: float = STEP_NOMINAL_MS,
             break
         child = _propose(ctx, beam, weights, random.Random(f"{state.config.seed}:{iteration}"))
         iteration += 1
-        if child is None or child.signature in seen:
+        if child is None:
             continue
-        seen.add(child.signature)
-        scored = Candidate(child.slots, score(ctx, child.slots, favor_close).total)
+        if child.slots not in scores:
+            scores[child.slots] = score(ctx, child.slots, favor_close).total
+        scored = Candidate(child.slots, scores[child.slots])
         beam = _admit(beam, scored)
         if scored.score > best.score:
             best, best_iteration = scored, iteration
@@ -468,9 +471,23 @@ def _revert(ctx: RuleContext, prog: Progression, rng: random.Random) -> Progress
 
 
 def _admit(beam: list[Candidate], candidate: Candidate) -> list[Candidate]:
-    """The beam with `candidate` added if it ranks among the best BEAM_WIDTH (ties by symbols)."""
-    ranked = sorted([*beam, candidate], key=lambda c: (-c.score, c.signature))
-    return ranked[:BEAM_WIDTH]
+    """The beam with `candidate` added if it ranks among the best BEAM_WIDTH (ties by symbols).
+
+    The beam holds one candidate per signature (chords and bars), the better scored: the same chords
+    reached by another rule score differently. The answer is a function of the beam and the candidate
+    only (nothing remembered from earlier in the step), so a search split into steps differently (a
+    starved step returning early) ends on the same result.
+    """
+    ranked = sorted([*beam, candidate], key=lambda c: (-c.score, c.signature, _rules_of(c)))
+    kept: list[Candidate] = []
+    for item in ranked:
+        if all(item.signature != other.signature for other in kept):
+            kept.append(item)
+    return kept[:BEAM_WIDTH]
+
+
+def _rules_of(candidate: Candidate) -> tuple[tuple[int, str], ...]:
+    return tuple((slot.origin, slot.rule) for slot in candidate.slots)
 
 
 def breakdown(state: SearchState) -> ScoreBreakdown:

@@ -347,9 +347,10 @@ def plan_search(request: Mapping[str, Any]) -> SearchPlan:
 
 
 def voicing_costs(request: Mapping[str, Any]) -> dict[str, float]:
-    """Voicing type costs for the request: the style's, or the beginner's (open and barre first)."""
+    """Voicing type costs for the request: the style's, or the beginner's (open and barre first; an open
+    shape earns more than any move between chords costs, so a beginner gets every open chord there is)."""
     if request.get("skillLevel") == "beginner":
-        return {"open": 0.0, "barre": 0.3, "triad": 0.5, "shell": 0.4, "power": 0.5, "drop2": 1.2,
+        return {"open": -3.0, "barre": 0.3, "triad": 0.5, "shell": 0.4, "power": 0.5, "drop2": 1.2,
                 "drop3": 1.4}
     return dict(get_style(request["style"]).voicings)
 

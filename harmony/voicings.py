@@ -42,13 +42,13 @@ _TENSION_PRIORITY = ("#9", "b13", "b9", "#11", "13", "11", "9")
 _OPEN_SHAPES = (
     ("C", "x32010"), ("Cmaj7", "x32000"), ("C7", "x32310"), ("Cadd9", "x32030"), ("C/G", "332010"),
     ("D", "xx0232"), ("Dm", "xx0231"), ("D7", "xx0212"), ("Dmaj7", "xx0222"), ("Dm7", "xx0211"),
-    ("Dsus2", "xx0230"), ("Dsus4", "xx0233"), ("D/F#", "200232"),
+    ("Dsus2", "xx0230"), ("Dsus4", "xx0233"), ("D5", "xx023x"), ("D/F#", "200232"),
     ("E", "022100"), ("Em", "022000"), ("E7", "020100"), ("Em7", "022030"), ("Emaj7", "021100"),
-    ("Esus4", "022200"), ("E5", "022xxx"),
+    ("Esus4", "022200"), ("E7sus4", "020200"), ("E5", "022xxx"),
     ("G", "320003"), ("G7", "320001"), ("Gmaj7", "320002"), ("G6", "320000"), ("G/B", "x20003"),
     ("A", "x02220"), ("Am", "x02210"), ("A7", "x02020"), ("Am7", "x02010"), ("Amaj7", "x02120"),
     ("Asus2", "x02200"), ("Asus4", "x02230"), ("A5", "x022xx"), ("Fmaj7", "xx3210"), ("B7", "x21202"),
-    ("Am/G", "302210"), ("D7sus4", "xx0213"), ("A7sus4", "x02030"), ("E7sus4", "020200"), ("Bm7", "x20202"),
+    ("Am/G", "302210"), ("D7sus4", "xx0213"), ("A7sus4", "x02030"), ("Bm7", "x20202"),
     ("E9", "020102"), ("Gsus4", "330013"), ("Dm6", "xx0201"), ("Am6", "x02212"), ("Em6", "022020"),
     ("C6", "x32210"), ("C/E", "032010"),
 )
@@ -557,6 +557,10 @@ def _with_bass(shapes: tuple[Voicing, ...], bass: str) -> tuple[Voicing, ...]:
         return shapes
     thumb = bass == "root-or-fifth"
     kept = tuple(shape for shape in shapes if lowest_is_root(shape, allow_fifth=thumb))
+    if not kept and shapes:  # no template puts the root lowest (Bb9b5, G#7#5#9): spread it over the root
+        chord = parse_chord(shapes[0].chord)
+        kept = tuple(shape for shape in _fallback(chord, keep=lambda v: lowest_is_root(v, allow_fifth=thumb))
+                     if covers(chord, shape))
     if thumb:
         low = tuple(shape for shape in kept if min(shape.notes, key=lambda note: note[2])[0] >= 5)
         kept = low or kept

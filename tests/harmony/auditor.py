@@ -40,7 +40,8 @@ ROOT_BASS_STYLES = frozenset({"bossa-nova", "pop"})
 _NOTE = r"[A-G](?:##|bb|#|b)?"
 _SYMBOL = re.compile(rf"^({_NOTE})(.*?)(?:/({_NOTE}))?$")
 # Qualities by base, each the music21 interval names above the root (jazz convention: a dominant or
-# major 13 has no 11th, a minor 13 has it).
+# major 13 has no 11th, a minor 13 has it; a dominant 11 keeps its 3rd, as music21's dominant-11th does,
+# though a voicing may sound the 11th in its place).
 _BASES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("m(maj9)", ("P1", "m3", "P5", "M7", "M9")), ("m(maj7)", ("P1", "m3", "P5", "M7")),
     ("maj13", ("P1", "M3", "P5", "M7", "M9", "M13")), ("maj9", ("P1", "M3", "P5", "M7", "M9")),
@@ -54,7 +55,7 @@ _BASES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("13sus4", ("P1", "P4", "P5", "m7", "M9", "M13")), ("9sus4", ("P1", "P4", "P5", "m7", "M9")),
     ("7sus4", ("P1", "P4", "P5", "m7")), ("sus4", ("P1", "P4", "P5")), ("sus2", ("P1", "M2", "P5")),
     ("7alt", ("P1", "M3", "m7", "m9", "A9", "A11", "m13")), ("13", ("P1", "M3", "P5", "m7", "M9", "M13")),
-    ("11", ("P1", "P5", "m7", "M9", "P11")), ("9", ("P1", "M3", "P5", "m7", "M9")),
+    ("11", ("P1", "M3", "P5", "m7", "M9", "P11")), ("9", ("P1", "M3", "P5", "m7", "M9")),
     ("7", ("P1", "M3", "P5", "m7")), ("add9", ("P1", "M3", "P5", "M9")), ("5", ("P1", "P5")),
     ("", ("P1", "M3", "P5")),
 )
@@ -67,9 +68,11 @@ _TONE_WORDS = {"b9": "m9", "9th": "M9", "#9": "A9", "11th": "P11", "#11": "A11",
                "6th": "M6", "major 7th": "M7", "7th": "m7", "b5": "d5", "#5": "A5", "5th": "P5",
                "3rd": "M3", "minor 3rd": "m3", "suspended 4th": "P4", "suspended 2nd": "M2",
                "diminished 7th": "d7"}
-_OPEN_CHORDS = {  # open-position chords every beginner learns (standard tuning)
+# Open-position chords every beginner learns (standard tuning) whose open shape passes this auditor's own
+# checks: not Emaj7, whose open shape 0-2-1-1-0-0 puts D# a minor 9th under the top E.
+_OPEN_CHORDS = {
     "C", "Cmaj7", "C7", "Cadd9", "D", "Dm", "D7", "Dmaj7", "Dm7", "Dsus2", "Dsus4", "E", "Em", "E7", "Em7",
-    "Emaj7", "Esus4", "E7sus4", "G", "G7", "Gmaj7", "G6", "A", "Am", "A7", "Am7", "Amaj7", "Asus2", "Asus4",
+    "Esus4", "E7sus4", "G", "G7", "Gmaj7", "G6", "A", "Am", "A7", "Am7", "Amaj7", "Asus2", "Asus4",
     "A7sus4", "Fmaj7", "B7", "E5", "A5", "D5",
 }
 
@@ -171,8 +174,8 @@ def music21_disagrees(chord: Tones) -> str | None:
     figure = chord.symbol.split("/")[0] if "6/9" not in chord.symbol else None
     if figure is None or chord.quality in ("7alt",) or "sus" in chord.quality or "m(" in chord.quality \
             or "69" in chord.quality \
-            or ("13" in chord.quality and re.search(r"[b#]9", chord.quality)):  # music21 drops the b9 of 13b9
-        return None
+            or ("13" in chord.quality and re.search(r"[b#](?:9|11|5)", chord.quality)):
+        return None  # music21 drops every alteration of a 13th chord: it reads F13#11 and F13b9 as F13
     try:
         reference = music21.harmony.ChordSymbol(lead_to_m21_figure(figure))
     except Exception:  # music21 does not read every jazz spelling; our grammar covers those
@@ -279,7 +282,7 @@ def _user_spellings(inputs: Sequence[str]) -> set[str]:
     """The note names the user wrote as roots and basses (a recoloured Abm7 stays Abm9 in F# minor)."""
     names = set()
     for symbol in inputs:
-        chord = read_chord(symbol)
+        chord = read_chord(symbol.replace("6/9/", "69/"))  # `Bb6/9/F` is readable in a request
         if chord is not None:
             names.add(lead_name(chord.root))
             if chord.bass is not None:
@@ -402,8 +405,8 @@ def _open_name(chord: Tones) -> str:
 def _missing_tones(chord: Tones, pcs: set[int]) -> list[str]:
     tones = chord.tones
     required: list[str] = [n for n in ("M3", "m3", "P4", "M2", "m7", "M7", "M6", "d7", "d5", "A5") if n in tones]
-    if "P11" in tones and "M3" not in tones and "m3" not in tones:
-        required = [n for n in required if n not in ("M3",)]
+    if "P11" in tones and "M3" in tones:
+        required = [n for n in required if n != "M3"]  # a dominant 11 may sound the 11th in place of the 3rd
     if chord.family == "power":
         required = ["P1", "P5"]
     missing = [n for n in required if tones[n].pitchClass not in pcs]
@@ -595,7 +598,7 @@ def _check_changes(report: Result, request: Mapping[str, Any], result: Mapping[s
             continue
         if change.get("from") == change["to"]:
             report.add(where, "a chord that ends where it started is reported as a change")
-        if change.get("from") and inputs and change["from"] not in inputs:
+        if change.get("from") and inputs and not any(_same_chord(change["from"], i) for i in inputs):
             report.add(where, f"{change['from']} is not an input chord")
         for problem in claim_problems(change, progression, key, _user_spellings(inputs)):
             report.add(where, problem)
@@ -614,6 +617,17 @@ def _check_changes(report: Result, request: Mapping[str, Any], result: Mapping[s
             if 0 <= other < len(progression) and progression[other] == change["to"] \
                     and not _repeated_in_input(timeline, inputs, index, other):
                 report.add(where, f"{change['to']} repeats its neighbour, which the input did not")
+
+
+def _same_chord(written: str, user: str) -> bool:
+    """Whether `written` is the user's chord `user`, as written or in canonical notation: a slash bass
+    that doubles the root (`F#add9/Gb`) adds no note, so `F#add9` names the same chord, and the user's
+    `Dbm6/9/C` (ambiguous in a result, readable in a request) is written `Dbm69/C`."""
+    if written == user:
+        return True
+    ours, theirs = read_chord(written), read_chord(user.replace("6/9/", "69/"))
+    return (ours is not None and theirs is not None and ours.all_pcs == theirs.all_pcs
+            and ours.bass_pc == theirs.bass_pc and ours.root.pitchClass == theirs.root.pitchClass)
 
 
 def _repeated_in_input(timeline: Sequence[Mapping[str, Any]], inputs: Sequence[str], a: int, b: int) -> bool:

@@ -116,3 +116,44 @@ def test_slash_chords_show_the_bass_degree() -> None:
 def test_diatonic_flags() -> None:
     analysis = analyse(chords("Dm7 G7 Cmaj7 A7"), Key("C"))
     assert [a.diatonic for a in analysis] == [True, True, True, False]
+
+
+@pytest.mark.parametrize(("key", "pc", "expected"), [
+    ("Eb minor", 11, "Cb"), ("Eb phrygian", 4, "Fb"), ("Gb major", 11, "Cb"), ("Bb locrian", 11, "Cb"),
+    ("F# major", 5, "E#"), ("A# minor", 0, "B#"), ("C# major", 0, "B#"), ("D# phrygian", 4, "E"),
+])
+def test_scale_notes_keep_the_keys_letter_in_every_mode(key: str, pc: int, expected: str) -> None:
+    # Found by the generated scan: Cb/Fb/E#/B# were respelled B/E/F/C, so the bVI of Eb minor read B13.
+    assert parse_key(key).spell(pc) == expected
+
+
+def test_a_chromatic_note_is_named_by_the_key_signature() -> None:
+    assert parse_key("F major").spell(11) == "B"  # not a scale note of F: no Cb
+    assert parse_key("G major").spell(5) == "F"  # not a scale note of G: no E#
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Gbmaj7 Cbmaj7 Abm7 Db7 Gbmaj7", Key("Gb", "major")), ("F#maj7 Bmaj7 C#7 F#maj7", Key("F#", "major")),
+    ("D#m G#m A#7 D#m", Key("D#", "minor")), ("Ebm Abm Bb7 Ebm", Key("Eb", "minor")),
+])
+def test_an_inferred_tonic_is_spelled_as_the_chords_spell_it(text: str, expected: Key) -> None:
+    assert infer_key(chords(text)) == expected
+
+
+def test_an_opening_diminished_chord_on_the_next_chords_root_is_common_tone() -> None:
+    # Found by the scan: the common-tone reading skipped the first chord (G#dim7 G#6/9 was "chromatic").
+    result = analyse(chords("G#dim7 G#6/9 Cm7 F7"), Key("Bb", "major"))
+    assert result[0].function == "common-tone diminished"
+
+
+@pytest.mark.parametrize("text", ["Bb9b5/G# Eb13", "Bb7#5 Ebmaj7", "Bb7b5"])
+def test_a_five_altered_in_its_fifth_is_still_the_dominant(text: str) -> None:
+    # Found by the scan: Bb9b5 into Eb read "chromatic" (its b5 is outside the key, and no rule named V).
+    result = analyse(chords(text), Key("Eb", "major"))
+    assert result[0].function == "dominant" and result[0].roman.startswith("V")
+
+
+def test_the_altered_five_of_a_mode_is_its_dominant() -> None:
+    # The example: D7b5 into G in G mixolydian was analysed as chromatic.
+    result = analyse(chords("C D7b5 G"), Key("G", "mixolydian"))
+    assert (result[1].roman, result[1].function) == ("V7b5", "dominant")

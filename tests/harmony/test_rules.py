@@ -60,6 +60,27 @@ def test_style_extension_keeps_root_and_function() -> None:
         assert chord.root == "G" and chord.is_dominant and chord.symbol != "G7"
 
 
+@pytest.mark.parametrize("style", sorted(STYLES))
+def test_no_colour_turns_a_resolving_dominant_back_into_a_triad(style: str) -> None:
+    # Found by the scan (rhythm changes in Eb, pop): Bbm7 Eb7 -> Abmaj7 recoloured Eb7 as Eb, which no
+    # longer resolves; a dominant may gain tensions or a sus, never lose its 7th.
+    ctx, prog = context("Ebmaj7 Bbm7 Eb7 Abmaj7 Bb7 Ebmaj7", "Eb", style)
+    for site in (2, 4):
+        for result in outcomes("style-extension", ctx, prog, site, require=False):
+            assert result[site].chord.seventh == "b7", (style, result[site].symbol)
+    triad, _ = context("Ebmaj7 Bb Ebmaj7", "Eb", style)  # a dominant-role triad may still take its 7th
+    assert all(r[1].chord.family != "major" or r[1].symbol != "Bb"
+               for r in outcomes("style-extension", triad, _, 1, require=False))
+
+
+def test_a_modal_tonic_keeps_its_altered_fifth() -> None:
+    # Found by the scan: D7b5 on the D locrian tonic was recoloured D7#9, whose A is outside the mode.
+    ctx, prog = context("D7b5 Ebmaj7 D7b5", "D locrian", "neo-soul")
+    for site in (0, 2):
+        for result in outcomes("style-extension", ctx, prog, site, require=False):
+            assert set(result[site].chord.pitch_classes) <= set(ctx.key.scale) | {2, 6, 8, 0}, result[site].symbol
+
+
 def test_style_extension_keeps_tensions_in_the_key() -> None:
     # Em7 is iii in C (Phrygian): its 9th, F#, is not in the key, so no Em9 or Em11.
     ctx, prog = context("Cmaj7 Em7 Am7 Dm7", "C")

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from harmony.agent import prepare, search_step
 from harmony.chords import parse_chord
 from harmony.errors import SearchStateError
 from harmony.keys import parse_key
@@ -103,6 +108,48 @@ def test_a_stopped_step_resumes_where_it_stopped() -> None:
     resumed = run(partial)
     straight = run(new_search(cfg, 1500))
     assert resumed.to_json() == straight.to_json()
+
+
+@pytest.mark.parametrize(("task", "body"), [
+    # Found by the generated scan: a per-step memory of seen chord sequences let the first rule that
+    # reached a sequence block a better-scored route to it, so one-iteration steps changed the answer.
+    ("spice-up", {"progression": ["E7alt", "Bmaj7#11", "Cm6", "Ebm", "Dmaj7", "F7sus4", "Ebm9"],
+                  "style": "blues", "seed": 255}),
+    ("spice-up", {"progression": ["Am6", "Dm7", "C", "Ebdim7", "Dm7b5", "E7#9", "Eb7b5"],
+                  "style": "bossa-nova", "seed": 963}),
+    ("reharmonize", {"progression": AUTUMN_LEAVES, "style": "jazz", "key": "G minor", "seed": 4}),
+])
+def test_starved_steps_end_on_the_same_result(task: str, body: dict[str, object]) -> None:
+    prepared = prepare(task, {**body, "budgetMs": 300}, "1970-01-01T00:00:00+00:00")
+    whole = run(SearchState.from_json(prepared["state"]))
+    starved = prepared["state"]
+    steps = 0
+    while not starved["done"]:
+        starved = search_step(starved, max_ms=0)  # a step starved of CPU runs a single iteration
+        steps += 1
+    assert steps > 100
+    assert starved["best"] == whole.to_json()["best"]
+    assert starved["beam"] == whole.to_json()["beam"]
+
+
+_RUN_ONE = """
+import json
+from harmony.agent import run_local
+body = {"progression": ["Bb9b5/G#", "Ab6/9", "Ebmaj9", "C7#9", "Fm11"], "style": "neo-soul", "seed": 5,
+        "budgetMs": 300}
+print(json.dumps(run_local("spice-up", body), sort_keys=True))
+"""
+
+
+def test_a_result_does_not_depend_on_the_process() -> None:
+    # Two processes with different string-hash seeds (set and dict iteration orders) give the same answer.
+    outputs = []
+    for hash_seed in ("1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": hash_seed}
+        done = subprocess.run([sys.executable, "-c", _RUN_ONE], capture_output=True, text=True, env=env,
+                              check=True, cwd=Path(__file__).parents[2])
+        outputs.append(json.loads(done.stdout))
+    assert outputs[0] == outputs[1] and outputs[0]["progression"]
 
 
 def test_cancelled_search_stops_at_once() -> None:
