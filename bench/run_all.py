@@ -5,7 +5,7 @@ in a try block so one failure is recorded and the rest still run. The table comp
 the peer measured in the same invocation; ratio = funchost / peer (for rates higher is better, for
 milliseconds lower is better). Targets are issue 2's; "met?" is informational: benchmarks on a
 shared 2-core machine print and save figures, they never fail on timing. Results, the machine and
-the load average around each module go to bench/results/latest.json.
+the load average around each module go to bench/results/latest.json, the table as Markdown to latest.md.
 """
 
 from __future__ import annotations
@@ -223,6 +223,16 @@ def print_table(rows: list[dict[str, Any]]) -> None:
           " (bench.ceiling); the '/ trivial handler, side by side' rows measure it right beside the host's run")
 
 
+def markdown_table(rows: list[dict[str, Any]]) -> str:
+    """The table as Markdown, the form the README's performance section shows (`bench/results/latest.md`)."""
+    lines = ["| figure | funchost | peer | ratio | of ceiling | target | met? |", "|---|---:|---:|---:|---:|---|---|"]
+    for r in rows:
+        cells = [r["figure"], _fmt(r["funchost"]), _fmt(r["peer"]), _fmt(r["ratio"], ratio=True),
+                 _fmt(r["of_ceiling"], ratio=True), r["target"] or "", r["met"] or ""]
+        lines.append("| " + " | ".join(cell if cell != "-" else "" for cell in cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.run_all", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="smaller workloads (about 2-3 minutes)")
@@ -240,6 +250,7 @@ def main() -> None:
                 "machine": info, "total_elapsed_s": round(time.monotonic() - began, 1), "table": rows,
                 "modules": results}
     out.write_text(json.dumps(document, indent=2) + "\n")
+    (RESULTS_DIR / "latest.md").write_text(markdown_table(rows))
     print(f"\nwrote {out} in {document['total_elapsed_s']} s")
 
 
