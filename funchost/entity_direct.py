@@ -7,9 +7,15 @@ JSON document (`EntityState.to_json_string`: each result and the state through t
 entity batch of one signal, building, encoding and parsing those two envelopes was a third of the
 SDK's time. `run_direct` does what the handle does, in the same order, on the same context class
 and with the same codec, and hands back the texts the envelope would have carried: results and
-state are byte for byte the SDK's (`df_dumps` of the same values), and an error raised while
-encoding them fails the batch as the handle's would (tested against the SDK's handle in
+state have the values of the SDK's texts (`df_dumps` of the same values), and an error raised
+while encoding them fails the batch as the handle's would (tested against the SDK's handle in
 tests/funchost/test_entity_direct.py). Only the envelope is skipped.
+
+The texts are `fastjson.dumps_equal` of `df_dumps`: for plain data (the usual state and result)
+orjson's compact text, else the codec's own. Only their values are observable: the host and the
+SDK parse them (the management API's entity read answers the stored text, a JSON document like
+any other); encoding a PlayerSession's state and result with the json module was ~30 % of an
+operation (issue 14).
 
 It is used only for the SDK's own handle (recognised by its code object, so a user's wrapper
 around it still gets the JSON call), and only when the host applied its SDK patches
@@ -23,6 +29,8 @@ import json
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
+
+from . import fastjson
 
 EntityFunction = Callable[[Any], None]
 # (results as (is_error, result JSON text, duration ms), state JSON text, entity exists)
@@ -97,8 +105,9 @@ def run_direct(fn: EntityFunction, name: str, key: str, state: str | None, exist
             result = str(exc)
         values.append((is_error, result, float(int((time.perf_counter() - started) * 1000))))
     # The SDK encodes the results first, then the state (EntityState.to_json): the same order, the same errors.
-    results = [(is_error, dumps(result), duration) for is_error, result, duration in values]
-    state_text = context._state if context._state_is_raw else dumps(context._state)
+    encode = fastjson.dumps_equal
+    results = [(is_error, encode(result, dumps), duration) for is_error, result, duration in values]
+    state_text = context._state if context._state_is_raw else encode(context._state, dumps)
     return results, state_text, bool(context._exists)
 
 

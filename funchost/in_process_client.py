@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from azure.functions._durable_functions import df_dumps, df_loads
 
+from . import fastjson
 from .errors import EntityOperationError, NoDispatcher
 from .ids import entity_id
 
@@ -41,7 +42,9 @@ async def call_entity(name: str, key: str, operation: str, operation_input: Any 
         raise NoDispatcher()
     traceparent = _dispatcher.telemetry.current_traceparent()
     target = entity_id(name, key)
-    result = await _dispatcher.call_entity(target, operation, df_dumps(operation_input), timeout_s, traceparent)
+    # Only the input's value reaches the entity (it parses the text): the codec's value, faster (fastjson).
+    text = fastjson.dumps_equal(operation_input, df_dumps)
+    result = await _dispatcher.call_entity(target, operation, text, timeout_s, traceparent)
     value = df_loads(result.result) if result.result is not None else None
     if result.is_error:
         raise EntityOperationError(target, operation, str(value))

@@ -19,6 +19,8 @@ from typing import Any
 
 import azure.functions as func
 
+from routes import json_text
+
 MAX_BODY_BYTES = 64 * 1024
 MAX_JSON_DEPTH = 64
 BODY = "(body)"
@@ -55,8 +57,9 @@ def invalid_request(details: list[dict[str, Any]]) -> RequestError:
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> func.HttpResponse:
+    """`body` as a JSON answer (compact UTF-8 text for plain data, see routes.json_text)."""
     return func.HttpResponse(
-        json.dumps(body), status_code=status, mimetype="application/json", headers=headers
+        json_text.dumps(body), status_code=status, mimetype="application/json", headers=headers
     )
 
 

@@ -32,6 +32,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from routes import json_text
+
 logger = logging.getLogger(__name__)
 
 
@@ -103,7 +105,7 @@ class UpdateBuffer:
             self._rings[player_id] = ring
         ring.last_write_s = now
         self._rings.move_to_end(player_id)
-        self._total += ring.put(seq, json.dumps(update, separators=(",", ":")))
+        self._total += ring.put(seq, json_text.dumps(update))
         self._evict(now, keep=player_id)
 
     def drop(self, player_id: str) -> None:

@@ -12,6 +12,8 @@ import pytest
 from funchost import entity_direct, sdk_patches
 from funchost.entity_batch import Operation, OperationResult, _run_chunk, run_batch
 
+from . import test_fastjson_equal
+
 
 class Note:
     """A custom state type (the SDK's to_json/from_json protocol): state through the codec's envelope."""
@@ -91,8 +93,14 @@ CASES: list[tuple[Callable[[df.DurableEntityContext], None], str | None, bool, l
 ]
 
 
-def _plain(results: list[OperationResult]) -> list[tuple[bool, str | None]]:
-    return [(r.is_error, r.result) for r in results]  # durations are timings, never equal by design
+def _plain(results: list[OperationResult]) -> list[tuple[bool, Any]]:
+    """Each result's error flag and value (the texts' values are the contract: the direct path writes
+    plain data compactly, fastjson.dumps_equal); durations are timings, never equal by design."""
+    return [(r.is_error, _value(r.result)) for r in results]
+
+
+def _value(text: str | None) -> Any:
+    return ("text", json.loads(text)) if text is not None else None
 
 
 @pytest.mark.parametrize("case", range(len(CASES)))
@@ -105,8 +113,9 @@ def test_direct_batch_equals_the_sdk_handle(case: int) -> None:
     assert entity_direct.entity_function(wrapped) is None
     direct = _run_chunk(handle, "counter", "k", state, exists, chunk)
     through_json = _run_chunk(wrapped, "counter", "k", state, exists, chunk)
-    assert direct[:2] == through_json[:2]
+    assert (_value(direct[0]), direct[1]) == (_value(through_json[0]), through_json[1])
     assert _plain(direct[2]) == _plain(through_json[2])
+    assert test_fastjson_equal.same(_plain(direct[2]), _plain(through_json[2]))
 
 
 def test_the_corpus_covers_errors_deletion_and_whole_batch_failures() -> None:
