@@ -58,16 +58,21 @@ class RequestOrigins:
         name = host_name(header)
         return name in self.hosts or name.endswith(".localhost") or _is_ip(name)
 
+    def refusal(self, request: web.Request) -> web.Response | None:
+        """The 400 answer for a `Host` this host does not answer to, or None when the request may go on."""
+        header = request.headers.get("Host")
+        if self.allows_host(header):
+            return None
+        rejected("rejected a request for Host %r (not in the allowed hosts)", (header or "")[:100])
+        return web.json_response({"error": "Host not allowed", "details": (
+            f"{(header or '')[:100]!r} is not a name this host answers to; allow it with --allowed-hosts or "
+            "FUNCHOST_ALLOWED_HOSTS (loopback names, IP addresses and the bound address are allowed)")},
+            status=400)
+
     @web.middleware
     async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        header = request.headers.get("Host")
-        if not self.allows_host(header):
-            rejected("rejected a request for Host %r (not in the allowed hosts)", (header or "")[:100])
-            return web.json_response({"error": "Host not allowed", "details": (
-                f"{(header or '')[:100]!r} is not a name this host answers to; allow it with --allowed-hosts or "
-                "FUNCHOST_ALLOWED_HOSTS (loopback names, IP addresses and the bound address are allowed)")},
-                status=400)
-        return await handler(request)
+        refusal = self.refusal(request)  # not `or`: a Response is a mapping, falsy while it holds no keys
+        return refusal if refusal is not None else await handler(request)
 
 
 def self_call_host(bound_host: str) -> str:
