@@ -195,9 +195,13 @@ class ManagementApi:
     def _warn_once(self, kind: str, name: str, what: str) -> None:
         """Log, once per function, an input funchost reads where Azure's SDK would fail (see
         docs/funchost.md, differences), so the difference shows before deploying."""
+        if (kind, name) in self._warned:  # as given, first: the signal path asks for every signal
+            return
         if (kind, name.lower()) not in self._warned:
             self._warned.add((kind, name.lower()))
             log.warning("%s %s %s", kind, name, what)
+        if len(self._warned) < 1024:  # names are validated, not known to exist: bounded
+            self._warned.add((kind, name))
 
     def routes(self, prefix: str) -> list[web.RouteDef]:
         """Every path with all methods: a method the extension does not serve there answers 404, as

@@ -22,6 +22,7 @@ from .rejections import rejected
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
+MAX_REMEMBERED_HOSTS = 64  # the names a host is called by are few; past this many, each is parsed every time
 WILDCARD_BINDS = frozenset({"", "0.0.0.0", "::"})
 
 
@@ -44,19 +45,23 @@ def _is_ip(name: str) -> bool:
 
 
 class RequestOrigins:
-    """The allowlist of `Host` names for one host (immutable once built)."""
+    """The allowlist of `Host` names for one host (fixed once built; it remembers the `Host` values it allowed)."""
 
     def __init__(self, bound_host: str, allowed_hosts: Iterable[str]) -> None:
         names = {host_name(name) for name in allowed_hosts if name.strip()}
         self.any_host = "*" in names
         self.hosts = names | {"localhost", "host.docker.internal", host_name(bound_host),
                               host_name(socket.gethostname())}
+        self._allowed_headers: set[str] = set()  # `Host` values already allowed, parsed once each
 
     def allows_host(self, header: str | None) -> bool:
-        if header is None or self.any_host:
+        if header is None or self.any_host or header in self._allowed_headers:
             return True
         name = host_name(header)
-        return name in self.hosts or name.endswith(".localhost") or _is_ip(name)
+        allowed = name in self.hosts or name.endswith(".localhost") or _is_ip(name)
+        if allowed and len(self._allowed_headers) < MAX_REMEMBERED_HOSTS:
+            self._allowed_headers.add(header)
+        return allowed
 
     def refusal(self, request: web.Request) -> web.Response | None:
         """The 400 answer for a `Host` this host does not answer to, or None when the request may go on."""
