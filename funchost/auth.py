@@ -22,7 +22,9 @@ from .rejections import rejected
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 Middleware = Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]
+Gate = Callable[[web.Request], web.Response | None]
 
+MAX_PARSED_HOSTS = 64  # the names a host is called by are few; past this many, every request parses again
 KNOWN_ENCODINGS = frozenset({"identity", "gzip", "deflate"})
 DURABLE_PUBLIC = "/runtime/webhooks/"
 RPC_PREFIX = "/durabletask/"
@@ -59,10 +61,11 @@ def _unauthorized(message: str) -> web.Response:
     return web.json_response(error_document("unauthorized", message, "x-functions-key"), status=401)
 
 
-def make_auth_middleware(function_keys: list[str], admin_key: str | None, system_key: str | None,
-                         levels: dict[str, str], self_address: str | None = None) -> Middleware:
-    """`levels` maps each registered aiohttp path template of an HTTP function to its auth level.
+def make_auth_gate(function_keys: list[str], admin_key: str | None, system_key: str | None,
+                   levels: dict[str, str], self_address: str | None = None) -> Gate:
+    """The key check as a gate: `gate(request)` is the refusal to answer, or None when the request may go on.
 
+    `levels` maps each registered aiohttp path template of an HTTP function to its auth level.
     `self_address` is the address the host is bound to: its own calls to the RPC prefix come from there
     when it is bound to one specific address, and count as local.
     """
@@ -70,14 +73,19 @@ def make_auth_middleware(function_keys: list[str], admin_key: str | None, system
     durable = admin + ([system_key] if system_key else [])
     any_key = function_keys + admin
 
-    @web.middleware
-    async def auth(request: web.Request, handler: Handler) -> web.StreamResponse:
+    parsed_hosts: set[tuple[str, str]] = set()  # (scheme, Host) pairs whose URL built: parsed once each
+
+    def auth(request: web.Request) -> web.Response | None:
         path = request.path
-        try:
-            request.url  # noqa: B018 (parses the Host header; a bad port raised later as a 500)
-        except ValueError as exc:
-            rejected("rejected a request with an invalid Host header: %s", exc)
-            return web.json_response(error_document("invalid Host header", str(exc), "Host"), status=400)
+        origin = (request.scheme, request.host)
+        if origin not in parsed_hosts:
+            try:
+                request.url  # noqa: B018 (parses the Host header; a bad port raised later as a 500)
+            except ValueError as exc:
+                rejected("rejected a request with an invalid Host header: %s", exc)
+                return web.json_response(error_document("invalid Host header", str(exc), "Host"), status=400)
+            if len(parsed_hosts) < MAX_PARSED_HOSTS:
+                parsed_hosts.add(origin)
         encoding = request.headers.get("Content-Encoding", "identity").strip().lower()
         if encoding not in KNOWN_ENCODINGS:
             rejected("rejected a request with Content-Encoding %r", encoding[:40])
@@ -88,18 +96,18 @@ def make_auth_middleware(function_keys: list[str], admin_key: str | None, system
             if not is_loopback(request.remote) and not (self_address and request.remote == self_address):
                 return web.json_response({"error": "forbidden", "details": "the RPC endpoint is loopback-only"},
                                          status=403)
-            return await handler(request)
+            return None
         if path.startswith(DURABLE_PUBLIC):
             if durable and not _matches(_presented(request), durable):
                 return _unauthorized("the management API needs the admin or durable system key "
                                      "(x-functions-key header or code query)")
-            return await handler(request)
+            return None
         if path == "/metrics" or path.startswith("/admin/"):
             # Whenever any key is configured: function keys alone must not leave these open.
             if any_key and not _matches(_presented(request), admin):
                 return _unauthorized("this endpoint needs the admin key (x-functions-key header or code query)"
                                      + ("" if admin else "; set FUNCHOST_ADMIN_KEY to use it"))
-            return await handler(request)
+            return None
         if any_key:
             resource = request.match_info.route.resource
             level = levels.get(resource.canonical, "ANONYMOUS") if resource is not None else "ANONYMOUS"
@@ -107,7 +115,20 @@ def make_auth_middleware(function_keys: list[str], admin_key: str | None, system
                 return _unauthorized("this function needs a function key (x-functions-key header or code query)")
             if level == "ADMIN" and not _matches(_presented(request), admin):
                 return _unauthorized("this function needs the admin key")
-        return await handler(request)
+        return None
+
+    return auth
+
+
+def make_auth_middleware(function_keys: list[str], admin_key: str | None, system_key: str | None,
+                         levels: dict[str, str], self_address: str | None = None) -> Middleware:
+    """`make_auth_gate` as an aiohttp middleware (the host runs the gate inside `gates.GateMiddleware`)."""
+    gate = make_auth_gate(function_keys, admin_key, system_key, levels, self_address)
+
+    @web.middleware
+    async def auth(request: web.Request, handler: Handler) -> web.StreamResponse:
+        refusal = gate(request)
+        return refusal if refusal is not None else await handler(request)
 
     return auth
 

@@ -15,7 +15,6 @@ its lingering close, before closing). Owned by the host's event loop.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
@@ -51,11 +50,11 @@ class BodyLimits:
             return min(self.function_bytes, self.host_bytes)
         return self.host_bytes
 
-    @web.middleware
-    async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        """Read the body within the route's limits, then hand the handler a request holding it."""
+    async def admit(self, request: web.Request) -> web.Request | web.Response:
+        """Read the body within the route's limits: the request to hand on (holding the body), or the
+        refusal to answer instead."""
         if not request.body_exists:
-            return await handler(request)
+            return request
         limit = self.limit_for(request)
         length = request.content_length
         if length is not None and length > limit:
@@ -65,11 +64,12 @@ class BodyLimits:
         # A plain body of a known length within the limit cannot grow past it: no bounded copy to build.
         plain = length is not None and request.headers.get("Content-Encoding", "identity").strip().lower() == "identity"
         bounded = request if plain and request.client_max_size >= limit else request.clone(client_max_size=limit)
-        # A body that has arrived whole (most small ones, with the headers) is read without waiting: no timer.
-        arrived = request.content.is_eof()
         try:
-            async with contextlib.nullcontext() if arrived else asyncio.timeout(self.body_timeout_s):
+            if request.content.is_eof():  # arrived whole (most small bodies, with the headers): no timer
                 await bounded.read()  # cached: the handler's read() returns these bytes
+            else:
+                async with asyncio.timeout(self.body_timeout_s):
+                    await bounded.read()
         except web.HTTPRequestEntityTooLarge:
             rejected("refused a body over %d bytes (decompressed) for %s", limit, request.path[:200])
             return _refusal(413, "request body too large",
@@ -82,7 +82,12 @@ class BodyLimits:
             return _refusal(400, "request body incomplete", "the connection closed before the body arrived")
         except TimeoutError:
             rejected("refused a body that took over %.0f s to arrive for %s", self.body_timeout_s,
-                        request.path[:200])
-            return _refusal(408, "request body timeout",
-                            f"the body did not arrive within {self.body_timeout_s:g} s")
-        return await handler(bounded)
+                     request.path[:200])
+            return _refusal(408, "request body timeout", f"the body did not arrive within {self.body_timeout_s:g} s")
+        return bounded
+
+    @web.middleware
+    async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        """`admit`, then the handler with the request holding the body (the host runs `admit` as a gate)."""
+        admitted = await self.admit(request)
+        return admitted if isinstance(admitted, web.Response) else await handler(admitted)

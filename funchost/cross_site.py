@@ -48,13 +48,18 @@ class CrossSiteGuard:
         self.any_origin = "*" in origins
         self.trusted = {_normalise(o.rstrip("/")) for o in origins if o != "*"}
 
+    def refusal(self, request: web.Request) -> web.Response | None:
+        """The 403 answer for a refused cross-site write, or None when the request may go on."""
+        reason = self.check(request)
+        if reason is None:
+            return None
+        rejected("refused a cross-site %s %s: %s", request.method, request.path[:200], reason)
+        return web.json_response({"error": "cross-site request refused", "details": reason}, status=403)
+
     @web.middleware
     async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        refusal = self.check(request)
-        if refusal is not None:
-            rejected("refused a cross-site %s %s: %s", request.method, request.path[:200], refusal)
-            return web.json_response({"error": "cross-site request refused", "details": refusal}, status=403)
-        return await handler(request)
+        refusal = self.refusal(request)  # not `or`: a Response is a mapping, falsy while it holds no keys
+        return refusal if refusal is not None else await handler(request)
 
     def check(self, request: web.Request) -> str | None:
         """Why `request` is refused, or None when it may go on."""

@@ -42,9 +42,18 @@ def validate_entity_key(value: str) -> str:
     return value
 
 
+_LOWERED_NAMES: dict[str, str] = {}  # valid entity names as given -> lower-cased: an app's names are few
+MAX_LOWERED_NAMES = 1024
+
+
 def entity_id(name: str, key: str) -> str:
     """The scheduler id `@name@key`, with the name lower-cased as the extension does."""
-    return f"@{validate_entity_name(name).lower()}@{validate_entity_key(key)}"
+    lowered = _LOWERED_NAMES.get(name)
+    if lowered is None:
+        lowered = validate_entity_name(name).lower()
+        if len(_LOWERED_NAMES) < MAX_LOWERED_NAMES:  # names are validated, not known to exist: bounded
+            _LOWERED_NAMES[name] = lowered
+    return f"@{lowered}@{validate_entity_key(key)}"
 
 
 def split_entity_id(value: str) -> tuple[str, str]:

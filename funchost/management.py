@@ -19,6 +19,7 @@ from .dispatcher import Dispatcher
 from .errors import (
     BadRequest,
     EntityNotFound,
+    FunchostError,
     InstanceFinished,
     InstanceNotFound,
     NoInstancesMatched,
@@ -26,7 +27,7 @@ from .errors import (
     NotSupported,
 )
 from .history import from_epoch, iso_seconds, parse_iso
-from .http_errors import answering_errors
+from .http_errors import error_response
 from .ids import entity_id, validate_entity_name, validate_instance_id
 from .management_payloads import management_urls, status_payload
 from .model import ACTIVE_STATUSES, COMPLETED, FAILED, TERMINAL_STATUSES
@@ -117,6 +118,17 @@ async def _json_body(request: web.Request, required: bool) -> Any:
         raise BadRequest(f"the request body is not valid JSON: {exc}") from None
 
 
+def _operation(request: web.Request) -> str:
+    """The `op` query parameter of a signal; as the extension, none signals the operation "".
+
+    `?op=<name>` alone, with a plain name, is read from the query string as is (what parsing the query
+    gives for it, without building the query's multidict on every signal); anything else is parsed."""
+    text = request.query_string  # percent-decoded: an escaped `&`, `=` or `+` is no longer alphanumeric
+    if text.startswith("op=") and text.isascii() and text[3:].isalnum():
+        return text[3:]
+    return request.query.get("op") or ""
+
+
 def _json_kind(value: Any) -> str:
     return "array" if isinstance(value, list) else "boolean" if isinstance(value, bool) else "number"
 
@@ -133,8 +145,8 @@ def signal_input(content_type: str | None, raw: bytes) -> tuple[str | None, bool
         return None, False
     if (content_type or "").lower() != "application/json":
         return raw.decode("utf-8", errors="replace"), False
-    try:
-        value = json.loads(raw)
+    try:  # ASCII without NUL is what json.loads(bytes) would read as UTF-8: decoded here, it skips the detection
+        value = json.loads(raw.decode("ascii") if raw.isascii() and b"\x00" not in raw else raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise BadRequest(f"Could not parse JSON content: the request body is not valid JSON: {exc}") from None
     return (value, False) if isinstance(value, str) else (raw.decode().strip(), True)
@@ -153,15 +165,22 @@ def _decode_token(token: str) -> tuple[float, str]:
 
 
 def _by_method(path: str, handlers: dict[str, Any]) -> Any:
-    """One route for every method of `path`; the host's errors answered through the `http_errors` table."""
+    """One route for every method of `path`; the host's errors answered through the `http_errors` table
+    (as `answering_errors` does, in the same coroutine: this runs once per management request)."""
     async def handle(request: web.Request) -> web.StreamResponse:
-        handler = handlers.get(request.method)
-        if handler is None:
-            raise NotServed(f"{request.method} is not served on {path} (use {', '.join(handlers)})")
-        result: web.StreamResponse = await handler(request)
-        return result
+        try:
+            handler = handlers.get(request.method)
+            if handler is None:
+                raise NotServed(f"{request.method} is not served on {path} (use {', '.join(handlers)})")
+            result: web.StreamResponse = await handler(request)
+            return result
+        except FunchostError as exc:
+            response = error_response(exc)
+            if response is None:
+                raise
+            return response
 
-    return answering_errors(handle)
+    return handle
 
 
 class ManagementApi:
@@ -176,9 +195,13 @@ class ManagementApi:
     def _warn_once(self, kind: str, name: str, what: str) -> None:
         """Log, once per function, an input funchost reads where Azure's SDK would fail (see
         docs/funchost.md, differences), so the difference shows before deploying."""
+        if (kind, name) in self._warned:  # as given, first: the signal path asks for every signal
+            return
         if (kind, name.lower()) not in self._warned:
             self._warned.add((kind, name.lower()))
             log.warning("%s %s %s", kind, name, what)
+        if len(self._warned) < 1024:  # names are validated, not known to exist: bounded
+            self._warned.add((kind, name))
 
     def routes(self, prefix: str) -> list[web.RouteDef]:
         """Every path with all methods: a method the extension does not serve there answers 404, as
@@ -192,11 +215,13 @@ class ManagementApi:
             "/instances/{instance_id}": {"GET": self.get_status, "DELETE": self.purge},
             "/instances/{instance_id}/raiseEvent/{event}": {"POST": self.raise_event},
             "/instances/{instance_id}/{operation}": {"POST": self.operation},
-            "/entities": {"GET": self.list_entities},
-            "/entities/": {"GET": self.list_entities},
-            "/entities/{name}": {"GET": self.list_entities},
+            # First of the entity routes (no two of them match the same path): aiohttp tries the routes under
+            # one prefix in order, and a signal is the management API's busiest request.
             "/entities/{name}/{key}": {"GET": self.read_entity, "POST": self.signal_entity,
                                        "DELETE": self.delete_entity},
+            "/entities/{name}": {"GET": self.list_entities},
+            "/entities": {"GET": self.list_entities},
+            "/entities/": {"GET": self.list_entities},
         }
         return [web.route("*", p + path, _by_method(path, handlers)) for path, handlers in table.items()]
 
@@ -360,7 +385,7 @@ class ManagementApi:
 
     async def signal_entity(self, request: web.Request) -> web.StreamResponse:
         target = self._entity(request)
-        operation = request.query.get("op") or ""  # as the extension: no `op` signals the operation ""
+        operation = _operation(request)
         input_text, unreadable_on_azure = signal_input(request.content_type, await request.read())
         if unreadable_on_azure:
             self._warn_once("entity", request.match_info["name"], "signalled with a non-string JSON body "

@@ -22,6 +22,7 @@ from .rejections import rejected
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
+MAX_REMEMBERED_HOSTS = 64  # the names a host is called by are few; past this many, each is parsed every time
 WILDCARD_BINDS = frozenset({"", "0.0.0.0", "::"})
 
 
@@ -44,30 +45,39 @@ def _is_ip(name: str) -> bool:
 
 
 class RequestOrigins:
-    """The allowlist of `Host` names for one host (immutable once built)."""
+    """The allowlist of `Host` names for one host (fixed once built; it remembers the `Host` values it allowed)."""
 
     def __init__(self, bound_host: str, allowed_hosts: Iterable[str]) -> None:
         names = {host_name(name) for name in allowed_hosts if name.strip()}
         self.any_host = "*" in names
         self.hosts = names | {"localhost", "host.docker.internal", host_name(bound_host),
                               host_name(socket.gethostname())}
+        self._allowed_headers: set[str] = set()  # `Host` values already allowed, parsed once each
 
     def allows_host(self, header: str | None) -> bool:
-        if header is None or self.any_host:
+        if header is None or self.any_host or header in self._allowed_headers:
             return True
         name = host_name(header)
-        return name in self.hosts or name.endswith(".localhost") or _is_ip(name)
+        allowed = name in self.hosts or name.endswith(".localhost") or _is_ip(name)
+        if allowed and len(self._allowed_headers) < MAX_REMEMBERED_HOSTS:
+            self._allowed_headers.add(header)
+        return allowed
+
+    def refusal(self, request: web.Request) -> web.Response | None:
+        """The 400 answer for a `Host` this host does not answer to, or None when the request may go on."""
+        header = request.headers.get("Host")
+        if self.allows_host(header):
+            return None
+        rejected("rejected a request for Host %r (not in the allowed hosts)", (header or "")[:100])
+        return web.json_response({"error": "Host not allowed", "details": (
+            f"{(header or '')[:100]!r} is not a name this host answers to; allow it with --allowed-hosts or "
+            "FUNCHOST_ALLOWED_HOSTS (loopback names, IP addresses and the bound address are allowed)")},
+            status=400)
 
     @web.middleware
     async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        header = request.headers.get("Host")
-        if not self.allows_host(header):
-            rejected("rejected a request for Host %r (not in the allowed hosts)", (header or "")[:100])
-            return web.json_response({"error": "Host not allowed", "details": (
-                f"{(header or '')[:100]!r} is not a name this host answers to; allow it with --allowed-hosts or "
-                "FUNCHOST_ALLOWED_HOSTS (loopback names, IP addresses and the bound address are allowed)")},
-                status=400)
-        return await handler(request)
+        refusal = self.refusal(request)  # not `or`: a Response is a mapping, falsy while it holds no keys
+        return refusal if refusal is not None else await handler(request)
 
 
 def self_call_host(bound_host: str) -> str:

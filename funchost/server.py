@@ -6,6 +6,7 @@ import logging
 import os
 import secrets
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
@@ -20,6 +21,7 @@ from .datalock import DataFolderLock
 from .discovery import FunctionSet, load_app
 from .dispatcher import Dispatcher
 from .errors import UnsafeBindError
+from .gates import GateMiddleware
 from .http_functions import AzureRouteFallback, HttpInvoker, route_paths, route_sort_key
 from .management import ManagementApi
 from .management_payloads import client_binding
@@ -98,25 +100,26 @@ class Host:
                               self.system_key)
 
     def build_app(self) -> web.Application:
-        from .auth import make_auth_middleware
+        from .auth import make_auth_gate
         from .protocol_errors import install_protocol_error_filter
 
         install_protocol_error_filter()
         levels: dict[str, str] = {}  # filled below, as routes are registered
-        auth = make_auth_middleware(self.config.function_keys, self.config.admin_key, self.system_key, levels,
-                                    self_address=self.config.host)
-        middlewares = self.observability.middlewares(auth)
+        auth = make_auth_gate(self.config.function_keys, self.config.admin_key, self.system_key, levels,
+                              self_address=self.config.host)
         origins = RequestOrigins(self.config.host, self.config.allowed_hosts)
         cross_site = CrossSiteGuard(self.config.cors_origins)
-        # After the JSON errors, before CORS and the key check: a refused name or cross-site write costs nothing.
-        middlewares[1:1] = [origins.middleware, cross_site.middleware]
-        cors = CorsMiddleware(self.config.cors_origins, self.config.cors_credentials) if self.config.cors_origins \
-            else None
-        if cors is not None:  # preflights are answered before the key check, as in Core Tools
-            middlewares.insert(len(middlewares) - 1, cors.middleware)
         limits = BodyLimits(self.config.max_body_bytes, self.config.function_body_bytes or self.config.max_body_bytes,
                             self.config.body_timeout_s, levels)
-        middlewares.append(limits.middleware)  # innermost: bodies are read only once the key check passed
+        cors = CorsMiddleware(self.config.cors_origins, self.config.cors_credentials) if self.config.cors_origins \
+            else None
+        # After the JSON errors, before CORS and the key check: a refused name or cross-site write costs
+        # nothing. Bodies are read last, only once the key check passed. Preflights are answered before
+        # the key check, as in Core Tools. Without CORS the checks share one middleware layer.
+        inner: list[Any] = [GateMiddleware((origins.refusal, cross_site.refusal, auth), limits.admit)] \
+            if cors is None else [GateMiddleware((origins.refusal, cross_site.refusal)), cors.middleware,
+                                  GateMiddleware((auth,), limits.admit)]
+        middlewares = self.observability.middlewares(*inner)
         app = web.Application(client_max_size=self.config.max_body_bytes, middlewares=middlewares)
         if cors is not None:
             cors.install(app)

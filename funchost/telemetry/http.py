@@ -60,10 +60,7 @@ class HttpMetrics:
             histogram = self._by_key[key] = self._buffers.histogram(self._duration, attributes)
         histogram.record(seconds)
 
-    async def __call__(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        return await self.measure(request, handler, None)
-
-    async def measure(self, request: web.Request, handler: Handler, route: str | None) -> web.StreamResponse:
+    async def measure(self, request: web.Request, handler: Handler, route: str | None = None) -> web.StreamResponse:
         """Run `handler`, answering HTTP errors as JSON, and record its duration under `route`."""
         if request.path.startswith(_INTERNAL_PREFIX):  # the app's own client RPC, not user traffic
             return await self._json_errors(request, handler)
@@ -82,6 +79,10 @@ class HttpMetrics:
             raise
         self.record(request, route, response.status, time.perf_counter() - start)
         return response
+
+    # The middleware itself, without a coroutine layer of its own: a request's coroutines are walked
+    # through at every resumption (the signal path waits for its commit).
+    __call__ = measure
 
 
 class HttpTracing(HttpMetrics):
@@ -120,8 +121,9 @@ class HttpTracing(HttpMetrics):
                 return self._extract(headers)
         return None
 
-    async def __call__(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        route = route_of(request)
+    async def __call__(self, request: web.Request, handler: Handler,
+                       route: str | None = None) -> web.StreamResponse:
+        route = route or route_of(request)
         parent = self._parent(request)
         if parent is None and self._root_sampling.enabled and request.path.startswith(_HOST_PREFIXES):
             dropped = self._root_sampling.dropped(route)

@@ -99,15 +99,15 @@ class Observability:
         self.host_telemetry = HostTelemetry(
             self._host_metrics, HostTracing(self.tracer) if self.tracer is not None else NoTracing())
 
-    def middlewares(self, auth: Middleware) -> list[Middleware]:
-        """The app's middlewares, outermost first: JSON errors (measured when enabled), then `auth`."""
+    def middlewares(self, *inner: Any) -> list[Any]:
+        """The app's middlewares, outermost first: JSON errors (measured when enabled), then `inner`."""
         from ..auth import json_errors
 
         if self._host_metrics is None:
-            return [json_errors, auth]
+            return [json_errors, *inner]
         if self.tracer is None:
-            return [HttpMetrics(self._http_duration, self._host_metrics.buffers), auth]
-        return [HttpTracing(self._http_duration, self._host_metrics.buffers, self.tracer), auth]
+            return [HttpMetrics(self._http_duration, self._host_metrics.buffers), *inner]
+        return [HttpTracing(self._http_duration, self._host_metrics.buffers, self.tracer), *inner]
 
     def observe(self, source: GaugeSource) -> None:
         """Register the gauges over the host's current work, read from `source` (the dispatcher)."""

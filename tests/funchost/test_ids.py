@@ -62,3 +62,12 @@ def test_entity_id_lower_cases_the_name_and_keeps_the_key() -> None:
 def test_split_rejects_what_is_not_an_entity_id(value: str) -> None:
     with pytest.raises(InvalidIdError, match="expected '@name@key'"):
         split_entity_id(value)
+
+
+def test_entity_id_refuses_a_bad_name_every_time_and_reuses_a_good_one() -> None:
+    for _ in range(2):  # the lower-cased names it remembers are only the valid ones
+        with pytest.raises(InvalidIdError):
+            entity_id("9bad name", "k")
+        assert entity_id("Counter", "k") == "@counter@k"
+        with pytest.raises(InvalidIdError):
+            entity_id("Counter", "bad@key")
