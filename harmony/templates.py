@@ -140,16 +140,30 @@ def fit_template(template: list[str], bars: int, mode: str, variations: Sequence
 
 def _block_pool(template: list[str], variations: Sequence[list[str]], count: int) -> list[list[str]]:
     """The template and its variations, then (while fewer than `count`) new blocks joining the first half
-    of one block to the second half of another: enough distinct blocks for the longest progression."""
-    pool = [template, *(block for block in variations if len(block) == len(template))]
+    of one block to the second half of another: enough distinct blocks for the longest progression.
+    Blocks differing only in a chord's figure (`I` and `I7`) count as one: the search colours both alike."""
+    pool: list[list[str]] = []
+    for block in (template, *variations):
+        if len(block) == len(template) and _bare(block) not in map(_bare, pool):
+            pool.append(block)
     half = len(template) // 2
     for first, second in [(a, b) for a in list(pool) for b in list(pool)]:
         if len(pool) >= count:
             break
         joined = first[:half] + second[half:]
-        if joined not in pool:
+        if _bare(joined) not in map(_bare, pool):
             pool.append(joined)
     return pool
+
+
+def _bare(cells: Sequence[str]) -> tuple[str, ...]:
+    """The numerals without their figures (`I7` -> `I`), keeping the half-diminished and diminished marks."""
+    bare = []
+    for cell in cells:
+        match = _NUMERAL_RE.match(cell)
+        bare.append(cell if match is None else match.group(1) + match.group(2)
+                    + "".join(mark for mark in "ø°" if mark in match.group(3)))
+    return tuple(bare)
 
 
 def _end_on_tonic(cells: list[str], mode: str, template: list[str]) -> list[str]:
@@ -163,8 +177,8 @@ def _end_on_tonic(cells: list[str], mode: str, template: list[str]) -> list[str]
 
 
 def _repeats_a_block(cells: Sequence[str], width: int) -> bool:
-    """Whether a whole block of `width` bars (bars 1-4, 5-8, ...) is the same as an earlier one."""
-    blocks = [tuple(cells[i:i + width]) for i in range(0, len(cells) - width + 1, width)]
+    """Whether a whole block of `width` bars (bars 1-4, 5-8, ...) is the same as an earlier one (`_bare`)."""
+    blocks = [_bare(cells[i:i + width]) for i in range(0, len(cells) - width + 1, width)]
     return len(set(blocks)) < len(blocks)
 
 

@@ -4,12 +4,14 @@ that the generated audit used to leave out, each on the requests the scan found 
 - structure: a long create in a mode with few templates (E lydian, 32 bars) came back to its first
   four-bar block at bar 25.
 - voicing: a slash chord whose named tension sits a half step above the slash bass (A#m9/B, Bb7#9/C,
-  Db7#5#9/Eb) had no shape at all that sounded it, so it was voiced without its tension.
+  Db7#5#9/Eb) had no shape at all that sounded it, so it was voiced without its tension (and G5/C#, the
+  power chord's 5th a half step above the bass, was voiced with that minor 9th called a clash).
 """
 
 from __future__ import annotations
 
 import random
+import re
 from typing import Any
 
 import pytest
@@ -33,13 +35,16 @@ def _audited(request: dict[str, Any]) -> list[str]:
     {"type": "create", "key": "E lydian", "style": "pop", "skillLevel": "beginner", "bars": 32, "seed": 552},
     {"type": "create", "key": "F# locrian", "style": "jazz", "skillLevel": "advanced", "bars": 24, "seed": 3},
     {"type": "create", "key": "A dorian", "style": "bossa-nova", "bars": 32, "seed": 41},
+    {"type": "create", "key": "G mixolydian", "style": "blues", "skillLevel": "intermediate", "bars": 24,
+     "seed": 3019},
 ], ids=lambda body: f"{body['key']}-{body['bars']}")
 def test_a_long_modal_create_passes_the_audit(request_body: dict[str, Any]) -> None:
     assert _audited(dict(request_body, budgetMs=300)) == []
 
 
 def test_no_template_block_comes_back_in_any_mode_or_length() -> None:
-    """Bars 1-4, 5-8, ... of every fitted template differ, cadence included, up to the 32-bar limit."""
+    """Bars 1-4, 5-8, ... of every fitted template differ (not only in a figure the search colours alike,
+    I and I7), cadence included, up to the 32-bar limit."""
     repeats = []
     for mode in MODES:
         key = parse_key(f"E {mode}")
@@ -48,13 +53,14 @@ def test_no_template_block_comes_back_in_any_mode_or_length() -> None:
                 for seed in range(6):
                     cells = choose_template(style, key, bars, random.Random(seed))
                     assert len(cells) == bars
-                    blocks = [tuple(cells[i:i + 4]) for i in range(0, bars - 3, 4)]
+                    bare = [re.sub(r"(maj7|7|6)$", "", cell) for cell in cells]  # I and I7 sound alike
+                    blocks = [tuple(bare[i:i + 4]) for i in range(0, bars - 3, 4)]
                     if len(set(blocks)) < len(blocks):
                         repeats.append(f"{mode} {style} {bars} bars seed {seed}: {cells}")
     assert repeats == []
 
 
-@pytest.mark.parametrize("symbol", ["A#m9/B", "A#m(maj9)/B", "Bb7#9/C", "Db7#5#9/Eb"])
+@pytest.mark.parametrize("symbol", ["A#m9/B", "A#m(maj9)/B", "Bb7#9/C", "Db7#5#9/Eb", "G5/C#"])
 def test_a_tension_a_half_step_above_the_slash_bass_is_voiced(symbol: str) -> None:
     """Every shape of the chord passes the auditor's voicing checks in every style: the slash bass lowest,
     the defining tones, the named tension (the minor 9th from the bass to it is the name's sound)."""
