@@ -83,3 +83,19 @@ def test_a_tension_a_half_step_above_the_slash_bass_is_voiced(symbol: str) -> No
 ], ids=lambda body: f"{body['type']}-{body['seed']}")
 def test_bossa_slash_chords_keep_their_tension_over_the_thumb(request_body: dict[str, Any]) -> None:
     assert _audited(dict(request_body, budgetMs=300)) == []
+
+
+@pytest.mark.parametrize("request_body", [
+    # a tritone substitute coloured as a sus chord lost the guide tones its explanation promised
+    {"type": "reharmonize", "progression": ["D#aug", "C#7#11", "F#7", "Eb9#11", "Ebm", "B", "F7b9#11", "D#9#11",
+                                            "D#sus2", "Em6/Bb"], "style": "neo-soul", "seed": 8902},
+    # a dominant pedal put Bbm7 over Eb in Bb lydian: the mode's tonic with a Db
+    {"type": "reharmonize", "progression": ["B7b5", "Fdim7", "Dm6/9", "Amaj13", "Gbdim7", "C9/G", "Bb9sus4",
+                                            "Eb9b5", "G#9"], "style": "jazz", "seed": 8388, "key": "Bb lydian"},
+    # a VI13/5 (a bass figure) was read as a secondary dominant V/5, so A#madd9 was called ii7/5
+    {"type": "reharmonize", "progression": ["G#m7", "A#m6/9", "A#madd9", "Eb13b9/C#", "F#7#9", "Abm", "Bbm",
+                                            "D#m9", "Abmaj13/G#"], "style": "bossa-nova", "seed": 237,
+     "key": "Gb mixolydian"},
+], ids=lambda body: f"{body['type']}-{body['seed']}")
+def test_changes_and_analysis_the_scan_caught(request_body: dict[str, Any]) -> None:
+    assert _audited(dict(request_body, budgetMs=300)) == []
