@@ -386,6 +386,11 @@ def _bass_degree(pc: int, key: Key) -> str:
     return labels[interval]
 
 
+
+# A secondary dominant's numeral (V7/ii, V9/bVI): a V (not VI or VII) over a target numeral, not a bass
+# figure (VI13/5 is a VI13 with its 5th in the bass).
+_SECONDARY_RE = re.compile(r"^V(?!I)[^/]*/[b#]?[IViv]")
+
 def analyse(chords: Sequence[Chord], key: Key) -> list[ChordFunction]:
     """Roman numeral and function of every chord, reading each against its neighbours."""
     results: list[ChordFunction] = []
@@ -408,13 +413,13 @@ def analyse(chords: Sequence[Chord], key: Key) -> list[ChordFunction]:
     for index in range(len(results) - 1):
         chord, following, nxt = chords[index], chords[index + 1], results[index + 1]
         step = (chord.root_pc - following.root_pc) % 12
-        secondary = nxt.roman.startswith("V") and "/" in nxt.roman and step == 7
+        secondary = _SECONDARY_RE.match(nxt.roman) is not None and step == 7
         if (results[index].diatonic or (results[index].function != "chromatic" and not secondary)
                 or chord.family not in (MINOR, HALF_DIMINISHED)
                 or following.family != DOMINANT or step not in (7, 1)):
             continue
         numeral = "iiø7" if chord.family == HALF_DIMINISHED else "ii7"
-        if step == 7 and nxt.roman.startswith("V") and "/" in nxt.roman:
+        if secondary:
             target = nxt.roman.split("/", 1)[1]
             results[index] = ChordFunction(chord.symbol, f"{numeral}/{target}", f"related ii of {target}", False)
         else:

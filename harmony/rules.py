@@ -305,6 +305,8 @@ def colour_options(ctx: RuleContext, prog: Progression, index: int, cadence: boo
             continue  # a colour that repeats the chord next to it is no change a player hears
         if resolving and (candidate.family not in (DOMINANT, SUSPENDED) or candidate.seventh is None):
             continue  # a dominant that resolves keeps its function and its 7th (a blues I7 leading to IV stays a 7th)
+        if slot.rule == "tritone-substitution" and candidate.third != "3":
+            continue  # a tritone substitute holds the guide tones (3rd and 7th) of the dominant it replaces
         if minor_key_clash(ctx, candidate, following, chord):
             continue
         if to_minor and candidate.family in (DOMINANT, SUSPENDED) and any(i in candidate.intervals
@@ -682,7 +684,13 @@ def _apply_pedal(ctx: RuleContext, prog: Progression, index: int, rng: random.Ra
         else:
             upper = _for_key(ctx, interval_above(chord.root, "5", ctx.key.prefer_flats))
             quality = "m7"
-        return _replace(ctx, prog, index, f"{upper}{quality}/{chord.root}", "pedal-point")
+        symbol = f"{upper}{quality}/{chord.root}"
+        lifted = parse_chord(symbol)
+        if (ctx.key.mode not in ("major", "minor") and lifted.root_pc == ctx.key.tonic_pc
+                and not set(lifted.pitch_classes) <= set(ctx.key.scale)):
+            return None  # an upper chord on a modal tonic is heard as the tonic: it keeps to the mode (no Bbm7/Eb
+            # in Bb lydian)
+        return _replace(ctx, prog, index, symbol, "pedal-point")
     if (ctx.key.tonic_pc + 1) % 12 in chord.pitch_classes:
         return None  # a tone a half step above the pedal would clash as a minor 9th over the bass
     return _replace(ctx, prog, index, f"{chord.symbol}/{ctx.key.tonic}", "pedal-point")

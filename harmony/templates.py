@@ -121,19 +121,65 @@ def _variations(options: tuple[str, ...], first: list[str], rng: random.Random) 
 
 
 def fit_template(template: list[str], bars: int, mode: str, variations: Sequence[list[str]] = ()) -> list[str]:
-    """Fill `bars` bars with `template`, then with the `variations` blocks (then `template` again), and end
-    with the mode's cadence into the tonic."""
-    blocks = [template, *variations]
+    """Fill `bars` bars with `template`, then with the `variations` blocks (then blocks spliced from their
+    halves), and end with the mode's cadence into the tonic; no four-bar block comes back as it was where
+    the blocks allow it (the last block is chosen so that its cadence does not repeat an earlier block)."""
+    width = max(1, len(template))
+    count = -(-bars // width)
+    pool = _block_pool(template, variations, count)
+    blocks = [pool[i % len(pool)] for i in range(count)]
+    cadence_block = max(0, bars - 2) // width  # the block holding the chord before the final tonic
     cells: list[str] = []
-    while len(cells) < bars:
-        cells.extend(blocks[(len(cells) // max(1, len(template))) % len(blocks)])
-    cells = cells[:bars]
+    for candidate in (blocks[cadence_block], *pool[count:], *pool):
+        blocks[cadence_block] = candidate
+        cells = _end_on_tonic([cell for block in blocks for cell in block][:bars], mode, template)
+        if not _repeats_a_block(cells, width):
+            break
+    return cells
+
+
+def _block_pool(template: list[str], variations: Sequence[list[str]], count: int) -> list[list[str]]:
+    """The template and its variations, then (while fewer than `count`) new blocks joining the first half
+    of one block to the second half of another: enough distinct blocks for the longest progression.
+    Blocks differing only in a chord's figure (`I` and `I7`) count as one: the search colours both alike."""
+    pool: list[list[str]] = []
+    for block in (template, *variations):
+        if len(block) == len(template) and _bare(block) not in map(_bare, pool):
+            pool.append(block)
+    half = len(template) // 2
+    for first, second in [(a, b) for a in list(pool) for b in list(pool)]:
+        if len(pool) >= count:
+            break
+        joined = first[:half] + second[half:]
+        if _bare(joined) not in map(_bare, pool):
+            pool.append(joined)
+    return pool
+
+
+def _bare(cells: Sequence[str]) -> tuple[str, ...]:
+    """The numerals without their figures (`I7` -> `I`), keeping the half-diminished and diminished marks."""
+    bare = []
+    for cell in cells:
+        match = _NUMERAL_RE.match(cell)
+        bare.append(cell if match is None else match.group(1) + match.group(2)
+                    + "".join(mark for mark in "ø°" if mark in match.group(3)))
+    return tuple(bare)
+
+
+def _end_on_tonic(cells: list[str], mode: str, template: list[str]) -> list[str]:
+    """`cells` ending on the mode's tonic with its cadence (or another cadential chord) before it."""
     tonic, cadence = _TONIC.get(mode, "I"), _CADENCE.get(mode, "V7")
-    if bars >= 2:
+    if len(cells) >= 2:
         cells[-1] = tonic + ("maj7" if tonic == "I" and any("maj7" in c for c in template) else "")
         if cells[-2] == cells[-1] or not _is_cadential(cells[-2], mode):
             cells[-2] = cadence
     return cells
+
+
+def _repeats_a_block(cells: Sequence[str], width: int) -> bool:
+    """Whether a whole block of `width` bars (bars 1-4, 5-8, ...) is the same as an earlier one (`_bare`)."""
+    blocks = [_bare(cells[i:i + width]) for i in range(0, len(cells) - width + 1, width)]
+    return len(set(blocks)) < len(blocks)
 
 
 def _is_cadential(numeral: str, mode: str) -> bool:

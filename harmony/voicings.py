@@ -240,18 +240,30 @@ def defining_tones(chord: Chord) -> tuple[list[str], list[str]]:
 
 
 def has_minor_ninth_clash(chord: Chord, voicing: Voicing) -> bool:
-    """Two voices a minor 9th (or a compound of it) apart, except the b9 above a dominant's root and the
-    root above a slash bass a half step below it (C/B in a descending bass line: the line is the point)."""
+    """Two voices a minor 9th (or a compound of it) apart, except the b9 above a dominant's root and a tone
+    the name demands a half step above the slash bass (`forced_over_bass`: C/B in a descending bass line,
+    the 9th of A#m9/B): the name asks for that sound, no voicing of the chord avoids it."""
     pitches = sorted(voicing.pitches)
     root = chord.root_pc
-    passing_bass = chord.bass is not None and (root - chord.bass_pc) % 12 == 1
+    forced = forced_over_bass(chord)
     for low, high in itertools.combinations(pitches, 2):
         span = high - low
         if span >= 13 and span % 12 == 1 and not (chord.is_dominant and low % 12 == root):
-            if passing_bass and low % 12 == chord.bass_pc and high % 12 == root:
+            if low % 12 == chord.bass_pc and high % 12 in forced:
                 continue
             return True
     return False
+
+
+def forced_over_bass(chord: Chord) -> frozenset[int]:
+    """The tones a slash chord's name demands (its root, defining tones and named tension) that sit a half
+    step above the slash bass: the minor 9th from the bass to them is part of the chord, not a clash."""
+    if not chord.bass or chord.bass_pc == chord.root_pc:
+        return frozenset()
+    members = dict(zip(chord.intervals, chord.pitch_classes, strict=True))
+    required, named = defining_tones(chord)
+    demanded = {members["1"], *(members[i] for i in (*required, *named) if i in members)}
+    return frozenset(pc for pc in demanded if (pc - chord.bass_pc) % 12 == 1)
 
 
 def bass_reads_right(chord: Chord, voicing: Voicing) -> bool:

@@ -429,6 +429,20 @@ def _named_tension(chord: Tones) -> list[str]:
     return []
 
 
+def _forced_over_bass(chord: Tones, low: music21.pitch.Pitch, high: music21.pitch.Pitch) -> bool:
+    """Whether `high` is a tone the name demands (root, 3rd, 7th or 6th, altered 5th, named tension; a power
+    chord's 5th) a half step above the slash bass `low`: C/B in a descending line, the 9th of A#m9/B. No
+    voicing of such a chord avoids that minor 9th, so it is the chord's sound, not a clash."""
+    if chord.bass is None or low.pitchClass != chord.bass.pitchClass or chord.bass.pitchClass == chord.root.pitchClass:
+        return False
+    if (high.pitchClass - low.pitchClass) % 12 != 1:
+        return False
+    demanded = ["P1", "M3", "m3", "P4", "M2", "m7", "M7", "M6", "d7", "d5", "A5", *_named_tension(chord)]
+    if chord.family == "power":
+        demanded = ["P1", "P5"]
+    return any(chord.tones[n].pitchClass == high.pitchClass for n in demanded if n in chord.tones)
+
+
 def _clashes(chord: Tones, notes: Sequence[tuple[int, music21.pitch.Pitch]]) -> list[str]:
     problems = []
     root_pc = chord.root.pitchClass
@@ -436,9 +450,7 @@ def _clashes(chord: Tones, notes: Sequence[tuple[int, music21.pitch.Pitch]]) -> 
         span = high.midi - low.midi
         if span >= 13 and span % 12 == 1:
             dominant_b9 = chord.is_dominant and low.pitchClass == root_pc and "m9" in chord.tones
-            passing_bass = (chord.bass is not None and low.pitchClass == chord.bass.pitchClass  # C/B: the line
-                            and high.pitchClass == root_pc and (root_pc - chord.bass.pitchClass) % 12 == 1)
-            if not (dominant_b9 or passing_bass):
+            if not (dominant_b9 or _forced_over_bass(chord, low, high)):
                 problems.append(f"minor-9th clash {lead_name(low)} under {lead_name(high)}")
     return problems
 
