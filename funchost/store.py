@@ -1,11 +1,12 @@
 """The SQLite store: every SQL statement and the schema live here.
 
-Two connections. The write connection runs every transaction, one at a time (see group_commit):
+Three connections. The write connection runs every transaction, one at a time (see group_commit):
 the loop thread only tries the write lock (`transaction(wait=False)`, busy timeout 0) and hands the
 transaction to the group commit's writer thread when another connection holds it; the writer thread
 waits up to BUSY_TIMEOUT_MS for it, then the commit fails (503 + Retry-After, the work is retried).
 Automatic checkpoints are off (they would sync the disk inside any commit, on the loop too);
-the writer thread runs `checkpoint()` every few hundred commits. The read connection (`query_only`)
+the group commit's checkpoint thread runs `checkpoint()` every few hundred commits on a connection
+of its own, while commits go on (a PASSIVE checkpoint takes no write lock). The read connection (`query_only`)
 serves the loop thread's reads (`get_instance`, `query_instances`, `get_entity`, `list_entities`,
 `get_timer_status`): in WAL mode a reader takes no lock a writer holds, so these answer while
 another process holds the write lock, and they see committed data only. Start-up (recovery,
@@ -182,6 +183,7 @@ class Store:
             self._db.close()
             raise StoreOpenError(self.path, _open_reason(exc)) from None
         self._in_tx = False
+        self._checkpointer: sqlite3.Connection | None = None  # opened by the first checkpoint, on its thread
 
     def _open(self) -> None:
         self._db.execute("PRAGMA journal_mode=WAL")
@@ -230,6 +232,8 @@ class Store:
             self._db.execute("ROLLBACK")
 
     def close(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.close()
         self._reader.close()
         self._db.close()
 
@@ -272,9 +276,14 @@ class Store:
             raise
 
     def checkpoint(self) -> None:
-        """Copy the WAL into the database (PASSIVE: never waits for readers); the group commit runs it on
-        the writer thread, since automatic checkpoints (which sync the disk) would run in any commit."""
-        self._db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        """Copy the WAL into the database (PASSIVE: never waits for readers or the writer) on a connection of
+        its own, so commits on the write connection go on meanwhile; the group commit runs it on its
+        checkpoint thread (one at a time), since automatic checkpoints (which sync the disk) would run
+        inside a commit."""
+        if self._checkpointer is None:
+            self._checkpointer = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            self._checkpointer.execute(f"PRAGMA busy_timeout={READ_BUSY_TIMEOUT_MS}")
+        self._checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
 
     # -- messages -------------------------------------------------------------------------------
     def max_seq(self) -> int:
