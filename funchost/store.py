@@ -112,6 +112,11 @@ CREATE TABLE IF NOT EXISTS entities (
 CREATE INDEX IF NOT EXISTS entities_by_name ON entities (name, key);
 """ + _DEAD_LETTERS + _TIMER_STATUS
 
+# An upsert, not INSERT OR REPLACE: a known entity's row is updated in place (its name and key, derived
+# from its id, never change), so the entities_by_name index is not rewritten on every commit.
+_PUT_ENTITY = ("INSERT INTO entities (entity_id, name, key, state, last_op) VALUES (?, ?, ?, ?, ?) "
+               "ON CONFLICT (entity_id) DO UPDATE SET state = excluded.state, last_op = excluded.last_op")
+
 
 EntityStateRow = tuple[str, str, str, str | None, float]  # (entity_id, name, key, state, last_op)
 
@@ -451,14 +456,11 @@ class Store:
         return EntityRow(*row) if row else None
 
     def put_entity(self, entity_id: str, name: str, key: str, state: str | None, last_op: float) -> None:
-        self._db.execute(
-            "INSERT OR REPLACE INTO entities (entity_id, name, key, state, last_op) VALUES (?, ?, ?, ?, ?)",
-            (entity_id, name, key, state, last_op))
+        self._db.execute(_PUT_ENTITY, (entity_id, name, key, state, last_op))
 
     def put_entities(self, rows: list[EntityStateRow]) -> None:
         """Write several entities' states in one statement (the group commit's batched entity rows)."""
-        self._db.executemany(
-            "INSERT OR REPLACE INTO entities (entity_id, name, key, state, last_op) VALUES (?, ?, ?, ?, ?)", rows)
+        self._db.executemany(_PUT_ENTITY, rows)
 
     def delete_entity(self, entity_id: str) -> None:
         self._db.execute("DELETE FROM entities WHERE entity_id = ?", (entity_id,))
