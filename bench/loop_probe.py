@@ -8,12 +8,14 @@ process, 32 in flight, 500 players) and prints, from the host's side:
   held the loop longest in total among those over 2 ms, by name;
 - each group-commit flush (`GroupCommit._start` on the loop): writes per flush, its duration;
 - each pump round (the steps run between two waits of the pump): steps per round, its duration;
-- the WAL checkpoints (`Store.checkpoint`, on whichever thread runs it) and the collector's pauses
+- the WAL checkpoints (`Store.checkpoint`: beside commits on the checkpoint thread, or while commits
+  wait on any other) and the collector's pauses
   per generation (`gc.callbacks`);
 - `Dispatcher.call_entity` from entry to its answer (the engine's part of a request),
 
-beside the client's p50/p99. The probes cost some CPU; the shapes (how many flushes per burst, how
-long the longest stall and what it was) are what matter, not the rates.
+beside the client's p50/p99 and the WAL's size after each third of the load. The probes cost some
+CPU; the shapes (how many flushes per burst, how long the longest stall and what it was) are what
+matter, not the rates.
 """
 
 from __future__ import annotations
@@ -109,9 +111,9 @@ def install_probes(out: Path) -> None:
         if took > 0.002:
             slow[_callback_name(handle)].append(took)
 
-    asyncio.events.Handle._run = timed_run  # type: ignore[method-assign]
+    asyncio.events.Handle._run = timed_run  # type: ignore[method-assign,assignment]
     _wrap(GroupCommit, "_start", series["flush (loop)"], lambda self: len(self._queue))
-    _wrap(Store, "checkpoint", series["checkpoint"], lambda self: 0)
+    _probe_checkpoint(Store, series)
     _probe_pump(Mailboxes, series["pump round"])
     _probe_call_entity(Dispatcher, series["call_entity"])
     _probe_gc(series)
@@ -136,13 +138,29 @@ def _wrap(cls: type, name: str, into: Series, size: Callable[[Any], int]) -> Non
         try:
             return original(self, *args)
         finally:
-            if n or name == "checkpoint":
+            if n:
                 into.add(time.perf_counter() - start, n)
 
     setattr(cls, name, timed)
 
 
-def _probe_pump(cls: type, into: Series) -> None:
+def _probe_checkpoint(cls: Any, series: dict[str, Series]) -> None:
+    """Checkpoints by thread: beside commits (the checkpoint thread), or while commits wait (any other)."""
+    original = cls.checkpoint
+
+    def checkpoint(self: Any) -> None:
+        start = time.perf_counter()
+        try:
+            original(self)
+        finally:
+            beside = "checkpoint" in threading.current_thread().name
+            series["checkpoint beside commits" if beside else "checkpoint, commits wait"].add(
+                time.perf_counter() - start)
+
+    cls.checkpoint = checkpoint
+
+
+def _probe_pump(cls: Any, into: Series) -> None:
     """A pump round: from the first `take` after a wait to the `take` that found nothing."""
     original = cls.take
     state = {"start": 0.0, "steps": 0}
@@ -160,10 +178,10 @@ def _probe_pump(cls: type, into: Series) -> None:
             state["steps"] += 1
         return target
 
-    cls.take = take  # type: ignore[attr-defined]
+    cls.take = take
 
 
-def _probe_call_entity(cls: type, into: Series) -> None:
+def _probe_call_entity(cls: Any, into: Series) -> None:
     original = cls.call_entity
 
     async def call_entity(self: Any, *args: Any, **kwargs: Any) -> Any:
@@ -173,7 +191,7 @@ def _probe_call_entity(cls: type, into: Series) -> None:
         finally:
             into.add(time.perf_counter() - start, 1)
 
-    cls.call_entity = call_entity  # type: ignore[attr-defined]
+    cls.call_entity = call_entity
 
 
 def _probe_gc(series: dict[str, Series]) -> None:
@@ -233,11 +251,14 @@ def main() -> None:
         host.start()
         try:
             run_load(host.base, 1000, 500, offset=10**7)
-            log(f"loop_probe: {args.size} requests")
-            client = run_load(host.base, args.size, 500)
+            log(f"loop_probe: {args.size} requests in 3 chunks")
+            chunks = []
+            for n in range(3):
+                client = run_load(host.base, args.size // 3, 500, offset=n * args.size)
+                chunks.append({**client, "wal_bytes_after": host.request("GET", "/admin/store").json()["walBytes"]})
         finally:
             host.stop()
-        print(json.dumps({"client": client, "host (warm-up included)": json.loads(out.read_text())}, indent=1))
+        print(json.dumps({"client": chunks, "host (warm-up included)": json.loads(out.read_text())}, indent=1))
 
 
 if __name__ == "__main__":

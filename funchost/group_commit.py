@@ -8,9 +8,13 @@ writes the WAL without syncing, so this is the cheap hot path and never waits); 
 connection holds the lock it hands the same writes to the store's writer thread (one dedicated
 thread, `run_in_executor`), which waits for the lock (up to the store's busy timeout) and commits;
 the loop goes on meanwhile: HTTP, health checks and reads of cached state answer while another
-process holds the lock for seconds. Every CHECKPOINT_EVERY commits a WAL checkpoint runs on a
-checkpoint thread of its own (the store's checkpoint connection, PASSIVE: no write lock), while
-commits go on: no commit, and so no answer, waits for a checkpoint's disk syncs. One transaction is
+process holds the lock for seconds. Every CHECKPOINT_EVERY commits a WAL checkpoint runs in two
+phases: first on a checkpoint thread of its own (the store's checkpoint connection, PASSIVE: no
+write lock) while commits go on, which copies the bulk of the WAL and syncs it; then the next flush
+goes to the writer thread, which commits and checkpoints the little written meanwhile before any
+other commit, so the WAL is wholly copied and the next commit starts it again from its beginning
+(a checkpoint beside commits never catches up with them, and the WAL would grow without end). So no
+commit waits for the bulk of a checkpoint, only for its tail. One transaction is
 in flight at a time; writes submitted meanwhile wait in the queue and share the next one, so the
 hooks (and the answers to clients) of one commit run before those of a later one, and only after it.
 
@@ -106,6 +110,7 @@ class GroupCommit:
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="funchost-store-writer")
         self._checkpointer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="funchost-store-checkpoint")
         self._checkpointing: asyncio.Future[None] | None = None
+        self._finish_checkpoint = False  # the first phase is done: the next flush runs the second
         self.degraded: str | None = None  # why the store refuses writes, while it does
 
     def submit(self, write: Write | None, after: AfterCommit | None = None,
@@ -169,13 +174,14 @@ class GroupCommit:
         if self._in_flight is not None or not self._queue:
             return
         commits, self._queue = self._queue, []
-        if self.degraded is None:
+        if self.degraded is None and not self._finish_checkpoint:
             outcome = self._try_now(commits)
             if outcome is not None:
                 self._settle_all(commits, outcome)
                 return
         loop = asyncio.get_running_loop()
-        in_flight = loop.run_in_executor(self._writer, self._commit_waiting, commits)
+        in_flight = loop.run_in_executor(self._writer, self._commit_waiting, commits, self._finish_checkpoint)
+        self._finish_checkpoint = False
         self._in_flight = in_flight
         in_flight.add_done_callback(lambda done: self._finished(commits, done))
 
@@ -211,9 +217,9 @@ class GroupCommit:
                     rows += commit.rows
             _apply_rows(store, consumed, entities, rows)
 
-    def _commit_waiting(self, commits: list[_Commit]) -> _Outcome:
+    def _commit_waiting(self, commits: list[_Commit], checkpoint: bool = False) -> _Outcome:
         """Writer thread: wait for the lock and run every write in one transaction, or each alone if that
-        one fails."""
+        one fails; then, if `checkpoint`, the second phase of a checkpoint (before any other commit)."""
         start = time.perf_counter()
         try:
             self._transaction(commits, wait=True)
@@ -224,6 +230,11 @@ class GroupCommit:
                 return _Outcome([StoreUnavailable(reason)] * len(commits), reason, time.perf_counter() - start)
             log.exception("group commit of %d writes failed; committing them one by one", len(commits))
             outcome = _Outcome([self._commit_alone(c) for c in commits], None, 0.0)
+        if checkpoint:
+            try:
+                self._store.checkpoint()
+            except Exception as exc:
+                log.warning("checkpoint of the store failed (retried later): %s", exc)
         outcome.seconds = time.perf_counter() - start
         return outcome
 
@@ -274,11 +285,14 @@ class GroupCommit:
         checkpointing.add_done_callback(self._checkpointed)
 
     def _checkpointed(self, done: asyncio.Future[None]) -> None:
-        """Loop thread: the checkpoint ended; a failed one is logged (the next runs after more commits)."""
+        """Loop thread: the first phase ended (the next flush runs the second); a failed one is logged (the
+        next runs after more commits)."""
         self._checkpointing = None
         error = None if done.cancelled() else done.exception()
         if error is not None:
             log.warning("checkpoint of the store failed (retried later): %s", error)
+        else:
+            self._finish_checkpoint = True
 
     def _degrade(self, reason: str, writes: int) -> None:
         if self.degraded is None:

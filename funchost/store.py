@@ -6,7 +6,8 @@ transaction to the group commit's writer thread when another connection holds it
 waits up to BUSY_TIMEOUT_MS for it, then the commit fails (503 + Retry-After, the work is retried).
 Automatic checkpoints are off (they would sync the disk inside any commit, on the loop too);
 the group commit's checkpoint thread runs `checkpoint()` every few hundred commits on a connection
-of its own, while commits go on (a PASSIVE checkpoint takes no write lock). The read connection (`query_only`)
+of its own, while commits go on (a PASSIVE checkpoint takes no write lock), then the writer thread
+checkpoints the rest between two commits (see group_commit). The read connection (`query_only`)
 serves the loop thread's reads (`get_instance`, `query_instances`, `get_entity`, `list_entities`,
 `get_timer_status`): in WAL mode a reader takes no lock a writer holds, so these answer while
 another process holds the write lock, and they see committed data only. Start-up (recovery,
@@ -282,9 +283,9 @@ class Store:
 
     def checkpoint(self) -> None:
         """Copy the WAL into the database (PASSIVE: never waits for readers or the writer) on a connection of
-        its own, so commits on the write connection go on meanwhile; the group commit runs it on its
-        checkpoint thread (one at a time), since automatic checkpoints (which sync the disk) would run
-        inside a commit."""
+        its own, so commits on the write connection may go on meanwhile; the group commit runs it on its
+        checkpoint thread beside commits, then on its writer thread between two commits (one at a time),
+        since automatic checkpoints (which sync the disk) would run inside a commit."""
         if self._checkpointer is None:
             self._checkpointer = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             self._checkpointer.execute(f"PRAGMA busy_timeout={READ_BUSY_TIMEOUT_MS}")
