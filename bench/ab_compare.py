@@ -5,8 +5,9 @@
 from it ("before") and one from the working tree ("after"), both serving the same app (the project's
 app for record_performance, bench/app for signals and orchestrations), and sends the same load in chunks to each in
 turn, alternating the order, so that the drifts of a shared machine hit both alike. Reported per
-side: requests/s and host CPU microseconds per request over all chunks, and the after/before
-ratios chunk by adjacent chunk (median). Both hosts share this venv's installed libraries. For
+side: requests/s and host CPU microseconds per request over all chunks (and for record_performance the
+median of the chunks' p99 latencies), and the after/before ratios chunk by adjacent chunk (median).
+Both hosts share this venv's installed libraries. For
 orchestrations a "request" is one five-activity orchestration (bench.orchestrations: started over HTTP,
 its completion polled), and the rate is orchestrations completed per second.
 """
@@ -77,26 +78,31 @@ def _cpu(host: HostProcess) -> float:
     return float(times.user + times.system)
 
 
-def one_chunk(host: HostProcess, workload: str, size: int, offset: int) -> tuple[float, float]:
-    """(requests/s, host CPU us per request) of one chunk of the workload."""
+Chunk = tuple[float, float, float | None]  # (requests/s, host CPU us per request, p99 ms if measured)
+
+
+def one_chunk(host: HostProcess, workload: str, size: int, offset: int) -> Chunk:
+    """(requests/s, host CPU us per request, p99 latency in ms or None) of one chunk of the workload."""
     before = _cpu(host)
+    p99: float | None = None
     if workload == "record_performance":
         done = run_load(host.base, size, 500, offset=offset)
         per_s = float(done["per_s"] or 0)
+        p99 = float(done["p99_ms"] or 0)
     elif workload == "orchestrations":
         return _orchestration_chunk(host, size)
     else:
         run = run_plan(host.base, SignalPlan(prefix=f"ab-{uuid.uuid4().hex[:6]}-", keys=1000, signals=size))
         per_s = run.acked / run.applied_s if run.applied_s else 0.0
-    return per_s, (_cpu(host) - before) / size * 1e6
+    return per_s, (_cpu(host) - before) / size * 1e6, p99
 
 
-def _orchestration_chunk(host: HostProcess, size: int) -> tuple[float, float]:
+def _orchestration_chunk(host: HostProcess, size: int) -> Chunk:
     """(orchestrations completed/s, host CPU us per orchestration) of `size` five-activity orchestrations."""
     run = asyncio.run(run_once(host, size))
     if run.completed != run.started or run.last_completed is None or run.host_cpu_s is None:
         raise RuntimeError(f"orchestrations did not finish: {run.completed} of {run.started}")
-    return run.completed / (run.last_completed - run.first_start), run.host_cpu_s / size * 1e6
+    return run.completed / (run.last_completed - run.first_start), run.host_cpu_s / size * 1e6, None
 
 
 def main() -> None:
@@ -111,7 +117,7 @@ def main() -> None:
     # Orchestrations as bench.orchestrations runs them: sync activities on the host's threads.
     env = dict(os.environ) if args.workload == "orchestrations" else \
         {**os.environ, "FUNCTIONS_WORKER_PROCESS_COUNT": "2"}
-    results: dict[str, list[tuple[float, float]]] = {"before": [], "after": []}
+    results: dict[str, list[Chunk]] = {"before": [], "after": []}
     with ExitStack() as stack:
         tree = stack.enter_context(exported(args.before))
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="funchost-ab-data-")))
@@ -125,12 +131,23 @@ def main() -> None:
             log(f"ab_compare: chunk {chunk + 1} of {args.chunks}")
             for side in ("before", "after") if chunk % 2 == 0 else ("after", "before"):
                 results[side].append(one_chunk(hosts[side], args.workload, args.size, chunk * args.size))
+    _report(results)
+
+
+def _report(results: dict[str, list[Chunk]]) -> None:
+    """Print each side's means (and median p99 where measured) and the after/before ratios of adjacent chunks."""
     for side, runs in results.items():
-        print(f"{side:>6}: {statistics.mean(r for r, _ in runs):8.1f} req/s   "
-              f"{statistics.mean(c for _, c in runs):7.1f} host CPU us/request   (mean of {len(runs)} chunks)")
+        p99s = [p for _, _, p in runs if p is not None]
+        p99 = f"   p99 {statistics.median(p99s):6.2f} ms (median of chunks)" if p99s else ""
+        print(f"{side:>6}: {statistics.mean(r for r, _, _ in runs):8.1f} req/s   "
+              f"{statistics.mean(c for _, c, _ in runs):7.1f} host CPU us/request{p99}   (mean of {len(runs)} chunks)")
     pairs = list(zip(results["after"], results["before"], strict=True))
+    p99_ratio = ""
+    if all(a[2] and b[2] for a, b in pairs):
+        p99_ratio = f", p99 x{statistics.median((a[2] or 0) / (b[2] or 1) for a, b in pairs):.3f}"
     print(f"after/before: rate x{statistics.median(a[0] / b[0] for a, b in pairs):.3f}, "
-          f"CPU per request x{statistics.median(a[1] / b[1] for a, b in pairs):.3f} (median of adjacent chunk pairs)")
+          f"CPU per request x{statistics.median(a[1] / b[1] for a, b in pairs):.3f}{p99_ratio} "
+          "(median of adjacent chunk pairs)")
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Iterable
+from functools import partial
 
 from .activities import ActivityRunner
 from .activity_runs import ActivityRuns
@@ -242,8 +243,10 @@ class Dispatcher:
                           timeout_s: float = 30.0, traceparent: str | None = None) -> OperationResult:
         """Ask an entity directly (an in-process client call) and wait for the operation's result.
 
-        The operation is committed to the entity's mailbox like any other before this waits, so it
-        runs even if the caller goes away or the host restarts; only the answer is in memory.
+        The operation is committed to the entity's mailbox like any other before it can run, so it
+        runs even if the caller goes away or the host restarts; only the answer is in memory. The
+        caller's task sleeps once, until the answer (or the commit's failure, or the timeout: TimeoutError)
+        sets `waiter`: no wake-up after the message's commit, no `wait_for` hop.
         """
         name, _ = split_entity_id(entity_id)
         if self.functions.entity(name) is None:
@@ -255,10 +258,13 @@ class Dispatcher:
                        enqueued_at=self.clock(), traceparent=traceparent)
         message = self._mailboxes.entity_message(entity_id, op.to_json())
         waiter = self._entities.expect(request_id)
+        committed = self._commits.submit(None, lambda: self._mailboxes.enqueue(message), [message.row()])
+        committed.add_done_callback(partial(_fail_waiter, waiter))
+        timer = asyncio.get_running_loop().call_later(timeout_s, _time_out, waiter)
         try:
-            await self._commits.submit(None, lambda: self._mailboxes.enqueue(message), [message.row()])
-            return await asyncio.wait_for(waiter, timeout_s)
+            return await waiter
         finally:
+            timer.cancel()
             self._entities.forget(request_id)
 
     def read_entity(self, entity_id: str) -> tuple[bool, str | None]:
@@ -352,6 +358,19 @@ class Dispatcher:
 
     def idle(self) -> bool:
         return self._mailboxes.idle() and not len(self._activities) and not self._commits.pending
+
+
+def _fail_waiter(waiter: asyncio.Future[OperationResult], committed: asyncio.Future[None]) -> None:
+    """A direct call's operation was not committed: its caller gets the commit's error (a refusal: 503)."""
+    error = None if committed.cancelled() else committed.exception()
+    if error is not None and not waiter.done():
+        waiter.set_exception(error)
+
+
+def _time_out(waiter: asyncio.Future[OperationResult]) -> None:
+    """A direct call's answer did not come in time (the operation still runs; only the answer is dropped)."""
+    if not waiter.done():
+        waiter.set_exception(TimeoutError())
 
 
 def _ignore_outcome(future: asyncio.Future[None]) -> None:

@@ -5,10 +5,16 @@ after-commit hook that applies its effects in memory. The first submission sched
 `call_soon`, so writes of many steps share one `BEGIN IMMEDIATE ... COMMIT`. The flush first only
 tries the write lock on the loop thread (busy timeout 0: a commit in WAL mode without a checkpoint
 writes the WAL without syncing, so this is the cheap hot path and never waits); when another
-connection holds the lock, or a checkpoint is due, it hands the same writes to the store's writer
-thread (one dedicated thread, `run_in_executor`), which waits for the lock (up to the store's busy
-timeout), commits, and runs the checkpoint; the loop goes on meanwhile: HTTP, health checks and
-reads of cached state answer while another process holds the lock for seconds. One transaction is
+connection holds the lock it hands the same writes to the store's writer thread (one dedicated
+thread, `run_in_executor`), which waits for the lock (up to the store's busy timeout) and commits;
+the loop goes on meanwhile: HTTP, health checks and reads of cached state answer while another
+process holds the lock for seconds. Every CHECKPOINT_EVERY commits a WAL checkpoint runs in two
+phases: first on a checkpoint thread of its own (the store's checkpoint connection, PASSIVE: no
+write lock) while commits go on, which copies the bulk of the WAL and syncs it; then the next flush
+goes to the writer thread, which commits and checkpoints the little written meanwhile before any
+other commit, so the WAL is wholly copied and the next commit starts it again from its beginning
+(a checkpoint beside commits never catches up with them, and the WAL would grow without end). So no
+commit waits for the bulk of a checkpoint, only for its tail. One transaction is
 in flight at a time; writes submitted meanwhile wait in the queue and share the next one, so the
 hooks (and the answers to clients) of one commit run before those of a later one, and only after it.
 
@@ -21,7 +27,9 @@ and the commit is `degraded` until a flush succeeds again; while degraded every 
 writer thread.
 
 Threads: the queue, the hooks, the futures and `degraded` belong to the loop thread; the writer
-thread runs only the writes and the store's transaction, while the loop waits for no result of it.
+thread runs only the writes and the store's transaction, while the loop waits for no result of it;
+the checkpoint thread runs only `checkpoint()` (one at a time; a failed one is logged and retried
+after more commits).
 A write must therefore read only what the loop no longer changes once it is submitted (steps hand
 over fresh objects). An after-commit hook that raises is logged and the others still run; its
 future still resolves (the store has the result).
@@ -50,7 +58,7 @@ AfterCommit = Callable[[], None]
 Failed = Callable[[], None]
 
 
-CHECKPOINT_EVERY = 500  # commits between two WAL checkpoints (on the writer thread)
+CHECKPOINT_EVERY = 500  # commits between two WAL checkpoints (on the checkpoint thread)
 
 
 class CommitStore(Protocol):
@@ -64,7 +72,7 @@ class CommitStore(Protocol):
 
     def put_entities(self, rows: list[EntityStateRow]) -> None: ...
 
-    def checkpoint(self) -> None: ...
+    def checkpoint(self) -> None: ...  # on the checkpoint thread, beside commits (its own connection)
 
 
 @dataclass
@@ -82,12 +90,11 @@ class _Commit:
 class _Outcome:
     """What one flush (on the loop or the writer thread) reports: an error per write (None: committed), the
     refusal that failed them all (None if the store accepted the transaction), the seconds it took, and
-    whether the WAL was checkpointed after it."""
+    """
 
     errors: list[BaseException | None]
     refusal: str | None
     seconds: float
-    checkpointed: bool = False
 
 
 class GroupCommit:
@@ -101,6 +108,9 @@ class GroupCommit:
         self._in_flight: asyncio.Future[_Outcome] | None = None
         self._since_checkpoint = 0
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="funchost-store-writer")
+        self._checkpointer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="funchost-store-checkpoint")
+        self._checkpointing: asyncio.Future[None] | None = None
+        self._finish_checkpoint = False  # the first phase is done: the next flush runs the second
         self.degraded: str | None = None  # why the store refuses writes, while it does
 
     def submit(self, write: Write | None, after: AfterCommit | None = None,
@@ -148,8 +158,9 @@ class GroupCommit:
                 await asyncio.wait([in_flight])
 
     def close(self) -> None:
-        """Stop the writer thread (after the last flush); a later submit is a programming error."""
+        """Stop the writer and checkpoint threads (after the last flush); a later submit is a programming error."""
         self._writer.shutdown(wait=True)
+        self._checkpointer.shutdown(wait=True)
 
     def _flush_soon(self) -> None:
         self._scheduled = False
@@ -163,14 +174,14 @@ class GroupCommit:
         if self._in_flight is not None or not self._queue:
             return
         commits, self._queue = self._queue, []
-        if self.degraded is None and self._since_checkpoint < CHECKPOINT_EVERY:
+        if self.degraded is None and not self._finish_checkpoint:
             outcome = self._try_now(commits)
             if outcome is not None:
-                self._since_checkpoint += 1
                 self._settle_all(commits, outcome)
                 return
         loop = asyncio.get_running_loop()
-        in_flight = loop.run_in_executor(self._writer, self._commit_waiting, commits)
+        in_flight = loop.run_in_executor(self._writer, self._commit_waiting, commits, self._finish_checkpoint)
+        self._finish_checkpoint = False
         self._in_flight = in_flight
         in_flight.add_done_callback(lambda done: self._finished(commits, done))
 
@@ -206,9 +217,9 @@ class GroupCommit:
                     rows += commit.rows
             _apply_rows(store, consumed, entities, rows)
 
-    def _commit_waiting(self, commits: list[_Commit]) -> _Outcome:
+    def _commit_waiting(self, commits: list[_Commit], checkpoint: bool = False) -> _Outcome:
         """Writer thread: wait for the lock and run every write in one transaction, or each alone if that
-        one fails; then checkpoint the WAL (a failed checkpoint is logged and retried after more commits)."""
+        one fails; then, if `checkpoint`, the second phase of a checkpoint (before any other commit)."""
         start = time.perf_counter()
         try:
             self._transaction(commits, wait=True)
@@ -219,12 +230,12 @@ class GroupCommit:
                 return _Outcome([StoreUnavailable(reason)] * len(commits), reason, time.perf_counter() - start)
             log.exception("group commit of %d writes failed; committing them one by one", len(commits))
             outcome = _Outcome([self._commit_alone(c) for c in commits], None, 0.0)
+        if checkpoint:
+            try:
+                self._store.checkpoint()
+            except Exception as exc:
+                log.warning("checkpoint of the store failed (retried later): %s", exc)
         outcome.seconds = time.perf_counter() - start
-        try:
-            self._store.checkpoint()
-            outcome.checkpointed = True
-        except Exception as exc:
-            log.warning("checkpoint of the store failed (retried later): %s", exc)
         return outcome
 
     def _commit_alone(self, commit: _Commit) -> BaseException | None:
@@ -246,8 +257,6 @@ class GroupCommit:
         except BaseException as exc:  # the writer itself broke (not a store error): nothing is known committed
             log.error("the store writer failed on %d writes: %r", len(commits), exc)
             outcome = _Outcome([exc] * len(commits), None, 0.0)
-        if outcome.checkpointed:
-            self._since_checkpoint = 0
         self._settle_all(commits, outcome)
 
     def _settle_all(self, commits: list[_Commit], outcome: _Outcome) -> None:
@@ -256,6 +265,9 @@ class GroupCommit:
             self._degrade(outcome.refusal, len(commits))
         elif any(error is None for error in outcome.errors):
             self._healthy()
+            self._since_checkpoint += 1
+            if self._since_checkpoint >= CHECKPOINT_EVERY and self._checkpointing is None:
+                self._checkpoint()
         if self._on_commit is not None:
             self._on_commit(outcome.seconds)
         for commit, error in zip(commits, outcome.errors, strict=True):
@@ -264,6 +276,23 @@ class GroupCommit:
             # call_soon, not now: the steps these hooks made ready run first and join the next commit.
             self._scheduled = True
             asyncio.get_running_loop().call_soon(self._flush_soon)
+
+    def _checkpoint(self) -> None:
+        """Loop thread: start a WAL checkpoint on the checkpoint thread; commits go on meanwhile."""
+        self._since_checkpoint = 0
+        checkpointing = asyncio.get_running_loop().run_in_executor(self._checkpointer, self._store.checkpoint)
+        self._checkpointing = checkpointing
+        checkpointing.add_done_callback(self._checkpointed)
+
+    def _checkpointed(self, done: asyncio.Future[None]) -> None:
+        """Loop thread: the first phase ended (the next flush runs the second); a failed one is logged (the
+        next runs after more commits)."""
+        self._checkpointing = None
+        error = None if done.cancelled() else done.exception()
+        if error is not None:
+            log.warning("checkpoint of the store failed (retried later): %s", error)
+        else:
+            self._finish_checkpoint = True
 
     def _degrade(self, reason: str, writes: int) -> None:
         if self.degraded is None:

@@ -1,11 +1,13 @@
 """The SQLite store: every SQL statement and the schema live here.
 
-Two connections. The write connection runs every transaction, one at a time (see group_commit):
+Three connections. The write connection runs every transaction, one at a time (see group_commit):
 the loop thread only tries the write lock (`transaction(wait=False)`, busy timeout 0) and hands the
 transaction to the group commit's writer thread when another connection holds it; the writer thread
 waits up to BUSY_TIMEOUT_MS for it, then the commit fails (503 + Retry-After, the work is retried).
 Automatic checkpoints are off (they would sync the disk inside any commit, on the loop too);
-the writer thread runs `checkpoint()` every few hundred commits. The read connection (`query_only`)
+the group commit's checkpoint thread runs `checkpoint()` every few hundred commits on a connection
+of its own, while commits go on (a PASSIVE checkpoint takes no write lock), then the writer thread
+checkpoints the rest between two commits (see group_commit). The read connection (`query_only`)
 serves the loop thread's reads (`get_instance`, `query_instances`, `get_entity`, `list_entities`,
 `get_timer_status`): in WAL mode a reader takes no lock a writer holds, so these answer while
 another process holds the write lock, and they see committed data only. Start-up (recovery,
@@ -111,6 +113,11 @@ CREATE TABLE IF NOT EXISTS entities (
 CREATE INDEX IF NOT EXISTS entities_by_name ON entities (name, key);
 """ + _DEAD_LETTERS + _TIMER_STATUS
 
+# An upsert, not INSERT OR REPLACE: a known entity's row is updated in place (its name and key, derived
+# from its id, never change), so the entities_by_name index is not rewritten on every commit.
+_PUT_ENTITY = ("INSERT INTO entities (entity_id, name, key, state, last_op) VALUES (?, ?, ?, ?, ?) "
+               "ON CONFLICT (entity_id) DO UPDATE SET state = excluded.state, last_op = excluded.last_op")
+
 
 EntityStateRow = tuple[str, str, str, str | None, float]  # (entity_id, name, key, state, last_op)
 
@@ -182,6 +189,7 @@ class Store:
             self._db.close()
             raise StoreOpenError(self.path, _open_reason(exc)) from None
         self._in_tx = False
+        self._checkpointer: sqlite3.Connection | None = None  # opened by the first checkpoint, on its thread
 
     def _open(self) -> None:
         self._db.execute("PRAGMA journal_mode=WAL")
@@ -230,6 +238,8 @@ class Store:
             self._db.execute("ROLLBACK")
 
     def close(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.close()
         self._reader.close()
         self._db.close()
 
@@ -272,9 +282,14 @@ class Store:
             raise
 
     def checkpoint(self) -> None:
-        """Copy the WAL into the database (PASSIVE: never waits for readers); the group commit runs it on
-        the writer thread, since automatic checkpoints (which sync the disk) would run in any commit."""
-        self._db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        """Copy the WAL into the database (PASSIVE: never waits for readers or the writer) on a connection of
+        its own, so commits on the write connection may go on meanwhile; the group commit runs it on its
+        checkpoint thread beside commits, then on its writer thread between two commits (one at a time),
+        since automatic checkpoints (which sync the disk) would run inside a commit."""
+        if self._checkpointer is None:
+            self._checkpointer = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            self._checkpointer.execute(f"PRAGMA busy_timeout={READ_BUSY_TIMEOUT_MS}")
+        self._checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
 
     # -- messages -------------------------------------------------------------------------------
     def max_seq(self) -> int:
@@ -442,14 +457,11 @@ class Store:
         return EntityRow(*row) if row else None
 
     def put_entity(self, entity_id: str, name: str, key: str, state: str | None, last_op: float) -> None:
-        self._db.execute(
-            "INSERT OR REPLACE INTO entities (entity_id, name, key, state, last_op) VALUES (?, ?, ?, ?, ?)",
-            (entity_id, name, key, state, last_op))
+        self._db.execute(_PUT_ENTITY, (entity_id, name, key, state, last_op))
 
     def put_entities(self, rows: list[EntityStateRow]) -> None:
         """Write several entities' states in one statement (the group commit's batched entity rows)."""
-        self._db.executemany(
-            "INSERT OR REPLACE INTO entities (entity_id, name, key, state, last_op) VALUES (?, ?, ?, ?, ?)", rows)
+        self._db.executemany(_PUT_ENTITY, rows)
 
     def delete_entity(self, entity_id: str) -> None:
         self._db.execute("DELETE FROM entities WHERE entity_id = ?", (entity_id,))

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from funchost.group_commit import GroupCommit
+from funchost.group_commit import CHECKPOINT_EVERY, GroupCommit
 from funchost.messages import Message
 from funchost.store import Store
 
@@ -122,4 +122,23 @@ async def test_row_changes_of_many_writes_commit_together_and_alone_on_failure(t
         await bad
     row = store.get_entity("@counter@k3")
     assert row is not None and row.state == "3" and rows(store) == [(4, "@counter@k4")]
+    store.close()
+
+
+async def test_checkpoints_beside_commits_keep_the_wal_from_growing(tmp_path: Path) -> None:
+    """The first phase of a checkpoint runs while commits go on; the second lets the WAL start over, so
+    its file stays at the size of a few hundred commits however long the commits keep coming."""
+    store = Store(tmp_path / "s.sqlite3")
+    commits = GroupCommit(store)
+    state = "x" * 3000  # about one 4 KiB page per commit
+    total = 10 * CHECKPOINT_EVERY
+    for n in range(1, total + 1):
+        await commits.submit(None, entities=[(f"@e@{n % 50}", "e", str(n % 50), f"{state}{n}", float(n))])
+    await commits.flush()
+    commits.close()
+    wal_bytes = (tmp_path / "s.sqlite3-wal").stat().st_size
+    # Never started over, the WAL would hold a page for each of the commits.
+    assert wal_bytes < total * 4096 / 3, f"the WAL grew to {wal_bytes} bytes over {total} commits"
+    row = store.get_entity("@e@0")
+    assert row is not None and row.state == f"{state}{total}"
     store.close()
