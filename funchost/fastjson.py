@@ -77,13 +77,25 @@ def loads_exact(text: str) -> Any:
 _NON_FINITE = re.compile(rb"[g\xe7][\x00-\xff]{6}[\xf0-\xff][\x7f\xff]")
 
 
+def _finite(plain: bytes) -> bool:
+    """Whether marshalled `plain` holds no NaN and no infinity.
+
+    Such a float's last byte is 0x7f or 0xff, which plain data rarely holds at all (0xff is no byte
+    of UTF-8 text; 0x7f is DEL): two scans in C (memchr) clear most values, where the regex, a byte
+    at a time, cost ~30 us on a 4 KB PlayerSession state. Only a value with such a byte is searched.
+    """
+    if b"\x7f" not in plain and b"\xff" not in plain:
+        return True
+    return _NON_FINITE.search(plain) is None
+
+
 def dumps_equal(value: Any, exact: Callable[[Any], str]) -> str:
     """`exact(value)`, or a text whose parsed value equals that of `exact(value)` (see the module doc)."""
     try:
         plain = marshal.dumps(value)
     except (ValueError, RecursionError):  # not plain data (or nested too deep for marshal)
         return exact(value)
-    if _NON_FINITE.search(plain) is not None:
+    if not _finite(plain):
         return exact(value)
     try:
         return orjson.dumps(value).decode()
