@@ -75,18 +75,18 @@ def loads_exact(text: str) -> Any:
 # bytes: NaN and the infinities have all exponent bits set (the last two bytes). A match elsewhere
 # (inside another float's bytes) only sends the value to the exact encoder.
 _NON_FINITE = re.compile(rb"[g\xe7][\x00-\xff]{6}[\xf0-\xff][\x7f\xff]")
+_FLOAT_NON_FINITE = re.compile(rb"g[\x00-\xff]{6}[\xf0-\xff][\x7f\xff]")
+_REF_FLOAT_NON_FINITE = re.compile(rb"\xe7[\x00-\xff]{6}[\xf0-\xff][\x7f\xff]")
 
 
 def _finite(plain: bytes) -> bool:
-    """Whether marshalled `plain` holds no NaN and no infinity.
+    """Whether marshalled `plain` holds no NaN and no infinity (no match of `_NON_FINITE`).
 
-    Such a float's last byte is 0x7f or 0xff, which plain data rarely holds at all (0xff is no byte
-    of UTF-8 text; 0x7f is DEL): two scans in C (memchr) clear most values, where the regex, a byte
-    at a time, cost ~30 us on a 4 KB PlayerSession state. Only a value with such a byte is searched.
+    Searched as two patterns, one per type byte: a pattern that starts with one literal byte is
+    scanned for that byte in a tight C loop, where `_NON_FINITE`'s leading class is tested a byte
+    at a time (~35 us on a 4 KB PlayerSession state, against ~3 us for the two searches).
     """
-    if b"\x7f" not in plain and b"\xff" not in plain:
-        return True
-    return _NON_FINITE.search(plain) is None
+    return _FLOAT_NON_FINITE.search(plain) is None and _REF_FLOAT_NON_FINITE.search(plain) is None
 
 
 def dumps_equal(value: Any, exact: Callable[[Any], str]) -> str:
