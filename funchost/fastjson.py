@@ -75,6 +75,18 @@ def loads_exact(text: str) -> Any:
 # bytes: NaN and the infinities have all exponent bits set (the last two bytes). A match elsewhere
 # (inside another float's bytes) only sends the value to the exact encoder.
 _NON_FINITE = re.compile(rb"[g\xe7][\x00-\xff]{6}[\xf0-\xff][\x7f\xff]")
+_FLOAT_NON_FINITE = re.compile(rb"g[\x00-\xff]{6}[\xf0-\xff][\x7f\xff]")
+_REF_FLOAT_NON_FINITE = re.compile(rb"\xe7[\x00-\xff]{6}[\xf0-\xff][\x7f\xff]")
+
+
+def _finite(plain: bytes) -> bool:
+    """Whether marshalled `plain` holds no NaN and no infinity (no match of `_NON_FINITE`).
+
+    Searched as two patterns, one per type byte: a pattern that starts with one literal byte is
+    scanned for that byte in a tight C loop, where `_NON_FINITE`'s leading class is tested a byte
+    at a time (~35 us on a 4 KB PlayerSession state, against ~3 us for the two searches).
+    """
+    return _FLOAT_NON_FINITE.search(plain) is None and _REF_FLOAT_NON_FINITE.search(plain) is None
 
 
 def dumps_equal(value: Any, exact: Callable[[Any], str]) -> str:
@@ -83,7 +95,7 @@ def dumps_equal(value: Any, exact: Callable[[Any], str]) -> str:
         plain = marshal.dumps(value)
     except (ValueError, RecursionError):  # not plain data (or nested too deep for marshal)
         return exact(value)
-    if _NON_FINITE.search(plain) is not None:
+    if not _finite(plain):
         return exact(value)
     try:
         return orjson.dumps(value).decode()

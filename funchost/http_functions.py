@@ -178,7 +178,7 @@ class HttpInvoker:
                     method=request.method, url=str(request.url), headers=dict(request.headers),
                     params=dict(request.query), route_params=dict(request.match_info), body=body)
             kwargs: dict[str, Any] = {fn.trigger_param: req}
-            invocation_id = str(uuid.uuid4())
+            invocation_id = console.new_invocation_id()  # GUID-shaped and unique, without uuid4's cost
             if fn.wants_context:
                 kwargs["context"] = _Context(fn.name, self.script_root, invocation_id)
             if fn.client_params:

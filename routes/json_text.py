@@ -22,6 +22,15 @@ import orjson
 # A marshalled float: b"g" (b"\xe7" flagged as a reference target) and 8 little-endian bytes; NaN and
 # the infinities have every exponent bit set. A match inside other bytes only costs the json module.
 _NON_FINITE = re.compile(rb"[g\xe7][\x00-\xff]{6}[\xf0-\xff][\x7f\xff]")
+_FLOAT_NON_FINITE = re.compile(rb"g[\x00-\xff]{6}[\xf0-\xff][\x7f\xff]")
+_REF_FLOAT_NON_FINITE = re.compile(rb"\xe7[\x00-\xff]{6}[\xf0-\xff][\x7f\xff]")
+
+
+def _finite(plain: bytes) -> bool:
+    """Whether marshalled `plain` holds no NaN and no infinity (no match of `_NON_FINITE`), searched as one
+    pattern per type byte: a leading literal byte is scanned for in a tight C loop, ~10x faster than the
+    leading class of `_NON_FINITE` on a few KB."""
+    return _FLOAT_NON_FINITE.search(plain) is None and _REF_FLOAT_NON_FINITE.search(plain) is None
 
 
 def dumps(value: Any) -> str:
@@ -30,7 +39,7 @@ def dumps(value: Any) -> str:
         plain = marshal.dumps(value)
     except (ValueError, RecursionError):
         return json.dumps(value)
-    if _NON_FINITE.search(plain) is not None:
+    if not _finite(plain):
         return json.dumps(value)
     try:
         return orjson.dumps(value).decode()

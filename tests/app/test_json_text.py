@@ -31,3 +31,11 @@ def test_plain_answers_are_compact_and_the_rest_is_json_dumps_text() -> None:
         except TypeError:
             continue
         raise AssertionError(f"{unencodable!r} was encoded where json.dumps refuses it")
+
+
+def test_the_finite_check_agrees_with_the_non_finite_search() -> None:
+    import marshal
+
+    for value in ({"x": [1.5, -1, "é"]}, {"x": float("nan")}, [float("-inf"), 2**40], "\x7f", -(2**31), 1e308):
+        plain = marshal.dumps(value)
+        assert json_text._finite(plain) is (json_text._NON_FINITE.search(plain) is None), value

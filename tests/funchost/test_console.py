@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -72,6 +73,12 @@ def test_http_invocation_prints_start_end_and_the_functions_own_record(host: Hos
         f"Executed 'Functions.greeting' (Succeeded, Id={invocation_id}, Duration="))
     assert start < record < end
     assert "\x1b[" not in host.log_path.read_text()  # not a terminal: no colours
+
+
+def test_each_http_invocation_gets_its_own_guid(host: HostProcess) -> None:
+    ids = [host.request("GET", "/api/greeting").body.decode() for _ in range(3)]
+    assert len(set(ids)) == 3
+    assert all(str(uuid.UUID(inv_id)) == inv_id for inv_id in ids)  # GUID-shaped, lower-case, as Azure's
 
 
 def test_failed_http_function_shows_its_message_and_no_key(host: HostProcess) -> None:

@@ -122,3 +122,26 @@ def test_a_cycle_raises_the_codecs_error() -> None:
         assert str(exc) == expected
     else:
         raise AssertionError("a cyclic value was encoded")
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.binary(max_size=64) | VALUES.map(lambda v: _marshalled(v)))
+def test_the_finite_check_agrees_with_the_non_finite_search(plain: bytes) -> None:
+    assert fastjson._finite(plain) is (fastjson._NON_FINITE.search(plain) is None)
+
+
+def _marshalled(value: Any) -> bytes:
+    import marshal
+
+    try:
+        return marshal.dumps(value)
+    except (ValueError, RecursionError):
+        return b""
+
+
+def test_a_non_finite_float_among_plain_data_is_found() -> None:
+    import marshal
+
+    for leaf in (float("nan"), float("inf"), -float("inf")):
+        assert not fastjson._finite(marshal.dumps({"window": [{"t": 1.5, "ok": True}], "x": [2, leaf]}))
+    assert fastjson._finite(marshal.dumps({"window": [{"t": 1.5, "ok": True}], "neg": -1, "x": [2, 1e308]}))
