@@ -54,7 +54,7 @@ class _NotSimple(Exception):
 
 def _varint(value: int) -> bytes:
     if value < 0x80:
-        return bytes((value,))
+        return _SHORT[value]
     out = bytearray()
     while value >= 0x80:
         out.append((value & 0x7F) | 0x80)
@@ -63,44 +63,50 @@ def _varint(value: int) -> bytes:
     return bytes(out)
 
 
+_SHORT = [bytes((n,)) for n in range(0x80)]  # the one-byte varints
+
+
 def _field(tag: bytes, payload: bytes) -> bytes:
     """A length-delimited field: its tag byte(s), the length, the payload."""
-    return tag + _varint(len(payload)) + payload
+    size = len(payload)
+    return tag + (_SHORT[size] if size < 0x80 else _varint(size)) + payload
 
 
 class _Attributes:
     """The `repeated KeyValue` bytes of attribute mappings, with the encodings of common pairs kept.
 
-    String values are kept per key until a key has had `_VALUES_PER_KEY` of them (an id or a path,
-    different on every span): from then on that key's values are encoded each time."""
+    String and integer values are kept per key until a key has had `_VALUES_PER_KEY` of them (an id or
+    a path, different on every span): from then on that key's values are encoded each time. (Bools,
+    equal to 1 and 0 as dict keys, and floats are encoded each time.)"""
 
     def __init__(self, tag: bytes) -> None:
         self._tag = tag
-        self._strings: dict[str, dict[str, bytes] | None] = {}  # key -> value -> encoded pair (None: varying)
+        self._kept: dict[str, dict[str | int, bytes] | None] = {}  # key -> value -> encoded pair (None: varying)
         self._keys: dict[str, bytes] = {}
 
     def encode(self, attributes: Any) -> bytes:
         if not attributes:
             return b""
-        strings = self._strings
+        kept = self._kept
         parts = []
         for key, value in attributes.items():
-            if type(value) is not str:
+            kind = type(value)
+            if kind is not str and kind is not int:
                 parts.append(self._pair(key, _scalar(value)))
                 continue
-            known = strings.get(key, _NEW)
-            if known is not None and known is not _NEW:
+            known = kept.get(key, _NEW)
+            if known is None:
+                encoded = self._pair(key, _any_value(value))
+            elif known is _NEW:
+                encoded = self._pair(key, _any_value(value))
+                if len(kept) < _KEYS_KEPT:
+                    kept[key] = {value: encoded}
+            else:
                 encoded = known.get(value)
                 if encoded is None:
-                    encoded = known[value] = self._pair(key, _field(b"\x0a", value.encode()))
+                    encoded = known[value] = self._pair(key, _any_value(value))
                     if len(known) > _VALUES_PER_KEY:
-                        strings[key] = None
-            elif known is None:
-                encoded = self._pair(key, _field(b"\x0a", value.encode()))
-            else:
-                encoded = self._pair(key, _field(b"\x0a", value.encode()))
-                if len(strings) < _KEYS_KEPT:
-                    strings[key] = {value: encoded}
+                        kept[key] = None
             parts.append(encoded)
         return b"".join(parts)
 
@@ -111,6 +117,13 @@ class _Attributes:
             if len(self._keys) < _KEYS_KEPT:
                 self._keys[key] = name
         return _field(self._tag, name + _field(b"\x12", any_value))
+
+
+def _any_value(value: str | int) -> bytes:
+    """The AnyValue payload of a str or an int."""
+    if isinstance(value, str):
+        return _field(b"\x0a", value.encode())
+    return b"\x18" + _varint(value & 0xFFFFFFFFFFFFFFFF)
 
 
 def _scalar(value: Any) -> bytes:
