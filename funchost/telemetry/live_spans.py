@@ -93,8 +93,8 @@ class LiveSpans:
             trace_id, trace_state = parent_context.trace_id, parent_context.trace_state
             flags = parent_context.trace_flags
             sampled, random = flags.sampled, flags.random_trace_id
-        context = SpanContext(trace_id, ids.generate_span_id(), is_remote=False,
-                              trace_flags=_FLAGS[bool(sampled), bool(random)], trace_state=trace_state)
+        # (trace id, span id, is remote, flags, state) by position: keywords cost more than the rest of the call
+        context = SpanContext(trace_id, ids.generate_span_id(), False, _FLAGS[bool(sampled), bool(random)], trace_state)
         if not sampled:
             return NonRecordingSpan(context)
         return HostSpan(self, name, context, parent_context, parent, kind)

@@ -17,8 +17,18 @@ if TYPE_CHECKING:
     from ..entity_batch import Operation, OperationResult
 
 
+_FLAGS_HEX = [f"{flags:02x}" for flags in range(0x100)]
+
+
 def format_traceparent(trace_id: int, span_id: int, flags: int) -> str:
-    """A W3C `traceparent` (version 00)."""
+    """A W3C `traceparent` (version 00). The ids' bytes in hex are their `032x` / `016x` forms, written
+    about twice as fast; ids out of range (never valid ones) take the format string."""
+    if 0 <= flags <= 0xFF:
+        try:
+            return ("00-" + trace_id.to_bytes(16, "big").hex() + "-" + span_id.to_bytes(8, "big").hex() + "-"
+                    + _FLAGS_HEX[flags])
+        except OverflowError:
+            pass
     return f"00-{trace_id:032x}-{span_id:016x}-{flags:02x}"
 
 
