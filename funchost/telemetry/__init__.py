@@ -9,8 +9,9 @@ dispatcher, which it reads only as `gauges.GaugeSource`):
 - `http`: the HTTP server middleware (`HttpMetrics`, `HttpTracing`);
 - `store`: `StoreSize`, the store's size on disk (`funchost_store_size_bytes`);
 - `bound_metrics`, `head_sampling`: the hot-path histogram buffers and head sampling;
-- `live_spans`, `finished_spans`, `otlp_encoding`: the request span, entity operation spans and OTLP
-  encoding made cheaper than the SDK's path, with its exact result.
+- `live_spans`, `finished_spans`, `span_records`, `otlp_encoding`: the request span, entity operation
+  spans, their queueing for OTLP export and OTLP encoding made cheaper than the SDK's path, with its
+  exact result.
 """
 
 from .gauges import GaugeSource

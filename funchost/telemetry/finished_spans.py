@@ -14,7 +14,9 @@ on under a sampled parent, always off under an unsampled one, so the decision is
 and adds no attributes); the W3C trace-context propagator in the global propagator; span limits that
 cannot cut the attributes; only the SDK's simple and batch processors (which do nothing when a span
 starts); and a `traceparent` of version 00 in the exact form the propagator accepts. Otherwise
-`write` answers False and the caller takes the SDK's path. Used on the dispatcher's loop thread.
+`write` answers False and the caller takes the SDK's path. Where the tracer's only processor is an
+OTLP batch processor that takes `span_records`, `write_under` queues a record instead of a
+`ReadableSpan`. Used on the dispatcher's loop thread.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcess
 from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ALWAYS_ON, ParentBased
 from opentelemetry.trace import SpanContext, SpanKind, Status, StatusCode, TraceFlags
 from opentelemetry.trace.span import DEFAULT_TRACE_STATE
+
+from .span_records import SpanRecord, record_sink
 
 _TRACEPARENT = re.compile(r"00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})")
 _PROCESSORS = (BatchSpanProcessor, SimpleSpanProcessor)  # on_start and _on_ending do nothing
@@ -48,6 +52,17 @@ def parse_traceparent(traceparent: str) -> SpanContext | None:
         return None
     return SpanContext(trace_id, span_id, is_remote=True, trace_flags=TraceFlags(int(match.group(3), 16)),
                        trace_state=DEFAULT_TRACE_STATE)
+
+
+def parse_traceparent_ids(traceparent: str) -> tuple[int, int, int] | None:
+    """(trace id, span id, flags) of what `parse_traceparent` reads, without making the `SpanContext`."""
+    match = _TRACEPARENT.fullmatch(traceparent)
+    if match is None:
+        return None
+    trace_id, span_id = int(match.group(1), 16), int(match.group(2), 16)
+    if not trace_id or not span_id:
+        return None
+    return trace_id, span_id, int(match.group(3), 16)
 
 
 def sdk_equivalent(tracer: Any) -> bool:
@@ -94,6 +109,7 @@ class FinishedSpans:
         self._tracer = tracer
         self.enabled = sdk_equivalent(tracer)
         self._checked: list[Any] = [None]
+        self._sink_checked: list[Any] = [None, None]
 
     def write(self, name: str, parent: SpanContext, attributes: Mapping[str, str | int], start_ns: int,
               end_ns: int, error: str | None = None) -> bool:
@@ -115,4 +131,26 @@ class FinishedSpans:
             attributes=MappingProxyType(attributes), kind=SpanKind.INTERNAL,
             instrumentation_info=tracer.instrumentation_info, status=status, start_time=start_ns,
             end_time=end_ns, instrumentation_scope=tracer._instrumentation_scope))
+        return True
+
+    def write_under(self, name: str, traceparent: str, attributes: dict[str, str | int], start_ns: int,
+                    end_ns: int, error: str | None = None) -> bool:
+        """`write` under the remote parent of a version-00 `traceparent`; False (nothing written) where
+        that header or the tracer is not one `write` handles. Where the tracer's only processor takes
+        `span_records`, the span goes to it as a record, without a `SpanContext` or a `ReadableSpan`."""
+        tracer = self._tracer
+        sink = record_sink(tracer, self._sink_checked) if self.enabled and tracer._is_enabled() else None
+        if sink is None:
+            parent = parse_traceparent(traceparent)
+            return parent is not None and self.write(name, parent, attributes, start_ns, end_ns, error)
+        ids = parse_traceparent_ids(traceparent)
+        if ids is None:
+            return False
+        trace_id, parent_id, flags = ids
+        if not flags & TraceFlags.SAMPLED:
+            return True  # dropped, as the sampler drops a child of an unsampled parent
+        status = Status(StatusCode.ERROR, error) if error is not None else _UNSET
+        sink(SpanRecord(tracer, name, trace_id, tracer.id_generator.generate_span_id(),
+                        _CHILD_FLAGS[flags & _RANDOM_TRACE_ID], DEFAULT_TRACE_STATE, parent_id, True, flags,
+                        SpanKind.INTERNAL, attributes, start_ns, end_ns, status))
         return True

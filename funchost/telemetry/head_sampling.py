@@ -21,12 +21,13 @@ does an always-on root, which drops nothing (deciding first would only repeat th
 
 from __future__ import annotations
 
+import random
 import threading
 from typing import Any
 
 from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
 from opentelemetry.sdk.trace.sampling import ALWAYS_ON, ParentBased, StaticSampler, TraceIdRatioBased
-from opentelemetry.trace import SpanKind, TraceFlags
+from opentelemetry.trace import INVALID_TRACE_ID, SpanKind, TraceFlags
 
 from .tracing import format_traceparent
 
@@ -45,7 +46,10 @@ class PresetIdGenerator(RandomIdGenerator):
         if preset is not None:
             self._next.trace_id = None
             return int(preset)
-        return super().generate_trace_id()
+        trace_id = random.getrandbits(128)  # RandomIdGenerator's draw, without its method call
+        while trace_id == INVALID_TRACE_ID:
+            trace_id = random.getrandbits(128)
+        return trace_id
 
     def is_trace_id_random(self) -> bool:
         return True

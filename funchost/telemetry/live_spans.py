@@ -13,10 +13,11 @@ its context, and setting attributes whose key is a non-empty string and whose va
 int or float (values the SDK stores unchanged, under limits that cannot drop them). Anything else (an
 event, a link, a status, an exception, a new name, other values) first turns it into the SDK's own
 `Span`, started at the same instant with the attributes so far, which then takes every call.
-`LiveSpans` is on only where `finished_spans.sdk_equivalent` holds and the sampler's decision for
-the span is the one it reproduces: `parentbased_*` with the default delegates over an always-on,
-always-off or trace-id-ratio root. Otherwise `start` answers None and the caller uses the SDK.
-Used on the loop thread by `http.HttpTracing`.
+A span that ends as a plain `HostSpan` goes to an OTLP batch processor as a `span_records.SpanRecord`
+where that is the tracer's only processor. `LiveSpans` is on only where `finished_spans.sdk_equivalent`
+holds and the sampler's decision for the span is the one it reproduces: `parentbased_*` with the
+default delegates over an always-on, always-off or trace-id-ratio root. Otherwise `start` answers
+None and the caller uses the SDK. Used on the loop thread by `http.HttpTracing`.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ALWAYS_ON, ParentBased,
 from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, Status, StatusCode, TraceFlags
 
 from .finished_spans import processors_ready, sdk_equivalent
+from .span_records import SpanRecord, record_sink
 
 log = logging.getLogger("funchost.telemetry")
 
@@ -73,6 +75,7 @@ class LiveSpans:
         self.enabled = _reproducible(tracer)
         self._root_sampled: Callable[[int], bool] = (self.enabled and _root_decision(tracer.sampler)) or bool
         self._checked: list[Any] = [None]
+        self._sink_checked: list[Any] = [None, None]
 
     def start(self, name: str, parent: Any | None, kind: SpanKind) -> trace_api.Span | None:
         """The span `tracer.start_span(name, context=parent, kind=kind)` would start, or None where
@@ -90,8 +93,8 @@ class LiveSpans:
             trace_id, trace_state = parent_context.trace_id, parent_context.trace_state
             flags = parent_context.trace_flags
             sampled, random = flags.sampled, flags.random_trace_id
-        context = SpanContext(trace_id, ids.generate_span_id(), is_remote=False,
-                              trace_flags=_FLAGS[bool(sampled), bool(random)], trace_state=trace_state)
+        # (trace id, span id, is remote, flags, state) by position: keywords cost more than the rest of the call
+        context = SpanContext(trace_id, ids.generate_span_id(), False, _FLAGS[bool(sampled), bool(random)], trace_state)
         if not sampled:
             return NonRecordingSpan(context)
         return HostSpan(self, name, context, parent_context, parent, kind)
@@ -184,8 +187,17 @@ class HostSpan(trace_api.Span):
         if self._end is not None:
             log.warning("Calling end() on an ended span.")
             return
-        self._end = end_time if end_time is not None else time_ns()
-        tracer = self._owner.tracer
+        self._end = end = end_time if end_time is not None else time_ns()
+        owner = self._owner
+        tracer = owner.tracer
+        sink = record_sink(tracer, owner._sink_checked)
+        if sink is not None:  # the batch processor's queue takes the span as a record (`span_records`)
+            context, parent = self._context, self._parent
+            sink(SpanRecord(tracer, self._name, context.trace_id, context.span_id, context.trace_flags,
+                            context.trace_state, parent.span_id if parent is not None else None,
+                            parent is not None and parent.is_remote, parent.trace_flags if parent is not None else 0,
+                            self._kind, self._attributes, self._start, end))
+            return
         tracer.span_processor.on_end(ReadableSpan(
             name=self._name, context=self._context, parent=self._parent, resource=tracer.resource,
             attributes=MappingProxyType(self._attributes), kind=self._kind,

@@ -12,6 +12,8 @@ It writes exactly the bytes the SDK's encoder serialises (`tests/observability/t
 compares them), and hands any span it does not write itself (events, links, list or mapping
 attribute values, a span object without the SDK's fields) to the SDK's own per-span encoder, so the
 request is the same for every span.
+A `span_records.SpanRecord` (a host span queued without its `ReadableSpan`) is written from its
+fields to the bytes of the `ReadableSpan` it stands for.
 `HostSpanExporter` is the SDK's `OTLPSpanExporter` with this encoder; where the exporter's internals
 differ from what it expects (another SDK version) it exports through the SDK's own path.
 """
@@ -29,6 +31,8 @@ from opentelemetry.exporter.otlp.proto.http import trace_exporter as _sdk_export
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.trace.export import SpanExportResult
 from opentelemetry.trace import SpanKind, StatusCode
+
+from .span_records import SpanRecord, readable_spans
 
 log = logging.getLogger("funchost.telemetry")
 
@@ -50,7 +54,7 @@ class _NotSimple(Exception):
 
 def _varint(value: int) -> bytes:
     if value < 0x80:
-        return bytes((value,))
+        return _SHORT[value]
     out = bytearray()
     while value >= 0x80:
         out.append((value & 0x7F) | 0x80)
@@ -59,44 +63,50 @@ def _varint(value: int) -> bytes:
     return bytes(out)
 
 
+_SHORT = [bytes((n,)) for n in range(0x80)]  # the one-byte varints
+
+
 def _field(tag: bytes, payload: bytes) -> bytes:
     """A length-delimited field: its tag byte(s), the length, the payload."""
-    return tag + _varint(len(payload)) + payload
+    size = len(payload)
+    return tag + (_SHORT[size] if size < 0x80 else _varint(size)) + payload
 
 
 class _Attributes:
     """The `repeated KeyValue` bytes of attribute mappings, with the encodings of common pairs kept.
 
-    String values are kept per key until a key has had `_VALUES_PER_KEY` of them (an id or a path,
-    different on every span): from then on that key's values are encoded each time."""
+    String and integer values are kept per key until a key has had `_VALUES_PER_KEY` of them (an id or
+    a path, different on every span): from then on that key's values are encoded each time. (Bools,
+    equal to 1 and 0 as dict keys, and floats are encoded each time.)"""
 
     def __init__(self, tag: bytes) -> None:
         self._tag = tag
-        self._strings: dict[str, dict[str, bytes] | None] = {}  # key -> value -> encoded pair (None: varying)
+        self._kept: dict[str, dict[str | int, bytes] | None] = {}  # key -> value -> encoded pair (None: varying)
         self._keys: dict[str, bytes] = {}
 
     def encode(self, attributes: Any) -> bytes:
         if not attributes:
             return b""
-        strings = self._strings
+        kept = self._kept
         parts = []
         for key, value in attributes.items():
-            if type(value) is not str:
+            kind = type(value)
+            if kind is not str and kind is not int:
                 parts.append(self._pair(key, _scalar(value)))
                 continue
-            known = strings.get(key, _NEW)
-            if known is not None and known is not _NEW:
+            known = kept.get(key, _NEW)
+            if known is None:
+                encoded = self._pair(key, _any_value(value))
+            elif known is _NEW:
+                encoded = self._pair(key, _any_value(value))
+                if len(kept) < _KEYS_KEPT:
+                    kept[key] = {value: encoded}
+            else:
                 encoded = known.get(value)
                 if encoded is None:
-                    encoded = known[value] = self._pair(key, _field(b"\x0a", value.encode()))
+                    encoded = known[value] = self._pair(key, _any_value(value))
                     if len(known) > _VALUES_PER_KEY:
-                        strings[key] = None
-            elif known is None:
-                encoded = self._pair(key, _field(b"\x0a", value.encode()))
-            else:
-                encoded = self._pair(key, _field(b"\x0a", value.encode()))
-                if len(strings) < _KEYS_KEPT:
-                    strings[key] = {value: encoded}
+                        kept[key] = None
             parts.append(encoded)
         return b"".join(parts)
 
@@ -107,6 +117,13 @@ class _Attributes:
             if len(self._keys) < _KEYS_KEPT:
                 self._keys[key] = name
         return _field(self._tag, name + _field(b"\x12", any_value))
+
+
+def _any_value(value: str | int) -> bytes:
+    """The AnyValue payload of a str or an int."""
+    if isinstance(value, str):
+        return _field(b"\x0a", value.encode())
+    return b"\x18" + _varint(value & 0xFFFFFFFFFFFFFFFF)
 
 
 def _scalar(value: Any) -> bytes:
@@ -176,6 +193,12 @@ class SpanEncoder:
 
     def _span(self, span: Any) -> bytes:
         """ScopeSpans.spans (field 2) of one span."""
+        if type(span) is SpanRecord:
+            parent = span.parent_span_id
+            payload = self._span_fields(span.trace_id, span.span_id, span.trace_state, parent,
+                                        parent is not None and span.parent_remote, span.name, span.kind,
+                                        span.start_time, span.end_time, span.attributes, 0, span.status)
+            return _field(b"\x12", payload)
         try:
             payload = self._simple_span(span)
         except (_NotSimple, AttributeError, TypeError, ValueError, UnicodeError):
@@ -183,35 +206,40 @@ class SpanEncoder:
         return _field(b"\x12", payload)
 
     def _simple_span(self, span: Any) -> bytes:
-        """Span fields in field-number order, as protobuf serialises them; proto3 zero values are left out."""
+        """The fields of a `ReadableSpan` without events or links."""
         if span._events or span._links:
             raise _NotSimple
-        context = span._context
-        parts = [b"\x0a\x10", context.trace_id.to_bytes(16, "big"), b"\x12\x08", context.span_id.to_bytes(8, "big")]
-        if context.trace_state:
-            parts.append(_field(b"\x1a", ",".join(f"{k}={v}" for k, v in context.trace_state.items()).encode()))
-        parent = span._parent
-        if parent:
-            parts += (b"\x22\x08", parent.span_id.to_bytes(8, "big"))
-        name = self._names.get(span._name)
-        if name is None:
-            name = _field(b"\x2a", span._name.encode()) if span._name else b""
+        context, parent = span._context, span._parent
+        return self._span_fields(context.trace_id, context.span_id, context.trace_state,
+                                 parent.span_id if parent else None, bool(parent and parent.is_remote), span._name,
+                                 span._kind, span._start_time, span._end_time, span._attributes,
+                                 span.dropped_attributes, span._status)
+
+    def _span_fields(self, trace_id: int, span_id: int, trace_state: Any, parent_span_id: int | None,
+                     parent_remote: bool, name: str, kind: SpanKind, start: int | None, end: int | None,
+                     attributes: Any, dropped: int, status: Any) -> bytes:
+        """Span fields in field-number order, as protobuf serialises them; proto3 zero values are left out."""
+        parts = [b"\x0a\x10", trace_id.to_bytes(16, "big"), b"\x12\x08", span_id.to_bytes(8, "big")]
+        if trace_state:
+            parts.append(_field(b"\x1a", ",".join(f"{k}={v}" for k, v in trace_state.items()).encode()))
+        if parent_span_id is not None:
+            parts += (b"\x22\x08", parent_span_id.to_bytes(8, "big"))
+        encoded_name = self._names.get(name)
+        if encoded_name is None:
+            encoded_name = _field(b"\x2a", name.encode()) if name else b""
             if len(self._names) < _KEYS_KEPT:
-                self._names[span._name] = name
-        parts += (name, _KIND[span._kind])
-        start, end = span._start_time, span._end_time
+                self._names[name] = encoded_name
+        parts += (encoded_name, _KIND[kind])
         if start:
             parts += (b"\x39", start.to_bytes(8, "little"))
         if end:
             parts += (b"\x41", end.to_bytes(8, "little"))
-        parts.append(self._attributes.encode(span._attributes))
-        dropped = span.dropped_attributes
+        parts.append(self._attributes.encode(attributes))
         if dropped:
             parts += (b"\x50", _varint(dropped))
-        status = span._status
         if status is not None:
             parts.append(_UNSET_STATUS if status.status_code is _UNSET and not status.description else _status(status))
-        parts.append(_FLAGS_REMOTE if parent and parent.is_remote else _FLAGS_LOCAL)
+        parts.append(_FLAGS_REMOTE if parent_remote else _FLAGS_LOCAL)
         return b"".join(parts)
 
 
@@ -226,7 +254,10 @@ def _status(status: Any) -> bytes:
 
 
 class HostSpanExporter(OTLPSpanExporter):
-    """`OTLPSpanExporter` encoding with `SpanEncoder`; everything else (HTTP, retries, limits) is the SDK's."""
+    """`OTLPSpanExporter` encoding with `SpanEncoder`; everything else (HTTP, retries, limits) is the SDK's.
+    It also takes `span_records.SpanRecord`s in the batch, encoded as the spans they stand for."""
+
+    accepts_span_records = True
 
     def __init__(self, **options: Any) -> None:
         """`options` are the SDK exporter's (endpoint, headers, timeout...); by default, from the environment."""
@@ -238,7 +269,7 @@ class HostSpanExporter(OTLPSpanExporter):
     def export(self, spans: Sequence[Any]) -> SpanExportResult:
         """As the SDK's `export` (same metrics, size limit and failures), with the request from `SpanEncoder`."""
         if not self._fast or self._shutdown:
-            return super().export(spans)
+            return super().export(readable_spans(spans))
         with self._metrics.export_operation(len(spans)) as result:
             try:
                 data = self._encoder.encode_spans(spans)

@@ -18,11 +18,11 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcess
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.sdk.trace.id_generator import IdGenerator
 from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ALWAYS_ON, ParentBased, ParentBasedTraceIdRatio
-from opentelemetry.trace import get_current_span
+from opentelemetry.trace import TraceFlags, get_current_span
 
 from funchost.entity_batch import Operation, OperationResult
 from funchost.telemetry.finished_spans import FinishedSpans, parse_traceparent
-from funchost.telemetry.tracing import HostTracing
+from funchost.telemetry.tracing import HostTracing, format_traceparent
 
 SAMPLED = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
 SAMPLED_RANDOM = "00-1af7651916cd43dd8448eb211c80319c-c7ad6b7169203331-03"
@@ -131,3 +131,16 @@ def test_other_processors_and_samplers_take_the_sdk_path() -> None:
     provider.add_span_processor(BatchSpanProcessor(InMemorySpanExporter()))
     assert FinishedSpans(provider.get_tracer("x")).enabled
     provider.shutdown()
+
+
+def test_format_traceparent_writes_the_w3c_form_that_parses_back() -> None:
+    values = [(1, 1, 0), (0x0AF7651916CD43DD8448EB211C80319C, 0xB7AD6B7169203331, 0x01), (2**128 - 1, 2**64 - 1, 0xFF),
+              (0xFF << 120, 0xAB << 56, 0x03), (5, 6, 0x02)]
+    for trace_id, span_id, flags in values:
+        header = format_traceparent(trace_id, span_id, TraceFlags(flags))
+        assert header == f"00-{trace_id:032x}-{span_id:016x}-{flags:02x}"
+        parsed = parse_traceparent(header)
+        assert parsed is not None
+        assert (parsed.trace_id, parsed.span_id, parsed.trace_flags) == (trace_id, span_id, flags)
+    # out of range (never a valid context's): the plain format, as before
+    assert format_traceparent(2**128, -1, 256) == f"00-{2**128:032x}-{-1:016x}-{256:02x}"
