@@ -17,6 +17,7 @@ wrapper) is called as before, through its own wrapper.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import inspect
 from collections.abc import Callable
@@ -76,3 +77,26 @@ class ClientFactory:
         fresh._orchestration_bindings = bindings
         fresh._function_invocation_id = invocation_id
         return fresh
+
+
+async def release_sdk_session() -> None:
+    """Close the SDK's process-wide aiohttp session, or forget it when another event loop made it.
+
+    The durable SDK's client keeps one `aiohttp.ClientSession` per process
+    (`models.utils.http_utils._client_session`), bound to the loop that made it. A second host in the
+    same process on another loop (tests, an embedding app that restarts its host) would get that dead
+    session and fail every client call with "Event loop is closed". The host calls this when it
+    starts and when it stops. Another SDK version without that module is left alone.
+    """
+    try:
+        from azure.durable_functions.models.utils import http_utils
+    except ImportError:  # pragma: no cover - an SDK version without the shared session
+        return
+    session = getattr(http_utils, "_client_session", None)
+    if session is None or session.closed:
+        return
+    if getattr(session, "_loop", None) is asyncio.get_running_loop():
+        await session.close()
+    http_utils._client_session = None
+    # The SDK's lock is an asyncio.Lock made at import; a new one binds to whichever loop uses it next.
+    http_utils._session_lock = asyncio.Lock()

@@ -20,6 +20,7 @@ from .cross_site import CrossSiteGuard
 from .datalock import DataFolderLock
 from .discovery import FunctionSet, load_app
 from .dispatcher import Dispatcher
+from .durable_clients import release_sdk_session
 from .errors import UnsafeBindError
 from .gates import GateMiddleware
 from .http_functions import AzureRouteFallback, HttpInvoker, route_paths, route_sort_key
@@ -188,6 +189,7 @@ class Host:
         return web.json_response({"host": "funchost", "state": "Running"})
 
     async def start(self) -> None:
+        await release_sdk_session()  # a session an earlier host left on another loop is dead here
         self.dispatcher.start()
         in_process_client.install(self.dispatcher)
         self._runner = JsonErrorRunner(self.build_app(), access_log=None, handle_signals=False,
@@ -211,6 +213,7 @@ class Host:
         await self.dispatcher.stop(grace_s)
         if self._runner is not None:
             await self._runner.cleanup()
+        await release_sdk_session()
         self.invoker.shutdown()
         self.store.close()
         self.data_lock.release()

@@ -70,11 +70,6 @@ async def traced(tmp_path: Path) -> AsyncIterator[tuple[Host, InMemorySpanExport
         yield host, exporter
     finally:
         await host.stop()
-        # The durable SDK keeps one aiohttp session per process, bound to the loop that made it: close
-        # it with this test's loop, or the next in-process host (another loop) would get a dead one.
-        from azure.durable_functions.models.utils.http_utils import _close_session
-
-        await _close_session()
 
 
 @pytest.mark.asyncio(loop_scope="function")
