@@ -5,7 +5,9 @@ the SDK's entity handle (`entity_batch.run_batch`; user code runs here), and in 
 write (its rows handed over as data, see `GroupCommit.submit`) deletes the consumed messages,
 stores (or deletes) the state and adds the responses to the orchestrations that called. After
 the commit it updates the state cache, releases the mailbox, enqueues the responses and resolves
-in-process callers waiting on a request id. Runs on the dispatcher's loop thread.
+in-process callers waiting on a request id. `run_signal` runs a client's signal to an idle entity
+the same way at once, as a batch of one that consumes no message (the dispatcher's shortcut).
+Runs on the dispatcher's loop thread.
 """
 
 from __future__ import annotations
