@@ -55,15 +55,23 @@ class BodyLimits:
         refusal to answer instead."""
         if not request.body_exists:
             return request
-        limit = self.limit_for(request)
         length = request.content_length
-        if length is not None and length > limit:
-            rejected("refused a %d-byte body for %s: the limit is %d bytes", length, request.path[:200], limit)
-            return _refusal(413, "request body too large",
-                            f"Content-Length is {length} bytes; the limit for this route is {limit} bytes")
-        # A plain body of a known length within the limit cannot grow past it: no bounded copy to build.
-        plain = length is not None and request.headers.get("Content-Encoding", "identity").strip().lower() == "identity"
-        bounded = request if plain and request.client_max_size >= limit else request.clone(client_max_size=limit)
+        if length is not None and length <= self.function_bytes and length <= self.host_bytes \
+                and request.client_max_size >= self.host_bytes and "Content-Encoding" not in request.headers:
+            # Within every route's limit, plain (no encoding) and of a known length: it cannot grow past
+            # the limit, whichever route matched (the usual small body: no route lookup, no bounded copy).
+            bounded = request
+            limit = self.host_bytes
+        else:
+            limit = self.limit_for(request)
+            if length is not None and length > limit:
+                rejected("refused a %d-byte body for %s: the limit is %d bytes", length, request.path[:200], limit)
+                return _refusal(413, "request body too large",
+                                f"Content-Length is {length} bytes; the limit for this route is {limit} bytes")
+            # A plain body of a known length within the limit cannot grow past it: no bounded copy to build.
+            plain = length is not None and \
+                request.headers.get("Content-Encoding", "identity").strip().lower() == "identity"
+            bounded = request if plain and request.client_max_size >= limit else request.clone(client_max_size=limit)
         try:
             if request.content.is_eof():  # arrived whole (most small bodies, with the headers): no timer
                 await bounded.read()  # cached: the handler's read() returns these bytes

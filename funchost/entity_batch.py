@@ -75,7 +75,10 @@ def run_batch(handle: EntityHandle | None, entity_id: str, state: str | None, ex
               operations: list[Operation]) -> BatchOutcome:
     """Apply `operations` in order; user exceptions become error results, never raise."""
     name, key = split_entity_id(entity_id)
-    results: list[OperationResult] = []
+    if operations and handle is not None and not _deletes(operations):  # the usual batch: one run over it all
+        state, exists, results = _run_chunk(handle, name, key, state, exists, operations)
+        return BatchOutcome(state=state, exists=exists, results=results)
+    results = []
     index = 0
     while index < len(operations):
         op = operations[index]
@@ -96,6 +99,11 @@ def run_batch(handle: EntityHandle | None, entity_id: str, state: str | None, ex
             results.extend(chunk_results)
         index = end
     return BatchOutcome(state=state, exists=exists, results=results)
+
+
+def _deletes(operations: list[Operation]) -> bool:
+    """True when a built-in delete is among `operations` (it splits the batch into runs around it)."""
+    return any(op.builtin_delete for op in operations)
 
 
 def _run_chunk(handle: EntityHandle, name: str, key: str, state: str | None, exists: bool,

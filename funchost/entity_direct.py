@@ -28,9 +28,12 @@ import importlib
 import json
 import time
 from collections.abc import Callable, Sequence
+from json.encoder import encode_basestring_ascii  # type: ignore[attr-defined]
 from typing import Any
 
 from . import fastjson
+
+_ascii_string: Callable[[str], str] = encode_basestring_ascii  # what json.dumps uses for a str (ensure_ascii)
 
 EntityFunction = Callable[[Any], None]
 # (results as (is_error, result JSON text, duration ms), state JSON text, entity exists)
@@ -112,5 +115,8 @@ def run_direct(fn: EntityFunction, name: str, key: str, state: str | None, exist
 
 
 def input_text(value: str | None) -> str | None:
-    """An operation input as the envelope's `input` field carries it (the JSON text of the stored text)."""
+    """An operation input as the envelope's `input` field carries it (the JSON text of the stored text):
+    for a str, what `json.dumps` writes for it (its ASCII string encoder), without the call's overhead."""
+    if type(value) is str:
+        return _ascii_string(value)
     return json.dumps(value) if value is not None else None

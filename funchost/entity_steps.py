@@ -5,7 +5,9 @@ the SDK's entity handle (`entity_batch.run_batch`; user code runs here), and in 
 write (its rows handed over as data, see `GroupCommit.submit`) deletes the consumed messages,
 stores (or deletes) the state and adds the responses to the orchestrations that called. After
 the commit it updates the state cache, releases the mailbox, enqueues the responses and resolves
-in-process callers waiting on a request id. Runs on the dispatcher's loop thread.
+in-process callers waiting on a request id. `run_signal` runs a client's signal to an idle entity
+the same way at once, as a batch of one that consumes no message (the dispatcher's shortcut).
+Runs on the dispatcher's loop thread.
 """
 
 from __future__ import annotations
@@ -50,6 +52,29 @@ class EntitySteps:
         """Run one batch of entity `target`'s operations and queue its commit."""
         messages = self._mailboxes.messages(target)[:MAX_ENTITY_BATCH]
         operations = [Operation.from_json(m.seq, m.body) for m in messages]
+        self._run(target, operations, [m.seq for m in messages], lambda: self._mailboxes.retry_later(target))
+
+    def run_signal(self, target: str, op: Operation) -> asyncio.Future[None] | None:
+        """Run signal `op` on an idle entity now, as a batch of its own, without a mailbox message (issue 14).
+
+        The signal is never written as a message: the commit that makes it durable is the one that
+        stores the state it leaves, so the caller's answer still waits for a commit. None when the
+        entity is not idle (a step runs, or messages wait): the caller enqueues `op` as a message.
+        The future fails as an enqueue's commit fails (the signal is then not applied, nothing is kept).
+        An engine error while running it leaves the entity idle and raises (the caller enqueues `op`).
+        """
+        mailboxes = self._mailboxes
+        if not mailboxes.claim(target):
+            return None
+        try:
+            return self._run(target, [op], [], lambda: mailboxes.end_claim(target))
+        except BaseException:
+            mailboxes.end_claim(target)
+            raise
+
+    def _run(self, target: str, operations: list[Operation], consumed: list[int],
+             failed: Callable[[], None]) -> asyncio.Future[None]:
+        """Run `operations` (the messages `consumed`, by seq, carried them) as one batch, queue its commit."""
         name, key = split_entity_id(target)
         exists, state = self.read(target, on_writer=not self._commits.busy)
         now_s = self._clock()
@@ -63,15 +88,13 @@ class EntitySteps:
         self._stats.entity_operations += len(operations)
         self._telemetry.entity_batch(name, operations, outcome.results, elapsed, now_s)
         responses = self._responses(operations, outcome, now_s)
-        consumed = {m.seq for m in messages}
         store = self._store
         # The consumed messages, the new state and the responses go to the commit as rows (one statement
         # per kind for all the steps of a flush); only a deletion needs a write of its own.
         write = None if outcome.exists or not exists else (lambda: store.delete_entity(target))
-        self._commits.submit(
+        return self._commits.submit(
             write, lambda: self._apply(target, operations, outcome, consumed, responses),
-            rows=[m.row() for m in responses] or None, failed=lambda: self._mailboxes.retry_later(target),
-            consumed=sorted(consumed),
+            rows=[m.row() for m in responses] or None, failed=failed, consumed=consumed or None,
             entities=[(target, name, key, outcome.state, now_s)] if outcome.exists else None)
 
     def read(self, entity_id: str, on_writer: bool = False) -> tuple[bool, str | None]:
@@ -94,7 +117,7 @@ class EntitySteps:
             if not op.signal and op.parent and op.request_id
         ]
 
-    def _apply(self, target: str, operations: list[Operation], outcome: BatchOutcome, consumed: set[int],
+    def _apply(self, target: str, operations: list[Operation], outcome: BatchOutcome, consumed: list[int],
                responses: list[Message]) -> None:
         """After the commit: cache the state, release the mailbox, deliver responses, wake callers."""
         if outcome.exists:

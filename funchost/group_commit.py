@@ -75,7 +75,7 @@ class CommitStore(Protocol):
     def checkpoint(self) -> None: ...  # on the checkpoint thread, beside commits (its own connection)
 
 
-@dataclass
+@dataclass(slots=True)
 class _Commit:
     write: Write | None
     after: AfterCommit | None

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import heapq
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 from .history import HistoryEvent
@@ -95,9 +95,31 @@ class Mailboxes:
             return target
         return None
 
-    def release(self, target: str, consumed: set[int]) -> None:
+    def claim(self, target: str) -> bool:
+        """Mark `target` running for a step of the caller's own (its work never was a message), if no step
+        runs for it and no message waits for it; False (nothing changed) otherwise. End it with `end_claim`
+        (or `release`)."""
+        if target in self._running or target in self._pending:
+            return False
+        self._running.add(target)
+        return True
+
+    def end_claim(self, target: str) -> None:
+        """End a claimed step that consumed nothing; messages that came meanwhile make `target` ready."""
+        self._running.discard(target)
+        if target in self._pending:
+            self.mark_ready(target)
+
+    def release(self, target: str, consumed: Collection[int]) -> None:
         """End `target`'s step: drop the messages it consumed (by seq) and let it run again."""
-        remaining = [m for m in self._pending.get(target, []) if m.seq not in consumed]
+        pending = self._pending.get(target)
+        if not pending:
+            self._pending.pop(target, None)
+            self._running.discard(target)
+            return
+        if consumed and not isinstance(consumed, set | frozenset):
+            consumed = set(consumed)
+        remaining = [m for m in pending if m.seq not in consumed] if consumed else pending
         if remaining:
             self._pending[target] = remaining
         else:

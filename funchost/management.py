@@ -129,6 +129,15 @@ def _operation(request: web.Request) -> str:
     return request.query.get("op") or ""
 
 
+def _mime_type(request: web.Request) -> str:
+    """`request.content_type` (the media type of Content-Type, without parameters), read as is when the
+    header is exactly `application/json` in any case (what every signal sender sends), else parsed."""
+    raw = request.headers.get("Content-Type")
+    if raw is not None and len(raw) == 16 and raw.lower() == "application/json":
+        return "application/json"
+    return request.content_type
+
+
 def _json_kind(value: Any) -> str:
     return "array" if isinstance(value, list) else "boolean" if isinstance(value, bool) else "number"
 
@@ -141,6 +150,10 @@ def signal_input(content_type: str | None, raw: bytes) -> tuple[str | None, bool
     values, and a string that is not JSON text fails in `get_input()` as it does on Azure). funchost
     keeps a non-string JSON value as its text, which `get_input()` reads back; the extension hands it
     over as the value, which the SDK cannot read (see docs/funchost.md). The flag says so."""
+    if raw.isdigit() and (raw[0] != 48 or len(raw) == 1):
+        # An ASCII integer without a leading zero (the usual counter signal): read as below (an int for
+        # JSON, its text kept; the text itself otherwise) without the parser.
+        return raw.decode(), (content_type or "").lower() == "application/json"
     if not raw.strip():
         return None, False
     if (content_type or "").lower() != "application/json":
@@ -386,7 +399,7 @@ class ManagementApi:
     async def signal_entity(self, request: web.Request) -> web.StreamResponse:
         target = self._entity(request)
         operation = _operation(request)
-        input_text, unreadable_on_azure = signal_input(request.content_type, await request.read())
+        input_text, unreadable_on_azure = signal_input(_mime_type(request), await request.read())
         if unreadable_on_azure:
             self._warn_once("entity", request.match_info["name"], "signalled with a non-string JSON body "
                             "(Content-Type: application/json): on Azure the Python SDK's get_input() raises "

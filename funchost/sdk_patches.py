@@ -47,6 +47,15 @@ only, `df_loads` of a task result without an expected type reads a plain JSON in
 no leading zero, at most 18) or `null` itself, after the same one-time advisory the SDK gives, in
 loose typing mode; anything else goes to the SDK's. Equal results: tested.
 
+An eighth (issue 14, `entity-inputs`) targets the entity context's `get_input`, which parses an
+operation's input twice (`json.loads` of the JSON text of the input's text, then `df_loads` of that
+text), and `get_state`, which decodes the stored state with `df_loads`: in the entity context's module
+only, `json.loads` of the JSON text of a string with nothing to unescape (no quote or backslash in it,
+only printable characters) returns the text between the quotes without the parser, and `df_loads` of a
+plain integer or `null` without an expected type reads it directly as the orchestration executor's
+does (loose typing mode only, after the same advisory); anything else goes to the json module and the
+SDK's codec. A counter's `add 1` pays neither parser. Equal results: tested.
+
 The host applies them explicitly when it starts (`server.Host` and
 each activity worker process, as `config.HostConfig.sdk_patches` says); `FUNCHOST_SDK_PATCHES=0` leaves the SDK
 exactly as installed.
@@ -78,6 +87,7 @@ CODEC_REUSE = "codec-reuse"
 ENTITY_DIRECT = "entity-direct"
 ORCHESTRATION_CONTEXT = "orchestration-context"
 ORCHESTRATION_ACTIONS = "orchestration-actions"
+ENTITY_INPUTS = "entity-inputs"
 
 _applied: set[str] = set()
 _attempted = False
@@ -143,6 +153,8 @@ def apply() -> frozenset[str]:
         _applied.add(ORCHESTRATION_CONTEXT)
     if _direct_activity_actions():
         _applied.add(ORCHESTRATION_ACTIONS)
+    if _direct_entity_inputs():
+        _applied.add(ENTITY_INPUTS)
     return applied()
 
 
@@ -344,19 +356,9 @@ def _plain_int(text: str) -> bool:
     return 0 < len(digits) <= 18 and digits.isascii() and digits.isdigit() and (digits[0] != "0" or len(digits) == 1)
 
 
-def _scalar_result_loads() -> bool:
-    """The executor module's `df_loads` with plain integer and null results read directly (loose mode only)."""
-    try:
-        executor = importlib.import_module("azure.durable_functions.models.TaskOrchestrationExecutor")
-        codec = importlib.import_module("azure.functions._durable_functions")
-    except ImportError:  # pragma: no cover - the SDK is a hard dependency of the host
-        return False
-    original = getattr(executor, "df_loads", None)
-    notify = getattr(codec, "_notify_no_expected_type", None)
-    strict = getattr(codec, "_is_strict_mode", None)
-    if original is None or notify is None or strict is None or strict():
-        return False
-
+def _scalar_loads(original: Any, notify: Any) -> Any:
+    """`df_loads` with plain integer and null texts (no expected type) read directly, after the SDK's
+    one-time advisory `notify`; anything else goes to `original`."""
     def loads(text: Any, expected_type: type | None = None) -> Any:
         if expected_type is None and type(text) is str:
             if _plain_int(text):
@@ -367,5 +369,64 @@ def _scalar_result_loads() -> bool:
                 return None
         return original(text, expected_type=expected_type)
 
-    setattr(executor, "df_loads", functools.wraps(original)(loads))  # noqa: B010
+    return functools.wraps(original)(loads)
+
+
+def _loose_codec() -> tuple[Any, bool]:
+    """(the codec's one-time advisory, True) when the SDK's codec runs in loose typing mode, else (None, False)."""
+    try:
+        codec = importlib.import_module("azure.functions._durable_functions")
+    except ImportError:  # pragma: no cover - the SDK is a hard dependency of the host
+        return None, False
+    notify = getattr(codec, "_notify_no_expected_type", None)
+    strict = getattr(codec, "_is_strict_mode", None)
+    if notify is None or strict is None or strict():
+        return None, False
+    return notify, True
+
+
+def _scalar_result_loads() -> bool:
+    """The executor module's `df_loads` with plain integer and null results read directly (loose mode only)."""
+    try:
+        executor = importlib.import_module("azure.durable_functions.models.TaskOrchestrationExecutor")
+    except ImportError:  # pragma: no cover - the SDK is a hard dependency of the host
+        return False
+    original = getattr(executor, "df_loads", None)
+    notify, loose = _loose_codec()
+    if original is None or not loose:
+        return False
+    setattr(executor, "df_loads", _scalar_loads(original, notify))  # noqa: B010
+    return True
+
+
+class _StringLiteralJson:
+    """The json module for the entity context's module: `loads` of the JSON text of a string with nothing to
+    unescape (no quote or backslash inside, every character printable, so none is a control character the
+    parser refuses) is the text between the quotes, as the parser reads it; anything else, and every other
+    attribute, is the json module's own."""
+
+    @staticmethod
+    def loads(text: Any, **kwargs: Any) -> Any:
+        if not kwargs and type(text) is str and len(text) >= 2 and text[0] == '"' and text[-1] == '"':
+            inner = text[1:-1]
+            if '"' not in inner and "\\" not in inner and inner.isprintable():
+                return inner
+        return json.loads(text, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(json, name)
+
+
+def _direct_entity_inputs() -> bool:
+    """The entity context's `get_input` and `get_state` on plain texts without the parsers (module docstring)."""
+    try:
+        module = importlib.import_module("azure.durable_functions.models.DurableEntityContext")
+    except ImportError:  # pragma: no cover - the SDK is a hard dependency of the host
+        return False
+    original = getattr(module, "df_loads", None)
+    notify, loose = _loose_codec()
+    if original is None or not loose or getattr(module, "json", None) is not json:
+        return False
+    setattr(module, "df_loads", _scalar_loads(original, notify))  # noqa: B010
+    setattr(module, "json", _StringLiteralJson())  # noqa: B010
     return True

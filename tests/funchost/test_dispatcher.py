@@ -133,3 +133,46 @@ async def test_stop_fails_waiters_and_refuses_new_work(tmp_path: Path) -> None:
             await dispatcher.signal_entity("@counter@late", "add", "1")
     finally:
         store.close()
+
+
+async def test_a_signal_to_an_idle_entity_is_committed_applied_before_the_call_returns(tmp_path: Path) -> None:
+    """The direct path (issue 14): no mailbox message, one commit holding the new state, before the answer."""
+    functions = load_app(APP)
+    store = Store(tmp_path / "d.sqlite3")
+    dispatcher = Dispatcher(store, functions, ActivityRunner(functions))
+    dispatcher.start()
+    try:
+        await dispatcher.signal_entity("@counter@idle", "add", "5")
+        other = Store(tmp_path / "d.sqlite3")  # another connection: only what was committed
+        try:
+            row = other.get_entity("@counter@idle")
+            assert row is not None and row.state == "5"
+            assert other.all_messages() == []
+        finally:
+            other.close()
+        assert dispatcher.read_entity("@counter@idle") == (True, "5")
+        assert (dispatcher.stats.entity_batches, dispatcher.stats.entity_operations) == (1, 1)
+        await dispatcher.signal_entity("@counter@idle", "boom", None)  # a failing operation changes nothing
+        await dispatcher.signal_entity("@counter@idle", "add", "2")
+        assert dispatcher.read_entity("@counter@idle") == (True, "7")
+    finally:
+        await dispatcher.stop(grace_s=0)
+        store.close()
+
+
+async def test_a_signal_never_overtakes_an_operation_still_committing_for_the_entity(tmp_path: Path) -> None:
+    functions = load_app(APP)
+    store = Store(tmp_path / "d.sqlite3")
+    dispatcher = Dispatcher(store, functions, ActivityRunner(functions))
+    dispatcher.start()
+    try:
+        call = asyncio.ensure_future(dispatcher.call_entity("@counter@order", "add", "5"))
+        await asyncio.sleep(0)  # the call's message is submitted, not yet committed
+        await dispatcher.signal_entity("@counter@order", "reset", None)  # must run after the add
+        result = await call
+        await settle(dispatcher)
+        assert (result.is_error, result.result) == (False, "5")
+        assert dispatcher.read_entity("@counter@order") == (True, "0")
+    finally:
+        await dispatcher.stop(grace_s=0)
+        store.close()

@@ -142,3 +142,16 @@ def test_run_batch_takes_the_direct_path_and_splits_at_builtin_delete() -> None:
     assert (outcome.state, outcome.exists) == ("4", True)
     assert [json.loads(r.result or "null") for r in outcome.results] == [
         {"value": 12, "input": 2}, {"value": 15, "input": 3}, None, {"value": 4, "input": 4}]
+
+
+def test_an_input_reaches_the_context_as_the_json_text_json_dumps_writes() -> None:
+    for value in ["1", "", "plain", "é \u2603", "\ud800 lone", "\x00\x1f\x7f\"\\/", "\U0001f3b8", '{"a": 1}', None]:
+        assert entity_direct.input_text(value) == (json.dumps(value) if value is not None else None), value
+
+
+def test_an_empty_batch_and_a_batch_without_a_function_change_nothing() -> None:
+    sdk_patches.apply()
+    handle = df.Entity.create(counter)
+    assert run_batch(handle, "@counter@k", None, False, []) == (None, False, [])
+    outcome = run_batch(None, "@counter@k", "10", True, ops(("add", 2)))
+    assert (outcome.state, outcome.exists) == ("10", True) and outcome.results[0].is_error

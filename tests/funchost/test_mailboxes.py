@@ -89,3 +89,18 @@ def test_activity_completions_are_the_messages_carrying_an_activity_row() -> Non
     mailboxes.enqueue(done)
     mailboxes.enqueue(mailboxes.entity_message("@counter@a", {"op": "get", "input": None}))
     assert mailboxes.activity_completions() == [done]
+
+
+def test_a_claim_is_refused_while_a_step_runs_or_messages_wait_and_its_end_hands_on_what_came() -> None:
+    mailboxes = Mailboxes(FakeClock(T0))
+    assert mailboxes.claim("@counter@a")
+    assert not mailboxes.claim("@counter@a")  # its own step runs
+    mailboxes.enqueue(mailboxes.entity_message("@counter@a", {"op": "add", "input": "1"}))
+    assert mailboxes.take() is None  # running: the message waits for the claimed step's end
+    mailboxes.end_claim("@counter@a")
+    assert mailboxes.take() == "@counter@a"
+    mailboxes.release("@counter@a", [m.seq for m in mailboxes.messages("@counter@a")])
+    assert mailboxes.idle() and mailboxes.claim("@counter@a")
+    mailboxes.release("@counter@a", [])  # a claimed step that consumed nothing
+    mailboxes.enqueue(mailboxes.entity_message("@counter@b", {"op": "add", "input": "1"}))
+    assert not mailboxes.claim("@counter@b") and mailboxes.claim("@counter@a")  # b has a message waiting

@@ -8,7 +8,7 @@ import pytest
 from aiohttp.test_utils import make_mocked_request
 
 from funchost.errors import BadRequest
-from funchost.management import _operation, signal_input
+from funchost.management import _mime_type, _operation, signal_input
 
 QUERIES = ["op=add", "op=Add2", "op=", "", "op", "op=a%26b", "op=a+b", "op=a%2Bb", "op=%C3%A9", "op=add&op=x",
            "x=1&op=add", "op=ab%3Dc", "op=reset_all", "op=%00", "OP=add", "op=add;x=1", "op=a%20b", "op==add"]
@@ -36,3 +36,32 @@ def test_a_json_signal_body_reads_as_json_loads_of_the_bytes(raw: bytes) -> None
     # json.loads of the bytes themselves (encoding detected), then the body's text kept for a non-string value
     reference = (expected, False) if isinstance(expected, str) else (raw.decode().strip(), True)
     assert signal_input("application/json", raw) == reference
+
+
+INTEGERS = [b"0", b"7", b"01", b"00", b"10", b"123456789012345678901234567890", b"-1", b"1 ", b"\xb2"]
+
+
+@pytest.mark.parametrize("content_type", ["application/json", "text/plain", "APPLICATION/JSON", None])
+@pytest.mark.parametrize("raw", INTEGERS)
+def test_an_integer_body_reads_as_the_general_parsing_reads_it(raw: bytes, content_type: str | None) -> None:
+    if content_type is not None and content_type.lower() == "application/json":
+        try:
+            expected = json.loads(raw)
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            with pytest.raises(BadRequest):
+                signal_input(content_type, raw)
+            return
+        assert signal_input(content_type, raw) == (raw.decode().strip(), True) and isinstance(expected, int)
+    else:
+        assert signal_input(content_type, raw) == (raw.decode("utf-8", errors="replace"), False)
+
+
+CONTENT_TYPES = ["application/json", "Application/JSON", "application/json; charset=utf-8", "application/jsonx",
+                 "text/plain", "application/json ", " application/json", "application/json;", ""]
+
+
+@pytest.mark.parametrize("header", [*CONTENT_TYPES, None])
+def test_the_content_type_shortcut_reads_what_aiohttp_reads(header: str | None) -> None:
+    headers = {"Content-Type": header} if header is not None else {}
+    request = make_mocked_request("POST", "/runtime/webhooks/durabletask/entities/Counter/k?op=add", headers=headers)
+    assert _mime_type(request) == request.content_type

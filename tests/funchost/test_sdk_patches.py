@@ -64,7 +64,7 @@ def test_speedups_are_applied_once() -> None:
 
 
 def test_opt_out_leaves_the_sdk_as_installed() -> None:
-    """In a fresh process, `FUNCHOST_SDK_PATCHES=0` applies nothing; any other value applies all six."""
+    """In a fresh process, `FUNCHOST_SDK_PATCHES=0` applies nothing; any other value applies them all."""
     script = (
         "import importlib, json, os, sys\n"
         "from funchost import sdk_patches\n"
@@ -82,7 +82,7 @@ def test_opt_out_leaves_the_sdk_as_installed() -> None:
     assert results["1"] == {"names": sorted([sdk_patches.TIMESTAMP_PARSE, sdk_patches.NAMEDTUPLE_CACHE,
                                              sdk_patches.STRICT_MODE_ONCE, sdk_patches.CODEC_REUSE,
                                              sdk_patches.ENTITY_DIRECT, sdk_patches.ORCHESTRATION_CONTEXT,
-                                             sdk_patches.ORCHESTRATION_ACTIONS]),
+                                             sdk_patches.ORCHESTRATION_ACTIONS, sdk_patches.ENTITY_INPUTS]),
                             "untouched": False}
     assert not sdk_patches.enabled({"FUNCHOST_SDK_PATCHES": " 0 "}) and sdk_patches.enabled({})
 
@@ -262,3 +262,40 @@ def test_task_results_decode_as_the_sdk_as_installed() -> None:
         assert _same(got, expected), text
         assert type(got[1]) is type(expected[1]), text  # type: ignore[index]
     assert executor.df_loads("5", expected_type=int) == 5
+
+
+def _outcome(call: object, *args: object) -> tuple[str, object]:
+    try:
+        return "value", call(*args)  # type: ignore[operator]
+    except (ValueError, TypeError) as exc:  # json.JSONDecodeError included; TypeError: df_loads of a non-text
+        return "error", type(exc).__name__
+
+
+ENTITY_TEXTS = [json.dumps(value) for value in ["1", "plain", "é \u2603", "tab\there", "quote\"in", "back\\slash",
+                                                "\x7f", "\x00", "\ud800", "\U0001f3b8", "", " 1 ", '"1"', "null",
+                                                "{\"a\": 1}", "\u00a0nbsp", "line\u2028sep"]]
+ENTITY_TEXTS += ['"raw\ttab"', '"raw\nline"', '"\u00e9"', '"', '""', '"a"b"', ' "a"', '"a" ', "1", "-7", "01", "null",
+                 "[1]", "true", "\"\\u0041\"", "\"\\\"\"", ""]
+
+
+def test_entity_inputs_and_states_decode_as_the_sdk_as_installed() -> None:
+    from azure.durable_functions.models.DurableEntityContext import DurableEntityContext
+    from azure.functions._durable_functions import df_loads
+
+    assert sdk_patches.ENTITY_INPUTS in sdk_patches.apply()
+    module = importlib.import_module("azure.durable_functions.models.DurableEntityContext")
+    assert module.json is not json and module.df_loads is not df_loads  # the context's module sees the fast paths
+    for text in ENTITY_TEXTS:
+        got, expected = _outcome(module.json.loads, text), _outcome(json.loads, text)
+        assert _same(got, expected) and type(got[1]) is type(expected[1]), text
+        got, expected = _outcome(module.df_loads, text), _outcome(df_loads, text)
+        assert _same(got, expected) and type(got[1]) is type(expected[1]), text
+        # get_input as the SDK computes it: json.loads of the input, then df_loads of the text it holds
+        context = DurableEntityContext("counter", "k", True, text)
+        context._input = text
+        outer = _outcome(json.loads, text)
+        expected = outer if outer[0] == "error" or outer[1] is None else _outcome(df_loads, outer[1])
+        assert _same(_outcome(context.get_input), expected), text
+        context._state_is_raw = True  # the host's stored state text, decoded on the first get_state
+        assert _same(_outcome(context.get_state), _outcome(df_loads, text)), text
+    assert module.json.loads('"a"', strict=False) == "a" and module.json.JSONDecodeError is json.JSONDecodeError
