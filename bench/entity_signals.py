@@ -7,8 +7,11 @@ applied rate (acknowledged signals / time from first send until the entity state
 and the CPU time per signal of the host and of the load client (the two compete for 2 cores).
 The full run repeats the many-entities load from 2 client processes (same total connections).
 The ceiling (issue 14): the same sender and plan size against the trivial aiohttp handler, right
-before and right after the many-entities run (the mean of the two); `signals_many_*_of_ceiling` are
-the host's rates as fractions of it.
+before and right after each many-entities run (the mean of the two); `signals_many_*_of_ceiling` are
+the host's rates as fractions of it. The full run does three such rounds (trivial, host, trivial,
+host, trivial, host, trivial) and reports the round with the median applied ratio, with every
+round's ratio in `signals_many_applied_of_ceiling_rounds`: single 2-3 s windows on a shared machine
+gave 0.64, 0.99 and 0.80 in three runs within fifteen minutes.
 Target (issue 2): >= 10,000 applied signals/s.
 """
 
@@ -27,6 +30,7 @@ FULL = {"many_signals": 20000, "many_keys": 1000, "hot_signals": 20000}
 QUICK = {"many_signals": 5000, "many_keys": 1000, "hot_signals": 5000}
 PROCESSES = 1
 CONCURRENCY = 48
+ROUNDS = 3  # many-entity runs, each between two trivial-handler runs (1 with --quick)
 
 
 def warm_up(host: HostProcess) -> None:
@@ -50,25 +54,60 @@ def hot_plan(signals: int, processes: int = PROCESSES, concurrency: int = CONCUR
                       concurrency=concurrency)
 
 
+def side_by_side(runs: list[SignalRun], ceilings: list[Figures]) -> Figures:
+    """The many-entities figures of the round with the median ratio to the trivial handler around it.
+
+    Round i ran between trivial runs i and i+1; its ceiling is their mean. One pair of 2-3 s windows
+    swings by 0.64-0.99 between back-to-back runs on the shared machine, so the round with the
+    median ratio (applied rate / its ceiling) stands for the run, and every round's ratio is listed.
+    """
+    def rate(figure: Figures) -> float:
+        value = figure.get("acked_per_s")
+        return float(value) if isinstance(value, int | float) else 0.0
+
+    def cpu(figure: Figures) -> float:
+        value = figure.get("server_cpu_us_per_request")
+        return float(value) if isinstance(value, int | float) else 0.0
+
+    rounds = []
+    for index, one in enumerate(runs):
+        figures = one.figures("signals_many")
+        ceiling = (rate(ceilings[index]) + rate(ceilings[index + 1])) / 2
+        figures["signals_ceiling_per_s"] = round(ceiling, 1)
+        figures["signals_ceiling_server_cpu_us_per_request"] = round(
+            (cpu(ceilings[index]) + cpu(ceilings[index + 1])) / 2, 1)
+        for kind in ("acked", "applied"):
+            value = figures.get(f"signals_many_{kind}_per_s")
+            figures[f"signals_many_{kind}_of_ceiling"] = round(float(value) / ceiling, 3) \
+                if isinstance(value, int | float) and ceiling else None
+        rounds.append(figures)
+
+    def applied(figures: Figures) -> float:
+        value = figures.get("signals_many_applied_of_ceiling")
+        return float(value) if isinstance(value, int | float) else 0.0
+
+    ordered = sorted(rounds, key=applied)
+    chosen = dict(ordered[(len(ordered) - 1) // 2])
+    chosen["signals_many_applied_of_ceiling_rounds"] = ", ".join(f"{applied(r):.3f}" for r in rounds)
+    return chosen
+
+
 def run(quick: bool = False, processes: int = PROCESSES, concurrency: int = CONCURRENCY) -> Figures:
     sizes = QUICK if quick else FULL
     figures: Figures = {}
     with running_host() as host:
         warm_up(host)
         with serving() as trivial:
-            first = signal_ceiling(trivial, sizes["many_signals"], sizes["many_keys"], concurrency)
-            log(f"entity_signals: {sizes['many_signals']} signals over {sizes['many_keys']} entities")
-            many = measure(host, many_plan(sizes["many_signals"], sizes["many_keys"], processes, concurrency))
-            second = signal_ceiling(trivial, sizes["many_signals"], sizes["many_keys"], concurrency)
-        figures.update(many.figures("signals_many"))
-        ceiling = (float(first["acked_per_s"] or 0) + float(second["acked_per_s"] or 0)) / 2
-        figures["signals_ceiling_per_s"] = round(ceiling, 1)
-        figures["signals_ceiling_server_cpu_us_per_request"] = round(
-            (float(first["server_cpu_us_per_request"] or 0) + float(second["server_cpu_us_per_request"] or 0)) / 2, 1)
-        for kind in ("acked", "applied"):
-            value = figures.get(f"signals_many_{kind}_per_s")
-            figures[f"signals_many_{kind}_of_ceiling"] = round(float(value) / ceiling, 3) \
-                if isinstance(value, int | float) and ceiling else None
+            rounds = 1 if quick else ROUNDS
+            ceilings = [signal_ceiling(trivial, sizes["many_signals"], sizes["many_keys"], concurrency)]
+            runs: list[SignalRun] = []
+            for index in range(rounds):
+                log(f"entity_signals: {sizes['many_signals']} signals over {sizes['many_keys']} entities"
+                    f" (round {index + 1} of {rounds}, beside the trivial handler)")
+                runs.append(measure(host, many_plan(sizes["many_signals"], sizes["many_keys"], processes,
+                                                    concurrency)))
+                ceilings.append(signal_ceiling(trivial, sizes["many_signals"], sizes["many_keys"], concurrency))
+        figures.update(side_by_side(runs, ceilings))
         log(f"entity_signals: {sizes['hot_signals']} signals to one entity")
         hot = measure(host, hot_plan(sizes["hot_signals"], processes, concurrency))
         figures.update(hot.figures("signals_hot"))
