@@ -74,9 +74,10 @@ def loads_exact(text: str) -> Any:
 # A marshalled float is b"g" (b"\xe7" when flagged as a back-reference target) and 8 little-endian
 # bytes: NaN and the infinities have all exponent bits set (the last two bytes). A match elsewhere
 # (inside another float's bytes) only sends the value to the exact encoder.
-_NON_FINITE = re.compile(rb"[g\xe7][\x00-\xff]{6}[\xf0-\xff][\x7f\xff]")
-_FLOAT_NON_FINITE = re.compile(rb"g[\x00-\xff]{6}[\xf0-\xff][\x7f\xff]")
-_REF_FLOAT_NON_FINITE = re.compile(rb"\xe7[\x00-\xff]{6}[\xf0-\xff][\x7f\xff]")
+_NON_FINITE_BYTES = rb"[\x00-\xff]{6}[\xf0-\xff][\x7f\xff]"  # the 8 bytes of a NaN or an infinity
+_NON_FINITE = re.compile(rb"[g\xe7]" + _NON_FINITE_BYTES)
+_FLOAT_NON_FINITE = re.compile(rb"g" + _NON_FINITE_BYTES)
+_REF_FLOAT_NON_FINITE = re.compile(rb"\xe7" + _NON_FINITE_BYTES)
 
 
 def _finite(plain: bytes) -> bool:

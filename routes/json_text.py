@@ -21,9 +21,10 @@ import orjson
 
 # A marshalled float: b"g" (b"\xe7" flagged as a reference target) and 8 little-endian bytes; NaN and
 # the infinities have every exponent bit set. A match inside other bytes only costs the json module.
-_NON_FINITE = re.compile(rb"[g\xe7][\x00-\xff]{6}[\xf0-\xff][\x7f\xff]")
-_FLOAT_NON_FINITE = re.compile(rb"g[\x00-\xff]{6}[\xf0-\xff][\x7f\xff]")
-_REF_FLOAT_NON_FINITE = re.compile(rb"\xe7[\x00-\xff]{6}[\xf0-\xff][\x7f\xff]")
+_NON_FINITE_BYTES = rb"[\x00-\xff]{6}[\xf0-\xff][\x7f\xff]"  # the 8 bytes of a NaN or an infinity
+_NON_FINITE = re.compile(rb"[g\xe7]" + _NON_FINITE_BYTES)
+_FLOAT_NON_FINITE = re.compile(rb"g" + _NON_FINITE_BYTES)
+_REF_FLOAT_NON_FINITE = re.compile(rb"\xe7" + _NON_FINITE_BYTES)
 
 
 def _finite(plain: bytes) -> bool:

@@ -23,34 +23,29 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from types import MappingProxyType
 from typing import Any
 
-from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
 from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ALWAYS_ON, ParentBased
 from opentelemetry.trace import SpanContext, SpanKind, Status, StatusCode, TraceFlags
 from opentelemetry.trace.span import DEFAULT_TRACE_STATE
 
-from .span_records import SpanRecord, record_sink
+from .span_records import UNSET, SpanRecord, readable_span, record_sink
 
 _TRACEPARENT = re.compile(r"00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})")
 _PROCESSORS = (BatchSpanProcessor, SimpleSpanProcessor)  # on_start and _on_ending do nothing
 _MAX_ATTRIBUTES = 16  # the most attributes a host span written here has
 _RANDOM_TRACE_ID = int(getattr(TraceFlags, "RANDOM_TRACE_ID", 0))  # the SDK carries it on from the parent
 _CHILD_FLAGS = {0: TraceFlags(TraceFlags.SAMPLED), _RANDOM_TRACE_ID: TraceFlags(TraceFlags.SAMPLED | _RANDOM_TRACE_ID)}
-_UNSET = Status(StatusCode.UNSET)
 
 
 def parse_traceparent(traceparent: str) -> SpanContext | None:
     """The remote parent of a version-00 `traceparent`, as the W3C propagator extracts it, or None."""
-    match = _TRACEPARENT.fullmatch(traceparent)
-    if match is None:
+    ids = parse_traceparent_ids(traceparent)
+    if ids is None:
         return None
-    trace_id, span_id = int(match.group(1), 16), int(match.group(2), 16)
-    if not trace_id or not span_id:
-        return None
-    return SpanContext(trace_id, span_id, is_remote=True, trace_flags=TraceFlags(int(match.group(3), 16)),
+    trace_id, span_id, flags = ids
+    return SpanContext(trace_id, span_id, is_remote=True, trace_flags=TraceFlags(flags),
                        trace_state=DEFAULT_TRACE_STATE)
 
 
@@ -125,12 +120,9 @@ class FinishedSpans:
             return True
         context = SpanContext(parent.trace_id, tracer.id_generator.generate_span_id(), is_remote=False,
                               trace_flags=_CHILD_FLAGS[flags & _RANDOM_TRACE_ID], trace_state=parent.trace_state)
-        status = Status(StatusCode.ERROR, error) if error is not None else _UNSET
-        tracer.span_processor.on_end(ReadableSpan(
-            name=name, context=context, parent=parent, resource=tracer.resource,
-            attributes=MappingProxyType(attributes), kind=SpanKind.INTERNAL,
-            instrumentation_info=tracer.instrumentation_info, status=status, start_time=start_ns,
-            end_time=end_ns, instrumentation_scope=tracer._instrumentation_scope))
+        status = Status(StatusCode.ERROR, error) if error is not None else UNSET
+        tracer.span_processor.on_end(readable_span(tracer, name, context, parent, SpanKind.INTERNAL, attributes,
+                                                   start_ns, end_ns, status))
         return True
 
     def write_under(self, name: str, traceparent: str, attributes: dict[str, str | int], start_ns: int,
@@ -149,7 +141,7 @@ class FinishedSpans:
         trace_id, parent_id, flags = ids
         if not flags & TraceFlags.SAMPLED:
             return True  # dropped, as the sampler drops a child of an unsampled parent
-        status = Status(StatusCode.ERROR, error) if error is not None else _UNSET
+        status = Status(StatusCode.ERROR, error) if error is not None else UNSET
         sink(SpanRecord(tracer, name, trace_id, tracer.id_generator.generate_span_id(),
                         _CHILD_FLAGS[flags & _RANDOM_TRACE_ID], DEFAULT_TRACE_STATE, parent_id, True, flags,
                         SpanKind.INTERNAL, attributes, start_ns, end_ns, status))

@@ -25,17 +25,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from time import time_ns
-from types import MappingProxyType, TracebackType
+from types import TracebackType
 from typing import Any
 
 from opentelemetry import trace as trace_api
 from opentelemetry.sdk import trace as sdk_trace
-from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ALWAYS_ON, ParentBased, TraceIdRatioBased
 from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, Status, StatusCode, TraceFlags
 
 from .finished_spans import processors_ready, sdk_equivalent
-from .span_records import SpanRecord, record_sink
+from .span_records import SpanRecord, readable_span, record_sink
 
 log = logging.getLogger("funchost.telemetry")
 
@@ -198,11 +197,8 @@ class HostSpan(trace_api.Span):
                             parent is not None and parent.is_remote, parent.trace_flags if parent is not None else 0,
                             self._kind, self._attributes, self._start, end))
             return
-        tracer.span_processor.on_end(ReadableSpan(
-            name=self._name, context=self._context, parent=self._parent, resource=tracer.resource,
-            attributes=MappingProxyType(self._attributes), kind=self._kind,
-            instrumentation_info=tracer.instrumentation_info, start_time=self._start, end_time=self._end,
-            instrumentation_scope=tracer._instrumentation_scope))
+        tracer.span_processor.on_end(readable_span(tracer, self._name, self._context, self._parent, self._kind,
+                                                   self._attributes, self._start, end))
 
     def __exit__(self, exc_type: type[BaseException] | None, exc_val: BaseException | None,
                  exc_tb: TracebackType | None) -> None:

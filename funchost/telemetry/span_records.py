@@ -18,7 +18,7 @@ Records are made on the loop thread and read only by the batch processor's threa
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any
 
@@ -74,12 +74,19 @@ class SpanRecord:
         if self.parent_span_id is not None:
             parent = SpanContext(self.trace_id, self.parent_span_id, is_remote=self.parent_remote,
                                  trace_flags=TraceFlags(self.parent_flags), trace_state=state)
-        tracer = self.tracer
-        return ReadableSpan(
-            name=self.name, context=context, parent=parent, resource=tracer.resource,
-            attributes=MappingProxyType(self.attributes), kind=self.kind,
-            instrumentation_info=tracer.instrumentation_info, status=self.status, start_time=self.start_time,
-            end_time=self.end_time, instrumentation_scope=tracer._instrumentation_scope)
+        return readable_span(self.tracer, self.name, context, parent, self.kind, self.attributes, self.start_time,
+                             self.end_time, self.status)
+
+
+def readable_span(tracer: Any, name: str, context: SpanContext, parent: SpanContext | None, kind: SpanKind,
+                  attributes: Mapping[str, Any], start_time: int, end_time: int,
+                  status: Status = UNSET) -> ReadableSpan:
+    """The `ReadableSpan` the SDK's `Span.end` hands to the processors for a span of `tracer` with these
+    fields (`attributes` kept as the caller's mapping, read-only): one construction for every host span."""
+    return ReadableSpan(
+        name=name, context=context, parent=parent, resource=tracer.resource,
+        attributes=MappingProxyType(attributes), kind=kind, instrumentation_info=tracer.instrumentation_info,
+        status=status, start_time=start_time, end_time=end_time, instrumentation_scope=tracer._instrumentation_scope)
 
 
 def readable_spans(spans: Any) -> list[Any]:
