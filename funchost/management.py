@@ -142,6 +142,9 @@ def _json_kind(value: Any) -> str:
     return "array" if isinstance(value, list) else "boolean" if isinstance(value, bool) else "number"
 
 
+_SHORT_INTEGER_DIGITS = 18  # far below Python's 4,300-digit limit, which a longer body meets in the parser
+
+
 def signal_input(content_type: str | None, raw: bytes) -> tuple[str | None, bool]:
     """The operation input of a signal body, as the extension's HandlePostEntityOperationRequestAsync
     takes it: no body, no input; `application/json` (exactly, any case), the body's JSON value; any
@@ -150,17 +153,19 @@ def signal_input(content_type: str | None, raw: bytes) -> tuple[str | None, bool
     values, and a string that is not JSON text fails in `get_input()` as it does on Azure). funchost
     keeps a non-string JSON value as its text, which `get_input()` reads back; the extension hands it
     over as the value, which the SDK cannot read (see docs/funchost.md). The flag says so."""
-    if raw.isdigit() and (raw[0] != 48 or len(raw) == 1):
-        # An ASCII integer without a leading zero (the usual counter signal): read as below (an int for
-        # JSON, its text kept; the text itself otherwise) without the parser.
+    if len(raw) <= _SHORT_INTEGER_DIGITS and raw.isdigit() and (raw[0] != 48 or len(raw) == 1):
+        # A short ASCII integer without a leading zero (the usual counter signal): read as below (an int
+        # for JSON, its text kept; the text itself otherwise) without the parser.
         return raw.decode(), (content_type or "").lower() == "application/json"
     if not raw.strip():
         return None, False
     if (content_type or "").lower() != "application/json":
         return raw.decode("utf-8", errors="replace"), False
-    try:  # ASCII without NUL is what json.loads(bytes) would read as UTF-8: decoded here, it skips the detection
-        value = json.loads(raw.decode("ascii") if raw.isascii() and b"\x00" not in raw else raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    try:  # decoded as json.loads(bytes) decodes (ASCII without NUL as is), then parsed within safejson's limits
+        text = raw.decode("ascii") if raw.isascii() and b"\x00" not in raw else \
+            raw.decode(json.detect_encoding(raw), "surrogatepass")
+        value = safejson.loads(text)
+    except (UnicodeDecodeError, safejson.UnsafeJson) as exc:
         raise BadRequest(f"Could not parse JSON content: the request body is not valid JSON: {exc}") from None
     return (value, False) if isinstance(value, str) else (raw.decode().strip(), True)
 

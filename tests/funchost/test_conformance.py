@@ -248,6 +248,9 @@ def test_bad_inputs_get_clear_errors_and_change_nothing(conformance_host: HostPr
         ("POST", f"{API}/entities/Counter/a@b?op=add", b"1", 400, "must not contain '@'"),
         ("POST", f"{API}/entities/NoSuchEntity/k?op=add", b"1", 400, "doesn't exist"),
         ("POST", f"{API}/entities/Counter/k?op=add", b"{oops", 400, "not valid JSON"),
+        ("POST", f"{API}/entities/Counter/k?op=add", b"9" * 5000, 400, "not valid JSON"),
+        ("POST", f"{API}/entities/Counter/k?op=add", b" " + b"9" * 5000, 400, "not valid JSON"),
+        ("POST", f"{API}/entities/Counter/k?op=add", b"[" * 1000 + b"]" * 1000, 400, "not valid JSON"),
         ("POST", f"{API}/entities/bad%20name/k?op=add", b"1", 400, "invalid entity name"),
         ("GET", f"{API}/entities/Counter/never-seen", None, 404, "does not exist"),
     ]

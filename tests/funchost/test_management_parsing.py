@@ -38,6 +38,18 @@ def test_a_json_signal_body_reads_as_json_loads_of_the_bytes(raw: bytes) -> None
     assert signal_input("application/json", raw) == reference
 
 
+HOSTILE = [b"9" * 5000, b" " + b"9" * 5000, b"-" + b"9" * 4301, b"[2, " + b"7" * 4400 + b"]", b"[" * 1000 + b"]" * 1000,
+           b'{"a": ' * 1000 + b"1" + b"}" * 1000]
+
+
+@pytest.mark.parametrize("raw", HOSTILE, ids=lambda raw: f"{raw[:8]!r}x{len(raw)}")
+def test_a_json_signal_body_over_the_parser_limits_is_a_bad_request(raw: bytes) -> None:
+    with pytest.raises(BadRequest, match="not valid JSON"):
+        signal_input("application/json", raw)
+    # as text, the same bytes are the operation's input text (the entity's get_input() meets the limit)
+    assert signal_input("text/plain", raw) == (raw.decode(), False)
+
+
 INTEGERS = [b"0", b"7", b"01", b"00", b"10", b"123456789012345678901234567890", b"-1", b"1 ", b"\xb2"]
 
 
